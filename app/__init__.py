@@ -1,0 +1,65 @@
+"""The Portico application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+from .extensions import csrf, db, migrate
+
+log = logging.getLogger(__name__)
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: object | str | None = None, **overrides) -> Flask:
+    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    app.config.from_object(config or "config.Config")
+    app.config.update(overrides)
+    register_extensions(app)
+    with app.app_context():
+        register_appbuilder(app)
+        register_error_handlers(app)
+        register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    # Models must be imported before Alembic or FAB look at the metadata.
+    from . import models  # noqa: F401
+
+    db.init_app(app)
+    csrf.init_app(app)  # before AppBuilder, so FAB exempts its JWT APIs
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+
+
+def register_appbuilder(app: Flask) -> None:
+    from .security import PorticoSecurityManager, limit_api_login, sync_security
+    from .views import register_views
+
+    appbuilder = AppBuilder(security_manager_class=PorticoSecurityManager)
+    appbuilder.init_app(app, db.session)
+    register_views(appbuilder)
+    limit_api_login(app, appbuilder)
+    if app.config.get("PORTICO_SYNC_SECURITY_ON_START"):
+        sync_security(appbuilder, quiet=True)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .views.errors import register as register_errors
+
+    register_errors(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .views.filters import register as register_filters
+
+    register_filters(app)
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import register as register_commands
+
+    register_commands(app)

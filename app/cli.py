@@ -1,0 +1,26 @@
+"""Flask CLI commands: ``flask --app run seed --demo``, ``sync-security``."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+
+def register(app) -> None:
+    @app.cli.command("sync-security")
+    def sync_security_command():
+        """Create permissions for every view and set each role to its definition in app/security.py."""
+        from .security import sync_security
+
+        if sync_security(current_app.appbuilder):
+            click.echo("Roles and permissions are in sync.")
+        else:
+            raise click.ClickException("Security tables missing: run 'flask --app run db upgrade' first.")
+
+    @app.cli.command("seed")
+    @click.option("--demo", is_flag=True, help="Load the demo shop (idempotent).")
+    def seed_command(demo: bool):
+        """Load reference data, and with --demo the demo accounts and their history."""
+        from seed import load
+
+        summary = load(demo=demo)
+        click.echo(summary)

@@ -1,0 +1,36 @@
+"""All Portico models. Importing this package registers every table on ``Model.metadata``."""
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import Role, User
+
+from .base import ZERO, utcnow
+from .customers import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit
+from .estimates import ESTIMATE_STATUSES, DisputeNote, Estimate, LabourLine, PartLine
+from .invoices import INVOICE_STATUSES, Invoice, InvoiceLine, Payment
+from .reports import ReportDefinition, ReportRun
+from .requests import REQUEST_STATUSES, SLOTS, Attachment, ServiceRequest, TimeProposal
+from .settings import ServiceLocation, ServiceType, Settings, ShippingMethod
+from .shipments import SHIPMENT_STATUSES, Shipment
+from .system import AuditEvent, DocumentSequence, IdempotencyKey, LoginToken, Notification, OutboxEmail
+from .work_orders import (
+    PORTAL_TABS,
+    WORK_ORDER_KINDS,
+    WORK_ORDER_STATUSES,
+    OrderMessage,
+    TimeEntry,
+    WorkItem,
+    WorkOrder,
+)
+
+__all__ = [
+    "Model", "Role", "User", "ZERO", "utcnow",
+    "CUSTOMER_KINDS", "NOTIFICATION_GROUPS", "UNIT_KINDS", "Address", "Customer", "PortalUser", "Unit",
+    "ESTIMATE_STATUSES", "DisputeNote", "Estimate", "LabourLine", "PartLine",
+    "INVOICE_STATUSES", "Invoice", "InvoiceLine", "Payment",
+    "ReportDefinition", "ReportRun",
+    "REQUEST_STATUSES", "SLOTS", "Attachment", "ServiceRequest", "TimeProposal",
+    "ServiceLocation", "ServiceType", "Settings", "ShippingMethod",
+    "SHIPMENT_STATUSES", "Shipment",
+    "AuditEvent", "DocumentSequence", "IdempotencyKey", "LoginToken", "Notification", "OutboxEmail",
+    "PORTAL_TABS", "WORK_ORDER_KINDS", "WORK_ORDER_STATUSES", "OrderMessage", "TimeEntry", "WorkItem",
+    "WorkOrder",
+]

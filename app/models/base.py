@@ -1,0 +1,60 @@
+"""Shared column types and mixins for Portico's models.
+
+Every Portico table subclasses Flask-AppBuilder's ``Model`` so that FAB's generated screens and REST API
+work on it; those tables live in ``Model.metadata`` (not ``db.metadata``), which Alembic targets.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flask_appbuilder import Model
+from sqlalchemy import DateTime, Integer, Numeric
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+Model.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(12, 2, asdecimal=True)
+Quantity = Numeric(10, 2, asdecimal=True)
+ZERO = Decimal("0.00")
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: every timestamp is stored in UTC and shown in the shop's time zone."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class VersionedMixin:
+    """Optimistic locking: a form opened on version N cannot overwrite version N+1.
+
+    The column is SQLAlchemy's version counter, so two transactions that both loaded version N cannot
+    both write; services also compare a form's ``expected_version`` before they change anything.
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.__table__.c.version}
+
+
+class NumberedMixin:
+    """Documents with a human number such as ``WO-000001`` (see ``services.numbering``)."""
+
+    NUMBER_PREFIX = ""
+
+    def __str__(self) -> str:
+        return getattr(self, "number", None) or f"{type(self).__name__} #{self.id}"

@@ -1,0 +1,103 @@
+"""Invoices, their lines and the payments against them."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import ZERO, Model, Money, NumberedMixin, Quantity, TimestampMixin, VersionedMixin, utcnow
+
+INVOICE_STATUSES = ("draft", "awaiting_authorization", "open", "paid", "void")
+
+
+class Invoice(NumberedMixin, VersionedMixin, TimestampMixin, Model):
+    __tablename__ = "invoice"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft', 'awaiting_authorization', 'open', 'paid', 'void')", name="status_valid"
+        ),
+        CheckConstraint("subtotal >= 0 AND tax >= 0 AND total >= 0 AND amount_paid >= 0", name="money_positive"),
+        Index("ix_invoice_status_due", "status", "due_date"),
+        Index("ix_invoice_customer_created", "customer_id", "created_at"),
+    )
+    NUMBER_PREFIX = "INV"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24), default="draft", nullable=False)
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0.00"), nullable=False)
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO, nullable=False)
+    tax: Mapped[Decimal] = mapped_column(Money, default=ZERO, nullable=False)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO, nullable=False)
+    amount_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO, nullable=False)
+    issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    authorized_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    authorized_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    customer = relationship("Customer")
+    work_order = relationship("WorkOrder")
+    authorized_by = relationship(User)
+    lines = relationship("InvoiceLine", back_populates="invoice", order_by="InvoiceLine.position",
+                         cascade="all, delete-orphan")
+    payments = relationship("Payment", back_populates="invoice", order_by="Payment.received_at",
+                            cascade="all, delete-orphan")
+
+    @property
+    def balance(self) -> Decimal:
+        return (self.total or ZERO) - (self.amount_paid or ZERO)
+
+
+class InvoiceLine(Model):
+    __tablename__ = "invoice_line"
+    __table_args__ = (
+        CheckConstraint("kind IN ('labour', 'part', 'other')", name="kind_valid"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), nullable=False, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), default="labour", nullable=False)
+    part_number: Mapped[str | None] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(String(255), nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    unit_price: Mapped[Decimal] = mapped_column(Money, nullable=False)
+
+    invoice = relationship(Invoice, back_populates="lines")
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class Payment(Model):
+    __tablename__ = "payment"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), nullable=False, index=True)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    method: Mapped[str] = mapped_column(String(20), nullable=False)  # cash, card, transfer, online, cheque
+    reference: Mapped[str | None] = mapped_column(String(120))
+    provider: Mapped[str | None] = mapped_column(String(40))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+
+    invoice = relationship(Invoice, back_populates="payments")
+    recorded_by = relationship(User)
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.method}"

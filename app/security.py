@@ -1,0 +1,135 @@
+"""Roles of SPEC §1, defined in code and synced into the database at start-up.
+
+Each role is a list of ``(view pattern, permission pattern)`` pairs, matched in full (``re.fullmatch``,
+so ``Estimates`` never grants ``EstimatesArchive``) against the permission names that the registered views
+declare through ``class_permission_name``. Menu entries follow: a role sees a menu item when it may use
+the view behind it. ``Admin`` gets everything. Whatever a role held that is no longer defined here is
+taken away on the next sync, so the code is the whole truth.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import current_app
+from flask_appbuilder.security.sqla.manager import SecurityManager
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+ANY = r"[a-z_]+"
+READ = r"can_list|can_show|can_get|can_info"
+
+#: Permission view names (``class_permission_name``) the staff screens and APIs use.
+SHOP_DATA = r"Customers|ServiceRequests|BookingBoard|Estimates|DisputeReview|WorkOrders|ServiceBoard|Invoices|Shipments"
+MANAGER_ONLY = r"Catalog|ShopSettings|Audit|Outbox|Reports|ManagerDashboard"
+
+ROLE_DEFINITIONS: dict[str, list[tuple[str, str]]] = {
+    "Manager": [
+        (SHOP_DATA, ANY),
+        (MANAGER_ONLY, ANY),
+        ("TechnicianBoard", READ),
+        ("Notifications", ANY),
+    ],
+    "Advisor": [
+        (SHOP_DATA, ANY),
+        ("Catalog", READ),
+        ("Audit", READ),
+        ("Notifications", ANY),
+    ],
+    "Technician": [
+        ("TechnicianBoard", ANY),
+        ("Notifications", ANY),
+    ],
+    "Customer": [
+        ("Portal", ANY),
+        ("PortalApi", ANY),
+    ],
+    "Reseller": [
+        ("Portal", ANY),
+        ("PortalApi", ANY),
+        ("PortalReseller", ANY),
+    ],
+}
+ROLE_NAMES = ("Admin", *ROLE_DEFINITIONS)
+
+
+class PorticoSecurityManager(SecurityManager):
+    """FAB's SQLAlchemy security manager; Portico-specific login rules hook in here."""
+
+
+def _grants(role: str, view_name: str, permission_name: str) -> bool:
+    return any(
+        re.fullmatch(view_re, view_name) and re.fullmatch(perm_re, permission_name)
+        for view_re, perm_re in ROLE_DEFINITIONS.get(role, [])
+    )
+
+
+def schema_ready() -> bool:
+    try:
+        return "ab_permission_view" in inspect(db.engine).get_table_names()
+    except SQLAlchemyError:
+        return False
+
+
+def sync_security(appbuilder, quiet: bool = False) -> bool:
+    """Create every view's permissions and set each role's permissions to exactly its definition."""
+    if not schema_ready():
+        if not quiet:
+            log.warning("Security tables missing: run 'flask --app run db upgrade' first.")
+        return False
+    sm = appbuilder.sm
+    session = db.session
+    try:
+        admin = sm.add_role(sm.auth_role_admin)
+        sm.add_role(sm.auth_role_public)
+        appbuilder.add_permissions(update_perms=True)
+        all_pvms = session.query(sm.permissionview_model).all()
+        by_view = {}
+        for pvm in all_pvms:
+            by_view.setdefault(pvm.view_menu.name, []).append(pvm)
+        admin.permissions = list(all_pvms)
+        menu_views = getattr(appbuilder, "portico_menu", [])
+        for role_name in ROLE_DEFINITIONS:
+            role = sm.add_role(role_name)
+            wanted = {
+                pvm for pvm in all_pvms
+                if pvm.permission.name != "menu_access"
+                and _grants(role_name, pvm.view_menu.name, pvm.permission.name)
+            }
+            granted_views = {pvm.view_menu.name for pvm in wanted}
+            menus = set()
+            for item_name, category, view_name in menu_views:
+                if view_name in granted_views:
+                    menus.add(item_name)
+                    if category:
+                        menus.add(category)
+            wanted |= {
+                pvm for pvm in all_pvms
+                if pvm.permission.name == "menu_access" and pvm.view_menu.name in menus
+            }
+            role.permissions = sorted(wanted, key=lambda p: p.id)
+        session.commit()
+        return True
+    except SQLAlchemyError:
+        session.rollback()
+        if not quiet:
+            raise
+        log.exception("Could not sync roles and permissions (another process may be doing it)")
+        return False
+
+
+def limit_api_login(app, appbuilder) -> None:
+    """FAB limits ``/login/`` only; put the same kind of limit on ``POST /api/v1/security/login``."""
+    from flask_appbuilder.security.api import SecurityApi
+
+    for view in appbuilder.baseviews:
+        if isinstance(view, SecurityApi) and getattr(view, "blueprint", None) is not None:
+            appbuilder.sm.limiter.limit(app.config["API_LOGIN_RATE_LIMIT"], methods=["POST"])(view.blueprint)
+
+
+def demo_password() -> str:
+    return current_app.config["PORTICO_DEMO_PASSWORD"]

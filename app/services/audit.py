@@ -1,0 +1,44 @@
+"""The audit trail: one ``AuditEvent`` per transition and per notable change."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import AuditEvent
+from .actors import Actor
+
+
+def entity_type(obj) -> str:
+    return obj.__tablename__
+
+
+def record(obj, action: str, from_status: str | None, to_status: str | None, actor: Actor,
+           reason: str | None = None) -> AuditEvent:
+    """Add an audit row for ``obj``. It is flushed so the row has its id; the caller commits."""
+    if obj.id is None:
+        db.session.flush()
+    event = AuditEvent(
+        entity_type=entity_type(obj),
+        entity_id=obj.id,
+        entity_number=getattr(obj, "display_number", None) or getattr(obj, "number", None),
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        reason=(reason or None),
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        customer_id=getattr(obj, "customer_id", None),
+    )
+    db.session.add(event)
+    return event
+
+
+def history(obj) -> list[AuditEvent]:
+    """The record's history, oldest first."""
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == entity_type(obj), AuditEvent.entity_id == obj.id)
+            .order_by(AuditEvent.created_at, AuditEvent.id)
+        )
+    )

@@ -1,0 +1,155 @@
+"""Row-level security in one place.
+
+A customer's portal user sees only their own customer account's rows; a technician sees the work orders
+assigned to them and the unassigned ones. Every screen, API endpoint, document and export that a
+customer can reach gets its rows through ``scoped()`` or ``get_for()``; FAB views use
+``current_customer_id`` in their ``base_filters``. A row that is not the actor's answers ``NotFound``
+(404), exactly like a row that does not exist.
+"""
+from __future__ import annotations
+
+from flask import g, has_request_context
+from sqlalchemy import false, or_, select
+
+from ..extensions import db
+from ..models import (
+    Address,
+    Attachment,
+    Customer,
+    DisputeNote,
+    Estimate,
+    Invoice,
+    InvoiceLine,
+    LabourLine,
+    Notification,
+    OrderMessage,
+    PartLine,
+    Payment,
+    PortalUser,
+    ServiceRequest,
+    Shipment,
+    TimeEntry,
+    TimeProposal,
+    Unit,
+    WorkItem,
+    WorkOrder,
+)
+from .actors import Actor
+from .errors import NotFound
+
+#: Rows that carry ``customer_id`` themselves.
+OWNED = (Address, Attachment, Estimate, Invoice, Notification, ServiceRequest, Shipment, Unit, WorkOrder)
+
+#: Child rows reach their customer through a parent: (parent model, the child's foreign key).
+CHILDREN = {
+    LabourLine: (Estimate, LabourLine.estimate_id),
+    DisputeNote: (Estimate, DisputeNote.estimate_id),
+    WorkItem: (WorkOrder, WorkItem.work_order_id),
+    TimeEntry: (WorkOrder, TimeEntry.work_order_id),
+    OrderMessage: (WorkOrder, OrderMessage.work_order_id),
+    InvoiceLine: (Invoice, InvoiceLine.invoice_id),
+    Payment: (Invoice, Payment.invoice_id),
+    TimeProposal: (ServiceRequest, TimeProposal.service_request_id),
+}
+
+
+def customer_for_user(user) -> Customer | None:
+    """The customer account a FAB user acts for (cached on ``g`` for the request)."""
+    if user is None or not getattr(user, "id", None):
+        return None
+    cache = g.setdefault("_portico_customer", {}) if has_request_context() else {}
+    if user.id not in cache:
+        cache[user.id] = db.session.scalar(
+            select(Customer).join(PortalUser, PortalUser.customer_id == Customer.id)
+            .where(PortalUser.user_id == user.id)
+        )
+    return cache[user.id]
+
+
+def actor_for(user) -> Actor:
+    customer = customer_for_user(user)
+    actor = Actor.for_user(user, customer)
+    if customer is not None and "Reseller" in actor.roles and not actor.is_reseller:
+        actor = Actor(actor.user_id, actor.label, actor.roles, actor.customer_id, True)
+    return actor
+
+
+def current_user_obj():
+    """The logged-in FAB user (web session or JWT), or None."""
+    if not has_request_context():
+        return None
+    user = g.get("user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        return user
+    try:
+        from flask_login import current_user
+    except ImportError:  # pragma: no cover
+        return None
+    return current_user if getattr(current_user, "is_authenticated", False) else None
+
+
+def current_actor() -> Actor:
+    user = current_user_obj()
+    if user is None:
+        return Actor.public()
+    return actor_for(user)
+
+
+def current_customer_id() -> int:
+    """For FAB ``base_filters``: the logged-in customer's id, or -1 (matches nothing)."""
+    actor = current_actor()
+    return actor.customer_id if actor.customer_id is not None else -1
+
+
+def is_scoped(actor: Actor) -> bool:
+    """Customers (and anonymous callers) are limited to one account; staff see all."""
+    return not (actor.is_staff or actor.system or actor.is_technician)
+
+
+def scoped(stmt, model, actor: Actor):
+    """Narrow a ``select()`` of ``model`` to what ``actor`` may see."""
+    if actor.is_technician and model is WorkOrder:
+        return stmt.where(or_(WorkOrder.technician_id == actor.user_id, WorkOrder.technician_id.is_(None)))
+    if not is_scoped(actor):
+        return stmt
+    if actor.customer_id is None:
+        return stmt.where(false())
+    if model is Customer:
+        return stmt.where(Customer.id == actor.customer_id)
+    if model in OWNED:
+        stmt = stmt.where(model.customer_id == actor.customer_id)
+        if model is Notification:
+            stmt = stmt.where(Notification.audience == "customer")
+        if model is Attachment:
+            stmt = stmt.where(Attachment.public.is_(True))
+        return stmt
+    if model is PartLine:
+        return stmt.join(LabourLine, PartLine.labour_line_id == LabourLine.id).join(
+            Estimate, LabourLine.estimate_id == Estimate.id
+        ).where(Estimate.customer_id == actor.customer_id)
+    if model is OrderMessage:
+        stmt = stmt.where(OrderMessage.public.is_(True))
+    if model in CHILDREN:
+        parent, fk = CHILDREN[model]
+        return stmt.join(parent, fk == parent.id).where(parent.customer_id == actor.customer_id)
+    # Anything else (settings, users, audit, reports…) is staff-only.
+    return stmt.where(false())
+
+
+def get_for(model, ident, actor: Actor):
+    """The row with primary key ``ident`` if ``actor`` may see it; ``NotFound`` otherwise."""
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    row = db.session.scalar(scoped(select(model).where(model.id == ident), model, actor))
+    if row is None:
+        raise NotFound(f"{model.__name__} {ident} not found")
+    return row
+
+
+def ensure_owner(obj, actor: Actor) -> None:
+    """Defence in depth inside services: a customer acting on another account's row gets 404."""
+    if is_scoped(actor) and actor.customer_id is not None and getattr(obj, "customer_id", None) is not None:
+        if obj.customer_id != actor.customer_id:
+            raise NotFound()

@@ -1,0 +1,35 @@
+"""Service errors become answers: JSON with the right status under /api/, a flash message elsewhere."""
+from __future__ import annotations
+
+from flask import flash, jsonify, redirect, request
+
+from ..services.errors import InvalidTransition, ServiceError, StaleObject, ValidationFailed
+
+
+def error_body(error: ServiceError) -> dict:
+    if isinstance(error, ValidationFailed):
+        return {"message": error.errors}
+    body = {"message": error.message}
+    if isinstance(error, (InvalidTransition, StaleObject)) and error.current_status:
+        body["status"] = error.current_status
+    return body
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register(app) -> None:
+    @app.errorhandler(ServiceError)
+    def handle_service_error(error: ServiceError):
+        if wants_json():
+            return jsonify(error_body(error)), error.status_code
+        flash(error.message, "danger")
+        return redirect(request.referrer or "/")
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        message = "The upload is too large."
+        if wants_json():
+            return jsonify({"message": message}), 413
+        return message, 413

@@ -1,0 +1,27 @@
+"""Jinja helpers for every template: money, local times, status labels."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..services.settings import get_settings, to_local
+
+
+def format_money(value) -> str:
+    if value is None:
+        return ""
+    return f"{Decimal(value):,.2f} {get_settings().currency}"
+
+
+def format_local(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    local = to_local(value)
+    return local.strftime(fmt) if local else ""
+
+
+def status_label(value) -> str:
+    return (value or "").replace("_", " ").capitalize()
+
+
+def register(app) -> None:
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["local"] = format_local
+    app.jinja_env.filters["status_label"] = status_label

@@ -1,0 +1,5 @@
+"""Placeholder: the staff ModelViews are registered here."""
+
+
+def register(appbuilder) -> None:
+    return None

@@ -1,0 +1,12 @@
+"""Seed data. ``load(demo=True)`` is called by ``flask --app run seed --demo``."""
+
+
+def load(demo: bool = False) -> str:
+    from .reference import load_reference
+
+    summary = [load_reference()]
+    if demo:
+        from .demo import load_demo
+
+        summary.append(load_demo())
+    return "\n".join(summary)
