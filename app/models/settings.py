@@ -36,6 +36,7 @@ class Settings(TimestampMixin, Model):
     photo_limit: Mapped[int] = mapped_column(Integer, default=4, nullable=False)
     slot_capacity: Mapped[int] = mapped_column(Integer, default=4, nullable=False)
     request_stale_hours: Mapped[int] = mapped_column(Integer, default=24, nullable=False)
+    labour_rate: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("95.00"), nullable=False)
     invoice_labour_source: Mapped[str] = mapped_column(String(20), default="time_entries", nullable=False)
     invoice_due_days: Mapped[int] = mapped_column(Integer, default=14, nullable=False)
     paper_size: Mapped[str] = mapped_column(String(10), default="A4", nullable=False)

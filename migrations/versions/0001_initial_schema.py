@@ -173,6 +173,7 @@ def upgrade():
     sa.Column('photo_limit', sa.Integer(), nullable=False),
     sa.Column('slot_capacity', sa.Integer(), nullable=False),
     sa.Column('request_stale_hours', sa.Integer(), nullable=False),
+    sa.Column('labour_rate', sa.Numeric(precision=10, scale=2), nullable=False),
     sa.Column('invoice_labour_source', sa.String(length=20), nullable=False),
     sa.Column('invoice_due_days', sa.Integer(), nullable=False),
     sa.Column('paper_size', sa.String(length=10), nullable=False),

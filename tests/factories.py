@@ -1,0 +1,113 @@
+"""Test data: factory_boy factories bound to the app's session, and users per role."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+import factory
+from flask import current_app
+from factory.alchemy import SQLAlchemyModelFactory
+
+from app.extensions import db
+from app.models import (
+    Address,
+    Customer,
+    PortalUser,
+    ServiceLocation,
+    ServiceType,
+    ShippingMethod,
+    Unit,
+)
+from app.services.actors import Actor
+from app.services.scope import actor_for
+
+PASSWORD = "test-password-1"
+_counter = itertools.count(1)
+
+
+class _Base(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "flush"
+
+
+class CustomerFactory(_Base):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    kind = "individual"
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+
+
+class AddressFactory(_Base):
+    class Meta:
+        model = Address
+
+    customer = factory.SubFactory(CustomerFactory)
+    line1 = factory.Sequence(lambda n: f"{n} Main Street")
+    city = "Springfield"
+    postal_code = "12345"
+
+
+class UnitFactory(_Base):
+    class Meta:
+        model = Unit
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = "device"
+    make = "Acme"
+    model = "X1"
+    serial_number = factory.Sequence(lambda n: f"SN{n:06d}")
+
+
+class ServiceTypeFactory(_Base):
+    class Meta:
+        model = ServiceType
+
+    name = factory.Sequence(lambda n: f"Service {n}")
+
+
+class ServiceLocationFactory(_Base):
+    class Meta:
+        model = ServiceLocation
+
+    name = factory.Sequence(lambda n: f"Depot {n}")
+    city = "Springfield"
+
+
+class ShippingMethodFactory(_Base):
+    class Meta:
+        model = ShippingMethod
+
+    name = factory.Sequence(lambda n: f"Courier {n}")
+
+
+def make_user(role: str, username: str | None = None, customer: Customer | None = None, email: str | None = None):
+    """A FAB user with ``role``; customers and resellers are linked to ``customer`` (made if absent)."""
+    sm = current_app.appbuilder.sm
+    n = next(_counter)
+    username = username or f"{role.lower()}{n}"
+    user = sm.add_user(username=username, first_name=role, last_name=str(n),
+                       email=email or f"{username}@example.com", role=sm.find_role(role), password=PASSWORD)
+    assert user, f"could not create user {username}"
+    if role in ("Customer", "Reseller"):
+        if customer is None:
+            customer = CustomerFactory(kind="reseller" if role == "Reseller" else "individual")
+        db.session.add(PortalUser(user_id=user.id, customer_id=customer.id))
+        db.session.flush()
+    return user
+
+
+def actor(user) -> Actor:
+    return actor_for(user)
+
+
+def tomorrow() -> dt.date:
+    return dt.date.today() + dt.timedelta(days=1)
+
+
+def money(value: str) -> Decimal:
+    return Decimal(value)
