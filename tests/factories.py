@@ -6,8 +6,8 @@ import itertools
 from decimal import Decimal
 
 import factory
-from flask import current_app
 from factory.alchemy import SQLAlchemyModelFactory
+from flask import current_app
 
 from app.extensions import db
 from app.models import (

@@ -59,6 +59,10 @@ class Actor:
     def system_actor(cls, label: str = "system") -> Actor:
         return cls(user_id=None, label=label, system=True)
 
+    def on_behalf_of_system(self, why: str) -> Actor:
+        """The system acting because of this actor (audited as "jane (estimate EST-1 approved)")."""
+        return Actor(user_id=self.user_id, label=f"{self.label} ({why})", system=True)
+
     @classmethod
     def public(cls, customer_id: int | None = None, label: str = "public form") -> Actor:
         return cls(user_id=None, label=label, customer_id=customer_id)

@@ -37,9 +37,13 @@ def require_text(value, field: str, message: str = "This field is required.") ->
 
 def dispatch(actions: dict, obj, action: str, actor, machine, **params):
     """Run the service function registered for ``action`` (used by screens and the API alike)."""
-    from .errors import InvalidTransition
+    from .errors import InvalidTransition, ServiceError
 
     handler = actions.get(action)
     if handler is None:
         raise InvalidTransition(machine.entity, getattr(obj, "status", "unknown"), action)
-    return handler(obj, actor, **params)
+    try:
+        return handler(obj, actor, **params)
+    except ServiceError:
+        db.session.rollback()
+        raise

@@ -1,0 +1,106 @@
+"""A reseller's shipments of confirmed orders to one service location (SPEC §3, Shipment)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Shipment, WorkOrder, utcnow
+from . import notify, numbering
+from .actors import Actor
+from .common import check_version, commit, dispatch
+from .errors import PermissionDenied, ValidationFailed
+from .workflow import CREATE, StateMachine, Transition
+
+MACHINE = StateMachine("shipment", [
+    Transition((CREATE,), "create", ("reseller", "staff"), "draft"),
+    Transition(("draft",), "confirm", ("reseller", "staff"), "confirmed"),
+    Transition(("confirmed",), "receive", ("staff",), "received"),
+])
+
+
+def _orders(actor: Actor, customer_id: int, ids) -> list[WorkOrder]:
+    if not ids or not isinstance(ids, list):
+        raise ValidationFailed({"work_orders": ["Choose at least one order."]})
+    try:
+        wanted = {int(i) for i in ids}
+    except (TypeError, ValueError):
+        raise ValidationFailed({"work_orders": ["Give order ids."]}) from None
+    orders = list(db.session.scalars(select(WorkOrder).where(WorkOrder.id.in_(wanted),
+                                                             WorkOrder.customer_id == customer_id)))
+    if len(orders) != len(wanted):
+        raise ValidationFailed({"work_orders": ["Choose your own orders."]})
+    errors = []
+    for order in orders:
+        if order.status != "confirmed":
+            errors.append(f"{order.number} is {order.status.replace('_', ' ')}: only confirmed orders can be shipped.")
+        elif order.shipment_id is not None:
+            errors.append(f"{order.number} is already in a shipment.")
+    if len({(o.service_location_id, o.shipping_method_id) for o in orders}) > 1:
+        errors.append("All orders of a shipment go to one service location by one shipping method.")
+    if any(o.service_location_id is None or o.shipping_method_id is None for o in orders):
+        errors.append("Each order needs a service location and a shipping method.")
+    if errors:
+        raise ValidationFailed({"work_orders": errors})
+    return orders
+
+
+def create(actor: Actor, work_orders=None, customer_id: int | None = None) -> Shipment:
+    if actor.is_customer:
+        if not actor.is_reseller:
+            raise PermissionDenied("Only resellers ship orders.")
+        customer_id = actor.customer_id
+    if customer_id is None:
+        raise ValidationFailed({"customer": ["Choose the customer."]})
+    orders = _orders(actor, customer_id, work_orders)
+    shipment = Shipment(customer_id=customer_id, service_location_id=orders[0].service_location_id,
+                        shipping_method_id=orders[0].shipping_method_id)
+    numbering.assign(shipment)
+    db.session.add(shipment)
+    MACHINE.enter(shipment, "create", actor)
+    for order in orders:
+        order.shipment = shipment
+    commit("shipment", shipment)
+    return shipment
+
+
+def confirm(shipment: Shipment, actor: Actor, expected_version=None, **_ignored):
+    check_version(shipment, expected_version, "shipment")
+    MACHINE.apply(shipment, "confirm", actor)
+    if not shipment.work_orders:
+        raise ValidationFailed({"work_orders": ["A shipment needs at least one order."]})
+    shipment.confirmed_at = utcnow()
+    notify.to_staff("shipment.confirmed", f"Shipment {shipment.number} is on its way ({len(shipment.work_orders)} orders)",
+                    link=f"/shipmentview/show/{shipment.id}", customer_id=shipment.customer_id)
+    commit("shipment", shipment)
+    return shipment
+
+
+def receive(shipment: Shipment, actor: Actor, expected_version=None, **_ignored):
+    """Staff receive the parcel: each of its confirmed orders becomes ``received``."""
+    from . import work_orders
+
+    check_version(shipment, expected_version, "shipment")
+    MACHINE.apply(shipment, "receive", actor)
+    shipment.received_at = utcnow()
+    for order in shipment.work_orders:
+        if order.status == "confirmed":
+            work_orders.MACHINE.apply(order, "receive", actor, reason=f"shipment {shipment.number}")
+            order.received_at = shipment.received_at
+    notify.to_customer(shipment.customer, "shipment.received", f"We received shipment {shipment.number}",
+                       ", ".join(o.number for o in shipment.work_orders), link=f"/portal/shipments/{shipment.id}",
+                       group="shipments")
+    commit("shipment", shipment)
+    return shipment
+
+
+def prepare_new(shipment: Shipment, actor: Actor) -> Shipment:
+    numbering.assign(shipment)
+    MACHINE.enter(shipment, "create", actor)
+    return shipment
+
+
+ACTIONS = {"confirm": confirm, "receive": receive}
+
+
+def perform(shipment: Shipment, action: str, actor: Actor, **params):
+    return dispatch(ACTIONS, shipment, action, actor, MACHINE, **params)

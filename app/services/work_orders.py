@@ -1,0 +1,307 @@
+"""Work orders: jobs, inspections and repair orders, technician time and messages (SPEC §3, WorkOrder)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    Customer,
+    OrderMessage,
+    ServiceLocation,
+    ShippingMethod,
+    TimeEntry,
+    Unit,
+    User,
+    WorkItem,
+    WorkOrder,
+    utcnow,
+)
+from . import notify, numbering
+from .actors import Actor
+from .common import check_version, commit, dispatch, require_text
+from .errors import PermissionDenied, ValidationFailed
+from .workflow import CREATE, StateMachine, Transition
+
+BEFORE_COMPLETED = ("pending_confirmation", "confirmed", "received", "in_progress", "ready")
+
+MACHINE = StateMachine("work order", [
+    Transition((CREATE,), "create", ("reseller", "staff", "system"), "confirmed"),
+    Transition((CREATE,), "create", ("customer",), "pending_confirmation"),
+    Transition(("pending_confirmation",), "confirm", ("staff",), "confirmed"),
+    Transition(("confirmed",), "receive", ("staff",), "received"),
+    Transition(("received", "in_progress"), "clock_on", ("technician",), "in_progress"),
+    Transition(("in_progress",), "clock_off", ("technician",), None),
+    Transition(("in_progress",), "ready", ("technician",), "ready"),
+    Transition(("ready",), "complete", ("staff",), "completed"),
+    Transition(BEFORE_COMPLETED, "cancel", ("staff",), "cancelled", reason_required=True),
+])
+
+
+def _link(order: WorkOrder) -> str:
+    return f"/portal/orders/{order.id}"
+
+
+def _staff_link(order: WorkOrder) -> str:
+    return f"/workorderview/show/{order.id}"
+
+
+# ---------------------------------------------------------------- creation
+def _validate(order: WorkOrder, actor: Actor) -> None:
+    errors = {}
+    if order.kind not in ("job", "inspection", "repair"):
+        errors["kind"] = ["Choose job, inspection or repair."]
+    if db.session.get(Customer, order.customer_id) is None:
+        errors["customer"] = ["Choose the customer."]
+    if order.unit_id is not None:
+        unit = db.session.get(Unit, order.unit_id)
+        if unit is None or unit.customer_id != order.customer_id:
+            errors["unit"] = ["Choose one of the customer's units."]
+    for field, model in (("service_location", ServiceLocation), ("shipping_method", ShippingMethod)):
+        ident = getattr(order, f"{field}_id")
+        if ident is not None and db.session.get(model, ident) is None:
+            errors[field] = [f"Choose one of the {field.replace('_', ' ')}s."]
+    if order.technician_id is not None:
+        if actor.is_customer:
+            errors["technician"] = ["Only the shop assigns technicians."]
+        else:
+            tech = db.session.get(User, order.technician_id)
+            if tech is None or not any(r.name == "Technician" for r in tech.roles):
+                errors["technician"] = ["Choose a technician."]
+    if actor.is_customer and not (order.fault or "").strip():
+        errors["fault"] = ["Describe the fault or the job."]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def prepare_new(order: WorkOrder, actor: Actor) -> WorkOrder:
+    """Validate, number, enter the first state and audit (FAB ``pre_add`` and every creation path)."""
+    for rel in ("customer", "unit", "service_location", "shipping_method", "technician"):
+        obj = getattr(order, rel)
+        if obj is not None and getattr(order, f"{rel}_id") is None:
+            setattr(order, f"{rel}_id", obj.id)
+    if actor.is_customer:
+        order.customer_id = actor.customer_id
+        order.internal_reference = order.internal_notes = None
+    if order.customer_id is None:
+        raise ValidationFailed({"customer": ["Choose the customer."]})
+    order.kind = order.kind or "job"
+    _validate(order, actor)
+    order.created_by_id = order.created_by_id or actor.user_id
+    numbering.assign(order)
+    db.session.add(order)
+    MACHINE.enter(order, "create", actor)
+    if order.status == "pending_confirmation":
+        notify.to_staff("work_order.requested", f"New order {order.number} waits for confirmation",
+                        order.fault or "", link=_staff_link(order), customer_id=order.customer_id)
+    elif actor.is_customer:
+        notify.to_staff("work_order.created", f"New order {order.number} from {order.customer or ''}",
+                        order.fault or "", link=_staff_link(order), customer_id=order.customer_id)
+    return order
+
+
+def new_order(actor: Actor, **fields) -> WorkOrder:
+    """A work order inside the caller's transaction."""
+    return prepare_new(WorkOrder(**fields), actor)
+
+
+def create(actor: Actor, **fields) -> WorkOrder:
+    order = new_order(actor, **fields)
+    commit("work order", order)
+    return order
+
+
+def from_estimate(est, actor: Actor) -> WorkOrder:
+    """The work order of an approved estimate: labour lines become work items, parts go under them."""
+    req = est.service_request
+    order = WorkOrder(customer_id=est.customer_id, kind="job", unit_id=est.unit_id, estimate_id=est.id,
+                      service_request_id=est.service_request_id,
+                      service_location_id=req.service_location_id if req else None,
+                      scheduled_start=req.scheduled_start if req else None,
+                      fault=(req.summary or req.subject) if req else None)
+    position = 0
+    for line in est.labour_lines:
+        item = WorkItem(position=position, kind="labour", description=line.description, quantity=line.hours,
+                        unit_price=line.rate, labour_line_id=line.id)
+        order.items.append(item)
+        position += 1
+        for part in line.parts:
+            order.items.append(WorkItem(position=position, kind="part", parent=item, part_number=part.part_number,
+                                        description=part.description, quantity=part.quantity,
+                                        unit_price=part.unit_price))
+            position += 1
+    return prepare_new(order, actor.on_behalf_of_system(f"estimate {est.display_number} approved"))
+
+
+# ---------------------------------------------------------------- transitions
+def confirm(order: WorkOrder, actor: Actor, expected_version=None, **_ignored):
+    check_version(order, expected_version, "work order")
+    MACHINE.apply(order, "confirm", actor)
+    notify.to_customer(order.customer, "work_order.confirmed", f"Your order {order.number} is confirmed",
+                       link=_link(order), group="work_orders")
+    commit("work order", order)
+    return order
+
+
+def receive(order: WorkOrder, actor: Actor, expected_version=None, **_ignored):
+    check_version(order, expected_version, "work order")
+    MACHINE.apply(order, "receive", actor)
+    order.received_at = utcnow()
+    notify.to_customer(order.customer, "work_order.received", f"We have received {order.number}",
+                       link=_link(order), group="work_orders")
+    commit("work order", order)
+    return order
+
+
+def open_entry(technician_id: int) -> TimeEntry | None:
+    return db.session.scalar(select(TimeEntry).where(TimeEntry.technician_id == technician_id,
+                                                     TimeEntry.ended_at.is_(None)))
+
+
+def clock_on(order: WorkOrder, actor: Actor, note=None, expected_version=None, **_ignored):
+    """Open a time entry; clocking on to an unassigned order assigns it to the technician."""
+    check_version(order, expected_version, "work order")
+    MACHINE.find(order.status, "clock_on", actor, order)
+    if order.technician_id not in (None, actor.user_id):
+        raise PermissionDenied("This work order is assigned to another technician.")
+    running = open_entry(actor.user_id)
+    if running is not None:
+        raise ValidationFailed({"clock": [f"You are still clocked on to {running.work_order.number}. "
+                                          "Clock off there first."]})
+    MACHINE.apply(order, "clock_on", actor, reason=note)
+    if order.technician_id is None:
+        order.technician_id = actor.user_id
+    db.session.add(TimeEntry(work_order=order, technician_id=actor.user_id, started_at=utcnow(), note=note))
+    try:
+        db.session.flush()
+    except IntegrityError:  # a second clock-on raced this one: the partial unique index refused it
+        db.session.rollback()
+        raise ValidationFailed({"clock": ["You are already clocked on elsewhere."]}) from None
+    commit("work order", order)
+    return order
+
+
+def _close_entries(order: WorkOrder, technician_id: int | None = None) -> int:
+    closed = 0
+    now = utcnow()
+    for entry in order.time_entries:
+        if entry.ended_at is None and (technician_id is None or entry.technician_id == technician_id):
+            entry.ended_at = max(now, entry.started_at)
+            closed += 1
+    return closed
+
+
+def clock_off(order: WorkOrder, actor: Actor, note=None, expected_version=None, **_ignored):
+    check_version(order, expected_version, "work order")
+    MACHINE.find(order.status, "clock_off", actor, order)
+    if not any(e.ended_at is None and e.technician_id == actor.user_id for e in order.time_entries):
+        raise ValidationFailed({"clock": [f"You are not clocked on to {order.number}."]})
+    MACHINE.apply(order, "clock_off", actor, reason=note)
+    _close_entries(order, actor.user_id)
+    commit("work order", order)
+    return order
+
+
+def ready(order: WorkOrder, actor: Actor, note=None, expected_version=None, **_ignored):
+    check_version(order, expected_version, "work order")
+    MACHINE.apply(order, "ready", actor, reason=note)
+    _close_entries(order)
+    order.ready_at = utcnow()
+    notify.to_customer(order.customer, "work_order.ready", f"{order.number} is ready",
+                       "Your unit is ready." + (f"\n{order.public_notes}" if order.public_notes else ""),
+                       link=_link(order), group="work_orders")
+    notify.to_staff("work_order.ready", f"{order.number} is ready to complete and invoice",
+                    link=_staff_link(order), customer_id=order.customer_id)
+    commit("work order", order)
+    return order
+
+
+def complete(order: WorkOrder, actor: Actor, expected_version=None, **_ignored):
+    check_version(order, expected_version, "work order")
+    MACHINE.apply(order, "complete", actor)
+    order.completed_at = utcnow()
+    notify.to_customer(order.customer, "work_order.completed", f"{order.number} is completed",
+                       link=_link(order), group="work_orders")
+    commit("work order", order)
+    return order
+
+
+def cancel(order: WorkOrder, actor: Actor, reason=None, expected_version=None, **_ignored):
+    check_version(order, expected_version, "work order")
+    MACHINE.apply(order, "cancel", actor, reason=reason)
+    order.cancel_reason = reason.strip()
+    _close_entries(order)
+    notify.to_customer(order.customer, "work_order.cancelled", f"{order.number} was cancelled", order.cancel_reason,
+                       link=_link(order), group="work_orders")
+    commit("work order", order)
+    return order
+
+
+def assign(order: WorkOrder, actor: Actor, technician_id=None, scheduled_start=None, scheduled_end=None,
+           expected_version=None, **_ignored):
+    """Staff assign a technician and a time window (audited; not a state change)."""
+    from .audit import record
+
+    check_version(order, expected_version, "work order")
+    if not actor.is_staff:
+        raise PermissionDenied("Only the shop assigns technicians.")
+    if order.status in ("completed", "cancelled"):
+        from .errors import InvalidTransition
+
+        raise InvalidTransition("work order", order.status, "assign")
+    order.technician_id = int(technician_id) if technician_id else None
+    order.scheduled_start, order.scheduled_end = scheduled_start, scheduled_end
+    if scheduled_start and scheduled_end and scheduled_end < scheduled_start:
+        raise ValidationFailed({"scheduled_end": ["The end must be after the start."]})
+    _validate(order, actor)
+    record(order, "assign", order.status, order.status, actor,
+           f"technician {order.technician_id or 'none'}")
+    if order.technician_id:
+        notify.to_staff("work_order.assigned", f"{order.number} is assigned to you", order.fault or "",
+                        link=f"/technicianboard/show/{order.id}", user_id=order.technician_id)
+    commit("work order", order)
+    return order
+
+
+def add_message(order: WorkOrder, actor: Actor, text=None, public=True, **_ignored) -> OrderMessage:
+    """A message between customer and technicians (public) or an internal note (staff, public=False)."""
+    from .scope import ensure_owner
+
+    text = require_text(text, "text", "Write the message.")
+    ensure_owner(order, actor)
+    side = "customer" if actor.is_customer else "staff"
+    message = OrderMessage(work_order=order, author_id=actor.user_id, side=side,
+                           public=True if side == "customer" else bool(public), text=text)
+    db.session.add(message)
+    if side == "customer":
+        notify.to_staff("work_order.message", f"Message on {order.number}", text, link=_staff_link(order),
+                        user_id=order.technician_id, customer_id=order.customer_id)
+    elif message.public:
+        notify.to_customer(order.customer, "work_order.message", f"A message about {order.number}", text,
+                           link=_link(order), group="messages")
+    commit("work order", order)
+    return message
+
+
+def create_invoice(order: WorkOrder, actor: Actor, **_ignored):
+    from . import invoices
+
+    return invoices.create_from_work_order(order, actor)
+
+
+ACTIONS = {
+    "confirm": confirm,
+    "receive": receive,
+    "clock_on": clock_on,
+    "clock_off": clock_off,
+    "ready": ready,
+    "complete": complete,
+    "cancel": cancel,
+    "assign": assign,
+    "messages": add_message,
+    "invoice": create_invoice,
+}
+
+
+def perform(order: WorkOrder, action: str, actor: Actor, **params):
+    return dispatch(ACTIONS, order, action, actor, MACHINE, **params)
