@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Serve Portico with gunicorn at http://127.0.0.1:$PORT (default 5000), and beside it the one scheduler
+# process (`flask --app run scheduler`: scheduled reports and the outbox) when the app has that command.
+# Stopping the server (Ctrl-C, SIGTERM) stops the scheduler too. `make run` migrates and seeds first.
+#
+# Environment: PORT, WEB_CONCURRENCY (gunicorn workers, default 2), GUNICORN_TIMEOUT (seconds, default
+# 120), DATABASE_URL and every other setting config.py reads.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+venv="${VENV:-venv}"
+port="${PORT:-5000}"
+workers="${WEB_CONCURRENCY:-2}"
+flask=("$venv/bin/flask" --app run)
+
+if [[ ! -x "$venv/bin/gunicorn" ]]; then
+    echo "serve.sh: $venv/bin/gunicorn missing: run 'make venv' first" >&2
+    exit 1
+fi
+
+# Roles and permissions are synced once, here, instead of by every gunicorn worker and the scheduler at
+# the same moment (concurrent syncs race on the same permission rows).
+"${flask[@]}" sync-security
+export PORTICO_SYNC_SECURITY_ON_START="${PORTICO_SYNC_SECURITY_ON_START:-0}"
+
+scheduler_pid=""
+server_pid=""
+
+stop() {
+    trap - EXIT INT TERM
+    local pid
+    for pid in $server_pid $scheduler_pid; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if "${flask[@]}" scheduler --help >/dev/null 2>&1; then
+    "${flask[@]}" scheduler &
+    scheduler_pid=$!
+    echo "serve.sh: scheduler started (pid $scheduler_pid)" >&2
+else
+    echo "serve.sh: no 'flask --app run scheduler' command yet: serving without the scheduler" >&2
+fi
+
+"$venv/bin/gunicorn" \
+    --workers "$workers" \
+    --bind "127.0.0.1:$port" \
+    --timeout "${GUNICORN_TIMEOUT:-120}" \
+    --access-logfile - \
+    --access-logformat '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"' \
+    --error-logfile - \
+    run:app &
+server_pid=$!
+echo "serve.sh: Portico at http://127.0.0.1:$port/ (Ctrl-C stops it)" >&2
+
+status=0
+wait "$server_pid" || status=$?
+server_pid=""
+exit "$status"

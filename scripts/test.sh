@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Lint and test Portico (`make test` runs this once the venv has the dev requirements):
+#   1. ruff check .
+#   2. pytest on SQLite
+#   3. pytest on PostgreSQL when TEST_DATABASE_URL is set (a throw-away database is created on that
+#      server by tests/conftest.py through PORTICO_TEST_DATABASE_URL)
+# Every step runs even when an earlier one fails; the exit status is non-zero when any failed
+# (pytest's "no tests collected", status 5, counts as a failure). Extra arguments go to pytest.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+venv="${VENV:-venv}"
+failed=()
+
+step() {
+    local name="$1"
+    shift
+    echo "==> $name" >&2
+    "$@"
+    local status=$?
+    if [[ $status != 0 ]]; then
+        echo "==> $name: FAILED (exit status $status)" >&2
+        failed+=("$name")
+    fi
+}
+
+step "ruff" "$venv/bin/ruff" check .
+# The SQLite run must not inherit a PostgreSQL target from the caller's environment.
+step "pytest (SQLite)" env -u PORTICO_TEST_DATABASE_URL "$venv/bin/pytest" -q "$@"
+if [[ -n ${TEST_DATABASE_URL:-} ]]; then
+    step "pytest (PostgreSQL)" env PORTICO_TEST_DATABASE_URL="$TEST_DATABASE_URL" "$venv/bin/pytest" -q "$@"
+else
+    echo "==> pytest (PostgreSQL): skipped, TEST_DATABASE_URL is not set" >&2
+fi
+
+if [[ ${#failed[@]} != 0 ]]; then
+    echo "==> failed: $(IFS=,; echo "${failed[*]}" | sed 's/,/, /g')" >&2
+    exit 1
+fi
+echo "==> all passed" >&2
