@@ -9,13 +9,13 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import re
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_VARS = ("SECRET_KEY", "DATABASE_URL", "PORTICO_INSTANCE_DIR")
@@ -91,14 +91,17 @@ def test_default_database_is_a_sqlite_file_under_the_instance_dir(tmp_path):
 # --- requirements -------------------------------------------------------------------------------------
 
 def pins(path: Path) -> dict[str, str]:
+    """``{name: version}`` of every requirement in the file that applies to this interpreter."""
     found = {}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if not line or line.startswith("-"):
             continue
-        match = re.fullmatch(r"([A-Za-z0-9._-]+)(\[[^\]]+\])?==([^\s;]+)", line)
-        assert match, f"{path.name}: not an exact pin: {line!r}"
-        found[match.group(1)] = match.group(3)
+        requirement = Requirement(line)
+        specifiers = list(requirement.specifier)
+        assert len(specifiers) == 1 and specifiers[0].operator == "==", f"{path.name}: not an exact pin: {line!r}"
+        if requirement.marker is None or requirement.marker.evaluate():
+            found[requirement.name] = specifiers[0].version
     return found
 
 
