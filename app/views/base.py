@@ -1,0 +1,261 @@
+"""What every staff screen shares: list defaults, cell formatters, row filters and small guards.
+
+``StaffModelView`` is the base of every staff ModelView: 25 rows a page, explicit ``search_columns``
+(FAB's default would offer every column, internal ones included) and the shop's formatting of money,
+states and times. The workflow screens add ``views.workflow.WorkflowMixin`` on top.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+
+from flask import abort, g
+from flask_appbuilder import ModelView
+from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.filters import FilterEqual
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import SelectField
+
+from ..extensions import db
+from ..models import Role, User, WorkOrder
+from ..services.scope import current_actor, scoped
+from ..services.settings import to_local, to_utc
+from .filters import format_local, format_money, status_label
+
+READ_ONLY = ["can_list", "can_show"]
+NO_DELETE = ["can_list", "can_show", "can_add", "can_edit"]
+
+
+# --- cell formatters ---------------------------------------------------------------------------------
+
+def money_cell(value) -> Markup:
+    if value is None or value == "":
+        return Markup("")
+    return Markup('<span class="money">{}</span>').format(format_money(value))
+
+
+def status_badge(value) -> Markup:
+    if not value:
+        return Markup("")
+    return Markup('<span class="status-badge status-{0}">{1}</span>').format(value, status_label(value))
+
+
+def local_time(value) -> str:
+    return format_local(value) if value else ""
+
+
+def yes_no(value) -> str:
+    return "Yes" if value else "No"
+
+
+def label(value) -> str:
+    """``in_progress`` → ``In progress`` for kinds, slots and other fixed values."""
+    return status_label(value) if value else ""
+
+
+def money_formatters(*columns: str) -> dict:
+    return {column: money_cell for column in columns}
+
+
+def time_formatters(*columns: str) -> dict:
+    return {column: local_time for column in columns}
+
+
+def choice_field(label: str, choices, *, required: bool = True) -> SelectField:
+    """A select box for a string column with a fixed set of values (kind, slot, status…)."""
+    options = [(value, status_label(value)) for value in choices]
+    if not required:
+        options = [("", "—")] + options
+    return SelectField(label, choices=options, widget=Select2Widget())
+
+
+def status_search(choices) -> dict:
+    """``search_form_extra_fields`` for a status column: pick a state instead of typing it."""
+    return {"status": choice_field("Status", choices)}
+
+
+# --- row filters -------------------------------------------------------------------------------------
+
+class FilterTechnicianScope(BaseFilter):
+    """Rows of the work orders the actor may work on (``scope.scoped``): a technician sees the orders
+    assigned to them and the unassigned ones, staff see all. ``column_name`` is the work order id
+    (``id`` on work orders, ``work_order_id`` on their children)."""
+
+    name = "Work orders of the technician"
+    arg_name = None
+
+    def apply(self, query, value):
+        allowed = scoped(select(WorkOrder.id), WorkOrder, current_actor())
+        return query.filter(getattr(self.model, self.column_name).in_(allowed.scalar_subquery()))
+
+
+class FilterUserHasRole(BaseFilter):
+    """Pickers of FAB users: only users holding one of the given roles (e.g. technicians), active ones."""
+
+    name = "User has role"
+    arg_name = None
+
+    def apply(self, query, value):
+        return query.filter(User.active.is_(True), User.roles.any(Role.name.in_(value)))
+
+
+class FilterRelatedStatus(BaseFilter):
+    """Pickers of child rows whose parent (``column_name``, a relationship) is in one of the given states."""
+
+    name = "Parent in state"
+    arg_name = None
+
+    def apply(self, query, value):
+        relation = getattr(self.model, self.column_name)
+        parent = relation.property.mapper.class_
+        return query.filter(relation.has(parent.status.in_(value)))
+
+
+class FilterIsNull(BaseFilter):
+    name = "Is empty"
+    arg_name = None
+
+    def apply(self, query, value):
+        return query.filter(getattr(self.model, self.column_name).is_(None))
+
+
+ACTIVE_ONLY = [["active", FilterEqual, True]]
+TECHNICIANS = [["id", FilterUserHasRole, ("Technician",)]]
+
+
+# --- the base view -----------------------------------------------------------------------------------
+
+class StaffModelView(ModelView):
+    """Defaults for every staff screen. Subclasses name their ``search_columns`` explicitly."""
+
+    page_size = 25
+    base_order = None
+
+    label_columns = {
+        "number": "Number", "display_number": "Number", "status": "Status", "customer": "Customer",
+        "created_at": "Created", "updated_at": "Updated", "unit": "Unit", "kind": "Kind",
+        "service_type": "Service type", "service_location": "Service location",
+        "shipping_method": "Shipping method", "technician": "Technician", "work_order": "Work order",
+        "service_request": "Service request", "estimate": "Estimate", "invoice": "Invoice",
+        "subtotal": "Subtotal", "tax": "Tax", "total": "Total", "amount_paid": "Paid", "balance": "Balance",
+        "unit_price": "Unit price", "amount": "Amount", "tax_rate": "Tax rate (%)",
+    }
+
+    #: Datetime columns typed in shop time on the forms and stored in UTC.
+    local_time_columns: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        if not self.search_columns:
+            raise TypeError(f"{type(self).__name__} must name its search_columns explicitly")
+        # Merge the shared labels under the view's own.
+        self.label_columns = {**StaffModelView.label_columns, **(type(self).label_columns or {})}
+        super().__init__(*args, **kwargs)
+
+    # --- empty cells are empty, not "None" ---------------------------------------------------------------
+
+    def _blank(self, column, value):
+        return "" if value is None and column not in self.formatters_columns else value
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions, show_fieldsets=show_fieldsets)
+        args = widgets["show"].template_args
+        columns = zip(args["include_columns"], args["value_columns"], strict=True)
+        args["value_columns"] = [self._blank(column, value) for column, value in columns]
+        return widgets
+
+    def _get_list_widget(self, *args, **kwargs):
+        widgets = super()._get_list_widget(*args, **kwargs)
+        rows = widgets["list"].template_args["value_columns"]
+        widgets["list"].template_args["value_columns"] = [
+            {column: self._blank(column, value) for column, value in row.items()} for row in rows
+        ]
+        return widgets
+
+    # --- shop-local times on forms -----------------------------------------------------------------------
+
+    def prefill_form(self, form, pk):
+        item = self.datamodel.get(pk)
+        for column in self.local_time_columns:
+            field = getattr(form, column, None)
+            if field is not None and item is not None and getattr(item, column) is not None:
+                field.data = to_local(getattr(item, column)).replace(tzinfo=None)
+
+    def times_to_utc(self, item) -> None:
+        for column in self.local_time_columns:
+            value = getattr(item, column, None)
+            if value is not None and isinstance(value, dt.datetime):
+                setattr(item, column, to_utc(value))
+
+    def pre_add(self, item):
+        self.times_to_utc(item)
+
+    def pre_update(self, item):
+        self.times_to_utc(item)
+
+
+class ParentStatusGuard:
+    """Plain child-row screens (lines, items) may only change rows of a parent in an editable state.
+
+    ``guard_parent`` names the relationship to the parent (dotted for a grandparent), ``guard_statuses``
+    the states in which its children may be added, edited or deleted, and ``guard_recompute`` the service
+    module whose ``recompute(parent)`` brings the parent's totals up to date after a change.
+    """
+
+    guard_parent = ""
+    guard_statuses: tuple[str, ...] = ()
+    guard_recompute = ""
+
+    def _parent_of(self, item):
+        parent = item
+        for name in self.guard_parent.split("."):
+            parent = getattr(parent, name, None)
+        return parent
+
+    def _guard(self, item) -> None:
+        parent = self._parent_of(item)
+        if parent is not None and parent.status not in self.guard_statuses:
+            allowed = " or ".join(status_label(s).lower() for s in self.guard_statuses)
+            message = (f"{parent} is {status_label(parent.status).lower()}: its lines can only be changed "
+                       f"while it is {allowed}.")
+            db.session.rollback()
+            raise ValueError(message)
+
+    def _recompute(self, parent) -> None:
+        if self.guard_recompute and parent is not None:
+            importlib.import_module(f"app.services.{self.guard_recompute}").recompute(parent)
+            db.session.commit()
+
+    def pre_add(self, item):
+        self._guard(item)
+        super().pre_add(item)
+
+    def pre_update(self, item):
+        self._guard(item)
+        super().pre_update(item)
+
+    def pre_delete(self, item):
+        self._guard(item)
+        g.portico_guard_parent = self._parent_of(item)
+        super().pre_delete(item)
+
+    def post_add(self, item):
+        super().post_add(item)
+        self._recompute(self._parent_of(item))
+
+    def post_update(self, item):
+        super().post_update(item)
+        self._recompute(self._parent_of(item))
+
+    def post_delete(self, item):
+        super().post_delete(item)
+        self._recompute(g.pop("portico_guard_parent", None))
+
+
+def get_or_404(view, pk):
+    """The row ``pk`` through ``view``'s base filters, or 404."""
+    item = view.datamodel.get(pk, view._base_filters)
+    if item is None:
+        abort(404)
+    return item
