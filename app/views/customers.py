@@ -1,0 +1,149 @@
+"""Customer accounts and what hangs off them: addresses, units and portal users (permission ``Customers``)."""
+from __future__ import annotations
+
+from flask import request
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from wtforms import BooleanField
+
+from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit
+from .base import FilterUserHasRole, StaffModelView, choice_field, label, local_time, time_formatters, yes_no
+
+PERMISSION = "Customers"
+
+
+class FilterAddressOfEditedCustomer(BaseFilter):
+    """A customer's default-address pickers offer only that customer's own addresses."""
+
+    name = "Addresses of the customer being edited"
+    arg_name = None
+
+    def apply(self, query, value):
+        pk = (request.view_args or {}).get("pk")
+        try:
+            customer_id = int(pk)
+        except (TypeError, ValueError):
+            customer_id = -1
+        return query.filter(Address.customer_id == customer_id)
+
+
+def _preference_fields() -> dict:
+    return {
+        f"email_{group}": BooleanField(f"E-mail about {group.replace('_', ' ')}", default=True)
+        for group in NOTIFICATION_GROUPS
+    }
+
+
+def format_preferences(value) -> str:
+    value = value or {}
+    off = [g.replace("_", " ") for g in NOTIFICATION_GROUPS if not value.get(g, True)]
+    return "E-mail about everything" if not off else "No e-mail about " + ", ".join(off)
+
+
+class AddressView(StaffModelView):
+    datamodel = SQLAInterface(Address)
+    class_permission_name = PERMISSION
+    list_title = "Addresses"
+    show_title = add_title = edit_title = "Address"
+    list_columns = ["customer", "label", "line1", "postal_code", "city", "country"]
+    search_columns = ["label", "line1", "city", "postal_code", "country"]
+    order_columns = ["label", "line1", "postal_code", "city", "country"]
+    show_columns = ["customer", "label", "line1", "line2", "postal_code", "city", "state", "country", "created_at"]
+    add_columns = edit_columns = ["customer", "label", "line1", "line2", "postal_code", "city", "state", "country"]
+    label_columns = {"line1": "Street", "line2": "Street (2)", "postal_code": "Postal code"}
+    formatters_columns = time_formatters("created_at")
+    base_order = ("id", "desc")
+
+
+class UnitView(StaffModelView):
+    datamodel = SQLAInterface(Unit)
+    class_permission_name = PERMISSION
+    list_title = "Units"
+    show_title = add_title = edit_title = "Unit"
+    list_columns = ["unit_number", "kind", "make", "model", "serial_number", "customer"]
+    search_columns = ["unit_number", "kind", "make", "model", "serial_number", "imei", "vin"]
+    order_columns = ["unit_number", "kind", "make", "model", "serial_number"]
+    show_columns = ["customer", "kind", "unit_number", "make", "model", "year", "serial_number", "imei", "vin",
+                    "notes", "created_at"]
+    add_columns = edit_columns = ["customer", "kind", "unit_number", "make", "model", "year", "serial_number",
+                                  "imei", "vin", "notes"]
+    label_columns = {"unit_number": "Unit number", "serial_number": "Serial number", "imei": "IMEI",
+                     "vin": "VIN", "notes": "Internal notes"}
+    add_form_extra_fields = edit_form_extra_fields = {"kind": choice_field("Kind", UNIT_KINDS)}
+    search_form_extra_fields = {"kind": choice_field("Kind", UNIT_KINDS)}
+    formatters_columns = {"kind": label, **time_formatters("created_at")}
+    base_order = ("id", "desc")
+
+
+class PortalUserView(StaffModelView):
+    datamodel = SQLAInterface(PortalUser)
+    class_permission_name = PERMISSION
+    list_title = "Portal users"
+    show_title = add_title = edit_title = "Portal user"
+    list_columns = ["user", "customer", "phone", "language", "created_at"]
+    search_columns = ["user", "phone"]
+    order_columns = ["phone", "language", "created_at"]
+    show_columns = ["user", "customer", "phone", "language", "created_at"]
+    add_columns = ["user", "customer", "phone", "language"]
+    edit_columns = ["phone", "language"]
+    label_columns = {"user": "Login"}
+    add_form_query_rel_fields = search_form_query_rel_fields = {
+        "user": [["id", FilterUserHasRole, ("Customer", "Reseller")]],
+    }
+    formatters_columns = time_formatters("created_at")
+    base_order = ("created_at", "desc")
+
+
+class CustomerView(StaffModelView):
+    datamodel = SQLAInterface(Customer)
+    class_permission_name = PERMISSION
+    list_title = "Customers"
+    show_title = add_title = edit_title = "Customer"
+    list_columns = ["name", "kind", "email", "phone", "requires_invoice_authorization", "locked", "created_at"]
+    search_columns = ["name", "kind", "email", "phone", "tax_id", "locked", "requires_invoice_authorization"]
+    order_columns = ["name", "kind", "email", "created_at"]
+    show_columns = ["name", "kind", "email", "phone", "tax_id", "language", "requires_invoice_authorization",
+                    "locked", "preferences", "default_service_address", "default_billing_address", "notes",
+                    "created_at"]
+    _form = ["name", "kind", "email", "phone", "tax_id", "language", "requires_invoice_authorization", "locked",
+             "notes", *(f"email_{g}" for g in NOTIFICATION_GROUPS)]
+    add_columns = _form
+    edit_columns = [*_form[:9], "default_service_address", "default_billing_address", *_form[9:]]
+    label_columns = {"requires_invoice_authorization": "Invoices need authorization", "locked": "Locked",
+                     "tax_id": "Tax id", "preferences": "Communication", "notes": "Internal notes",
+                     "default_service_address": "Default service address",
+                     "default_billing_address": "Default billing address"}
+    description_columns = {"locked": "A locked account cannot log in to the portal or submit requests.",
+                           "requires_invoice_authorization": "Invoices wait for the customer's authorization."}
+    add_form_extra_fields = {"kind": choice_field("Kind", CUSTOMER_KINDS), **_preference_fields()}
+    edit_form_extra_fields = add_form_extra_fields
+    search_form_extra_fields = {"kind": choice_field("Kind", CUSTOMER_KINDS)}
+    edit_form_query_rel_fields = {
+        "default_service_address": [["id", FilterAddressOfEditedCustomer, None]],
+        "default_billing_address": [["id", FilterAddressOfEditedCustomer, None]],
+    }
+    formatters_columns = {"created_at": local_time, "preferences": format_preferences, "kind": label,
+                          "requires_invoice_authorization": yes_no, "locked": yes_no}
+    base_order = ("name", "asc")
+
+    def prefill_form(self, form, pk):
+        item = self.datamodel.get(pk)
+        for group in NOTIFICATION_GROUPS:
+            getattr(form, f"email_{group}").data = bool(item.wants_email(group))
+
+    def _store_preferences(self, item) -> None:
+        item.preferences = {group: bool(getattr(item, f"email_{group}", True)) for group in NOTIFICATION_GROUPS}
+
+    def pre_add(self, item):
+        self._store_preferences(item)
+
+    def pre_update(self, item):
+        self._store_preferences(item)
+
+
+def register(appbuilder, add) -> None:
+    add(appbuilder, CustomerView, "Customers", category="Customers", icon="fa-address-book",
+        category_icon="fa-users")
+    add(appbuilder, UnitView, "Units", category="Customers", icon="fa-cube")
+    add(appbuilder, AddressView, "Addresses", category="Customers", icon="fa-map-marker")
+    add(appbuilder, PortalUserView, "Portal users", category="Customers", icon="fa-user-circle")

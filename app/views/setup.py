@@ -1,0 +1,147 @@
+"""Setup: the catalog staff pick from (``Catalog``), the shop's settings (``ShopSettings``) and scheduled
+reports (``Reports``, plain screens until the report builder lands)."""
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from wtforms.validators import ValidationError
+
+from ..models import ReportDefinition, ReportRun, ServiceLocation, ServiceType, Settings, ShippingMethod
+from .base import READ_ONLY, StaffModelView, choice_field, local_time, money_formatters, time_formatters, yes_no
+
+CATALOG = "Catalog"
+
+
+class ServiceTypeView(StaffModelView):
+    datamodel = SQLAInterface(ServiceType)
+    class_permission_name = CATALOG
+    list_title = "Service types"
+    show_title = add_title = edit_title = "Service type"
+    list_columns = ["name", "duration_minutes", "active"]
+    show_columns = ["name", "description", "duration_minutes", "active"]
+    search_columns = ["name", "active"]
+    order_columns = ["name", "duration_minutes", "active"]
+    add_columns = edit_columns = show_columns
+    label_columns = {"duration_minutes": "Duration (minutes)", "active": "Offered"}
+    description_columns = {"active": "Inactive service types are not offered on new requests."}
+    formatters_columns = {"active": yes_no}
+    base_order = ("name", "asc")
+
+
+class ServiceLocationView(StaffModelView):
+    datamodel = SQLAInterface(ServiceLocation)
+    class_permission_name = CATALOG
+    list_title = "Service locations"
+    show_title = add_title = edit_title = "Service location"
+    list_columns = ["name", "city", "phone", "slot_capacity", "active"]
+    show_columns = ["name", "line1", "postal_code", "city", "state", "country", "phone", "email", "slot_capacity",
+                    "active"]
+    search_columns = ["name", "city", "postal_code", "active"]
+    order_columns = ["name", "city", "active"]
+    add_columns = edit_columns = show_columns
+    label_columns = {"line1": "Street", "postal_code": "Postal code", "slot_capacity": "Bookings per slot",
+                     "active": "In use"}
+    description_columns = {"slot_capacity": "Empty: the shop-wide setting."}
+    formatters_columns = {"active": yes_no}
+    base_order = ("name", "asc")
+
+
+class ShippingMethodView(StaffModelView):
+    datamodel = SQLAInterface(ShippingMethod)
+    class_permission_name = CATALOG
+    list_title = "Shipping methods"
+    show_title = add_title = edit_title = "Shipping method"
+    list_columns = ["name", "carrier", "active"]
+    show_columns = list_columns
+    search_columns = ["name", "carrier", "active"]
+    order_columns = ["name", "carrier", "active"]
+    add_columns = edit_columns = list_columns
+    label_columns = {"active": "In use"}
+    formatters_columns = {"active": yes_no}
+    base_order = ("name", "asc")
+
+
+def valid_time_zone(form, field):
+    if field.data not in available_timezones():
+        raise ValidationError("Not a time zone name such as Europe/Berlin.")
+
+
+def valid_currency(form, field):
+    if not (field.data and len(field.data) == 3 and field.data.isalpha() and field.data.isupper()):
+        raise ValidationError("A three-letter ISO code such as EUR.")
+
+
+class SettingsView(StaffModelView):
+    """The one settings row: shown and edited, never added or deleted."""
+
+    datamodel = SQLAInterface(Settings)
+    class_permission_name = "ShopSettings"
+    base_permissions = ["can_list", "can_show", "can_edit"]
+    list_title = show_title = edit_title = "Shop settings"
+    list_columns = ["shop_name", "currency", "tax_rate", "time_zone", "labour_rate", "updated_at"]
+    search_columns = ["shop_name"]
+    _fields = ["shop_name", "address", "phone", "currency", "tax_rate", "labour_rate", "time_zone", "base_url",
+               "mail_sender", "staff_email", "magic_link_hours", "photo_limit", "slot_capacity", "request_stale_hours",
+               "invoice_labour_source", "invoice_due_days", "paper_size", "export_retention_days"]
+    show_columns = [*_fields, "updated_at"]
+    edit_columns = _fields
+    label_columns = {"shop_name": "Shop name", "tax_rate": "Tax rate (%)", "labour_rate": "Labour rate per hour",
+                     "time_zone": "Time zone", "base_url": "Address in e-mailed links",
+                     "mail_sender": "Mail sender", "staff_email": "Staff e-mail",
+                     "magic_link_hours": "Login link lifetime (hours)", "photo_limit": "Photos per request",
+                     "slot_capacity": "Bookings per slot", "request_stale_hours": "Request is stale after (hours)",
+                     "invoice_labour_source": "Invoice labour from", "invoice_due_days": "Invoice due after (days)",
+                     "paper_size": "Paper size", "export_retention_days": "Keep exports (days)"}
+    validators_columns = {"time_zone": [valid_time_zone], "currency": [valid_currency]}
+    edit_form_extra_fields = {
+        "invoice_labour_source": choice_field("Invoice labour from", ("time_entries", "approved_lines")),
+        "paper_size": choice_field("Paper size", ("A4", "Letter")),
+    }
+    formatters_columns = {"updated_at": local_time, **money_formatters("labour_rate")}
+
+
+class ReportDefinitionView(StaffModelView):
+    datamodel = SQLAInterface(ReportDefinition)
+    class_permission_name = "Reports"
+    list_title = "Scheduled reports"
+    show_title = add_title = edit_title = "Scheduled report"
+    list_columns = ["name", "kind", "cron", "format", "enabled", "customer"]
+    show_columns = ["name", "kind", "cron", "format", "recipients", "params", "enabled", "customer", "created_by",
+                    "created_at"]
+    search_columns = ["name", "kind", "format", "enabled"]
+    order_columns = ["name", "kind", "format", "enabled"]
+    add_columns = edit_columns = ["name", "kind", "cron", "format", "enabled", "customer"]
+    label_columns = {"cron": "Schedule (cron)", "created_by": "Created by"}
+    add_form_extra_fields = edit_form_extra_fields = {"format": choice_field("Format", ("pdf", "csv", "both"))}
+    formatters_columns = {"enabled": yes_no, "created_at": local_time,
+                          "recipients": lambda value: ", ".join(value or [])}
+    base_order = ("name", "asc")
+
+
+class ReportRunView(StaffModelView):
+    datamodel = SQLAInterface(ReportRun)
+    class_permission_name = "Reports"
+    base_permissions = READ_ONLY
+    list_title = "Report runs"
+    show_title = "Report run"
+    list_columns = ["definition", "status", "trigger", "started_at", "finished_at", "row_count"]
+    show_columns = [*list_columns, "scheduled_for", "error", "worker"]
+    search_columns = ["definition", "status", "trigger", "started_at"]
+    order_columns = ["status", "trigger", "started_at", "finished_at", "row_count"]
+    label_columns = {"definition": "Report", "row_count": "Rows", "scheduled_for": "Scheduled for"}
+    formatters_columns = time_formatters("started_at", "finished_at", "scheduled_for")
+    base_order = ("started_at", "desc")
+
+
+ReportDefinitionView.related_views = [ReportRunView]
+
+
+def register(appbuilder, add) -> None:
+    add(appbuilder, ReportDefinitionView, "Scheduled reports", category="Reports", icon="fa-calendar",
+        category_icon="fa-bar-chart")
+    add(appbuilder, ReportRunView, "Report runs", category="Reports", icon="fa-history")
+    add(appbuilder, ServiceTypeView, "Service types", category="Setup", icon="fa-list", category_icon="fa-sliders")
+    add(appbuilder, ServiceLocationView, "Service locations", category="Setup", icon="fa-building")
+    add(appbuilder, ShippingMethodView, "Shipping methods", category="Setup", icon="fa-truck")
+    add(appbuilder, SettingsView, "Shop settings", category="Setup", icon="fa-cog")
