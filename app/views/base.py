@@ -16,7 +16,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import SelectField
+from wtforms import BooleanField, SelectField
 
 from ..extensions import db
 from ..models import Role, User, WorkOrder
@@ -151,7 +151,20 @@ class StaffModelView(ModelView):
             raise TypeError(f"{type(self).__name__} must name its search_columns explicitly")
         # Merge the shared labels under the view's own.
         self.label_columns = {**StaffModelView.label_columns, **(type(self).label_columns or {})}
+        self.add_form_extra_fields = self._checkboxes(self.add_columns, self.add_form_extra_fields)
+        self.edit_form_extra_fields = self._checkboxes(self.edit_columns, self.edit_form_extra_fields)
         super().__init__(*args, **kwargs)
+
+    def _checkboxes(self, columns, extra_fields) -> dict:
+        """FAB makes a NOT NULL boolean ``InputRequired``, so an unticked box never validates: give each
+        boolean column a plain checkbox (with the column's default) unless the view has its own field."""
+        fields = dict(extra_fields or {})
+        for column in columns or []:
+            if column not in fields and self.datamodel.is_boolean(column):
+                label = self.label_columns.get(column) or column.replace("_", " ").capitalize()
+                fields[column] = BooleanField(label, default=bool(self.datamodel.get_col_default(column)),
+                                              description=(self.description_columns or {}).get(column, ""))
+        return fields
 
     # --- empty cells are empty, not "None" ---------------------------------------------------------------
 

@@ -175,10 +175,35 @@ class WorkflowMixin:
     def pre_add(self, item):
         super().pre_add(item)
         try:
-            self.service().prepare_new(item, current_actor())
+            # In the session before the service numbers and audits it (the audit row needs its id), without
+            # an autoflush inserting it half-made.
+            with db.session.no_autoflush:
+                db.session.add(item)
+                self.service().prepare_new(item, current_actor())
         except ServiceError as error:
             db.session.rollback()
+            g.portico_add_error = error
             raise ValueError(describe(error)) from error
+
+    def process_form(self, form, is_created):
+        super().process_form(form, is_created)
+        if is_created:
+            g.portico_add_form = form
+
+    @expose("/add", methods=["GET", "POST"])
+    @has_access
+    def add(self):
+        """FAB's add, except that a form the service refused comes back filled in, errors at the fields."""
+        widget = self._add()
+        error, form = g.pop("portico_add_error", None), g.pop("portico_add_form", None)
+        if widget is None and error is not None and form is not None:
+            for field, messages in getattr(error, "errors", {}).items():
+                if field in form:
+                    form[field].errors = [str(m) for m in messages]
+            widget = self._get_add_widget(form=form, exclude_cols=self._filters.get_relation_cols())
+        if not widget:
+            return self.post_add_redirect()
+        return self.render_template(self.add_template, title=self.add_title, widgets=widget)
 
     def post_add(self, item):
         super().post_add(item)
