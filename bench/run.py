@@ -1,0 +1,277 @@
+"""Time the staff list pages against a bare Flask-AppBuilder list: ``python -m bench.run``.
+
+For each database (``DATABASE_URL``; with ``--both`` a SQLite file and ``--pg-url``) it builds the app,
+adds ``BareWorkOrderView`` (FAB's plain ModelView over ``work_order``), logs in as ``bench`` through the
+test client and requests every list page ``--warmup`` times, then ``--samples`` times while timing each
+request and counting its SQL statements. Each page is measured at page size 25 and 100.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+
+from flask_appbuilder import ModelView
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from sqlalchemy import event
+
+from app.models import WorkOrder
+
+from .generate import BENCH_PASSWORD, BENCH_USER
+
+#: Models whose staff list pages are measured (matched on the view's ``datamodel.obj``).
+MODELS = ("WorkOrder", "ServiceRequest", "Estimate", "Invoice", "Customer", "Unit", "Shipment")
+PAGE_SIZES = (25, 100)
+DEFAULT_SQLITE = "sqlite:////tmp/portico-bench.db"
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/portico_bench"
+TARGET_RATIO = 1.5
+
+
+class BareWorkOrderView(ModelView):
+    """The yardstick: FAB's list over the same table with nothing added.
+
+    Only the search columns are narrowed: FAB's default search form offers every column, relationships
+    included, and fills each relationship's select with every row of the related table (customers, units,
+    work items…) on every list request — 39 s a page at 100,000 orders. No real view can afford that.
+    """
+
+    datamodel = SQLAInterface(WorkOrder)
+    list_columns = ["number", "status", "created_at"]
+    search_columns = ["number", "status", "created_at"]
+
+
+@dataclass
+class Page:
+    url: str
+    view: str  # the view class name: FAB reads the page size from ``psize_<view>``
+
+    def at(self, psize: int) -> str:
+        return f"{self.url}{'&' if '?' in self.url else '?'}psize_{self.view}={psize}"
+
+
+@dataclass
+class Result:
+    page: Page
+    db: str
+    psize: int
+    times: list[float] = field(default_factory=list)  # seconds
+    queries: list[int] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.times) * 1000 if self.times else math.nan
+
+    @property
+    def p95_ms(self) -> float:  # nearest rank
+        ordered = sorted(self.times)
+        return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1000 if ordered else math.nan
+
+    @property
+    def query_label(self) -> str:
+        if not self.queries:
+            return "-"
+        low, high = min(self.queries), max(self.queries)
+        return str(low) if low == high else f"{low}-{high}"
+
+
+def normalize(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def build_app(url: str):
+    """The Portico app on ``url`` with the bare view registered and the Admin role granted it."""
+    from app import create_app
+    from app.security import sync_security
+
+    app = create_app("config.Config", SQLALCHEMY_DATABASE_URI=normalize(url), WTF_CSRF_ENABLED=False,
+                     RATELIMIT_ENABLED=False, AUTH_RATE_LIMITED=False, PORTICO_SYNC_SECURITY_ON_START=True)
+    with app.app_context():
+        appbuilder = app.appbuilder
+        appbuilder.add_view_no_menu(BareWorkOrderView)
+        appbuilder.add_permissions(update_perms=True)
+        sync_security(appbuilder)
+    return app
+
+
+def discover(app) -> list[Page]:
+    """The list URL of every ModelView over one of ``MODELS``, from the app's URL map."""
+    views = {view.endpoint: view for view in app.appbuilder.baseviews}
+    pages = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.endswith(".list") or rule.arguments:
+            continue
+        view = views.get(rule.endpoint.rsplit(".", 1)[0])
+        model = getattr(getattr(view, "datamodel", None), "obj", None)
+        if model is not None and model.__name__ in MODELS and not isinstance(view, BareWorkOrderView):
+            pages.append(Page(rule.rule, type(view).__name__))
+    return sorted(pages, key=lambda p: p.url)
+
+
+def page_for(app, url: str) -> Page:
+    """A ``--pages`` URL, with its view's name looked up for the page size argument."""
+    path = url.split("?", 1)[0]
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(path)
+        name = endpoint.rsplit(".", 1)[0]
+    except Exception:  # noqa: BLE001 - an unknown URL is still timed; its page size stays FAB's default
+        name = "unknown"
+    views = {view.endpoint: type(view).__name__ for view in app.appbuilder.baseviews}
+    return Page(url, views.get(name, name))
+
+
+def bare_page(app) -> Page:
+    for view in app.appbuilder.baseviews:
+        if isinstance(view, BareWorkOrderView):
+            return Page(f"{view.route_base}/list/", type(view).__name__)
+    raise RuntimeError("BareWorkOrderView is not registered")
+
+
+def login(client) -> None:
+    response = client.post("/login/", data={"username": BENCH_USER, "password": BENCH_PASSWORD})
+    if response.status_code != 302 or "/login" in response.headers.get("Location", ""):
+        raise SystemExit(f"cannot log in as {BENCH_USER!r}: run 'python -m bench.generate' on this database first")
+
+
+def measure(client, engine, page: Page, db_name: str, psize: int, warmup: int, samples: int) -> Result:
+    result = Result(page, db_name, psize)
+    count = [0]
+
+    def counter(*_args, **_kwargs):
+        count[0] += 1
+
+    url = page.at(psize)
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        for n in range(warmup + samples):
+            count[0] = 0
+            started = time.perf_counter()
+            response = client.get(url)
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                result.error = f"HTTP {response.status_code}"
+                break
+            if n >= warmup:
+                result.times.append(elapsed)
+                result.queries.append(count[0])
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+    return result
+
+
+def run_database(url: str, explicit: list[str], warmup: int, samples: int, echo) -> tuple[list[Result], list[str]]:
+    """Every page on one database: (results, names of the models without a list page yet)."""
+    from app.extensions import db
+
+    app = build_app(url)
+    results = []
+    with app.app_context():
+        engine = db.engine
+        db_name = engine.dialect.name
+        pages = [page_for(app, u) for u in explicit] if explicit else discover(app)
+        covered = {page.view for page in pages}
+        found = {v.datamodel.obj.__name__ for v in app.appbuilder.baseviews if type(v).__name__ in covered}
+        pending = [] if explicit else [m for m in MODELS if m not in found]
+        client = app.test_client()
+        login(client)
+        for page in [bare_page(app), *pages]:
+            for psize in PAGE_SIZES:
+                result = measure(client, engine, page, db_name, psize, warmup, samples)
+                echo(f"  {db_name:10} {page.url:40} psize {psize:>3}: {result.median_ms:7.1f} ms median, "
+                     f"{result.query_label} queries{' ' + result.error if result.error else ''}")
+                results.append(result)
+        engine.dispose()
+    return results, pending
+
+
+def is_bare(result: Result) -> bool:
+    return result.page.view == BareWorkOrderView.__name__
+
+
+def ratio(result: Result, results: list[Result]) -> float:
+    for other in results:
+        if is_bare(other) and other.db == result.db and other.psize == result.psize and other.times:
+            return result.median_ms / other.median_ms
+    return math.nan
+
+
+def table(results: list[Result], markdown: bool) -> str:
+    header = ("page", "db", "psize", "median ms", "p95 ms", "queries", "× bare FAB")
+    rows = []
+    for r in results:
+        x = ratio(r, results)
+        rows.append((
+            r.page.url + (" (bare FAB)" if is_bare(r) else ""), r.db, str(r.psize),
+            f"{r.median_ms:.1f}" if r.times else r.error or "-", f"{r.p95_ms:.1f}" if r.times else "-",
+            r.query_label, "-" if math.isnan(x) else f"{x:.2f}" + (" !" if x > TARGET_RATIO else ""),
+        ))
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
+    return "\n".join(fmt.format(*row) for row in [header, *rows])
+
+
+def verdict(results: list[Result]) -> list[str]:
+    """Pages over the 1.5× target or whose query count grows with the page size."""
+    notes = []
+    by_key = {(r.page.url, r.db, r.psize): r for r in results}
+    for r in results:
+        x = ratio(r, results)
+        if not is_bare(r) and x > TARGET_RATIO:
+            notes.append(f"{r.page.url} on {r.db} at psize {r.psize}: {x:.2f}× the bare FAB list")
+        small = by_key.get((r.page.url, r.db, PAGE_SIZES[0]))
+        if r.psize != PAGE_SIZES[0] and small and small.queries and r.queries and max(r.queries) > max(small.queries):
+            notes.append(f"{r.page.url} on {r.db}: {small.query_label} queries at psize {small.psize}, "
+                         f"{r.query_label} at psize {r.psize}")
+    return notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--both", action="store_true", help="run against --sqlite-url and --pg-url")
+    parser.add_argument("--sqlite-url", help=f"SQLite database for --both (default: DATABASE_URL if SQLite, "
+                                             f"else {DEFAULT_SQLITE})")
+    parser.add_argument("--pg-url", default=DEFAULT_PG, help="PostgreSQL database for --both")
+    parser.add_argument("--pages", nargs="+", metavar="URL", help="list URLs to measure instead of discovering")
+    parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args(argv)
+
+    from config import Config
+
+    primary = os.environ.get("DATABASE_URL") or Config.SQLALCHEMY_DATABASE_URI
+    urls = [primary]
+    if args.both:
+        sqlite = args.sqlite_url or (primary if primary.startswith("sqlite") else DEFAULT_SQLITE)
+        urls = [sqlite, args.pg_url]
+    echo = lambda message: print(message, file=sys.stderr)  # noqa: E731 - progress goes to stderr
+    results, pending = [], set()
+    for url in urls:
+        echo(f"measuring {url}")
+        found, missing = run_database(url, args.pages or [], args.warmup, args.samples, echo)
+        results += found
+        pending.update(missing)
+    print(table(results, args.markdown))
+    notes = verdict(results)
+    print()
+    print(f"target: every list page within {TARGET_RATIO}× the bare FAB list, queries not growing with psize")
+    for note in notes or ["all pages meet the target"]:
+        print(f"- {note}")
+    if pending:
+        print(f"- no list page yet for: {', '.join(m for m in MODELS if m in pending)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
