@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from flask_appbuilder import ModelView
@@ -61,6 +63,7 @@ class Result:
     times: list[float] = field(default_factory=list)  # seconds
     queries: list[int] = field(default_factory=list)
     error: str | None = None
+    repeats: dict[str, int] = field(default_factory=dict)  # table -> SELECTs per request, when repeated
 
     @property
     def median_ms(self) -> float:
@@ -140,18 +143,24 @@ def login(client) -> None:
         raise SystemExit(f"cannot log in as {BENCH_USER!r}: run 'python -m bench.generate' on this database first")
 
 
+def repeated_tables(statements: list[str]) -> dict[str, int]:
+    """Tables read more than twice in one request (lazy loads per row), the menu's permission checks aside."""
+    tables = Counter(m.group(1) for st in statements if (m := re.search(r"\bFROM\s+\(?\s*\"?(\w+)", st)))
+    return {t: n for t, n in tables.most_common() if n > 2 and not t.startswith("ab_permission")}
+
+
 def measure(client, engine, page: Page, db_name: str, psize: int, warmup: int, samples: int) -> Result:
     result = Result(page, db_name, psize)
-    count = [0]
+    statements: list[str] = []
 
-    def counter(*_args, **_kwargs):
-        count[0] += 1
+    def counter(_conn, _cursor, statement, *_args):
+        statements.append(statement)
 
     url = page.at(psize)
     event.listen(engine, "before_cursor_execute", counter)
     try:
         for n in range(warmup + samples):
-            count[0] = 0
+            statements.clear()
             started = time.perf_counter()
             response = client.get(url)
             elapsed = time.perf_counter() - started
@@ -160,7 +169,8 @@ def measure(client, engine, page: Page, db_name: str, psize: int, warmup: int, s
                 break
             if n >= warmup:
                 result.times.append(elapsed)
-                result.queries.append(count[0])
+                result.queries.append(len(statements))
+        result.repeats = repeated_tables(statements)
     finally:
         event.remove(engine, "before_cursor_execute", counter)
     return result
@@ -171,23 +181,26 @@ def run_database(url: str, explicit: list[str], warmup: int, samples: int, echo)
     from app.extensions import db
 
     app = build_app(url)
-    results = []
     with app.app_context():
         engine = db.engine
-        db_name = engine.dialect.name
         pages = [page_for(app, u) for u in explicit] if explicit else discover(app)
         covered = {page.view for page in pages}
         found = {v.datamodel.obj.__name__ for v in app.appbuilder.baseviews if type(v).__name__ in covered}
         pending = [] if explicit else [m for m in MODELS if m not in found]
-        client = app.test_client()
-        login(client)
-        for page in [bare_page(app), *pages]:
-            for psize in PAGE_SIZES:
-                result = measure(client, engine, page, db_name, psize, warmup, samples)
-                echo(f"  {db_name:10} {page.url:40} psize {psize:>3}: {result.median_ms:7.1f} ms median, "
-                     f"{result.query_label} queries{' ' + result.error if result.error else ''}")
-                results.append(result)
-        engine.dispose()
+        bare = bare_page(app)
+    # Requests run outside any app context, as under a real server: each one gets its own context and so
+    # its own database session. (Inside one, the session and its identity map would live across requests
+    # and hide every lazy load after the first request.)
+    client = app.test_client()
+    login(client)
+    results = []
+    for page in [bare, *pages]:
+        for psize in PAGE_SIZES:
+            result = measure(client, engine, page, engine.dialect.name, psize, warmup, samples)
+            echo(f"  {result.db:10} {page.url:40} psize {psize:>3}: {result.median_ms:7.1f} ms median, "
+                 f"{result.query_label} queries{' ' + result.error if result.error else ''}")
+            results.append(result)
+    engine.dispose()
     return results, pending
 
 
@@ -231,8 +244,9 @@ def verdict(results: list[Result]) -> list[str]:
             notes.append(f"{r.page.url} on {r.db} at psize {r.psize}: {x:.2f}× the bare FAB list")
         small = by_key.get((r.page.url, r.db, PAGE_SIZES[0]))
         if r.psize != PAGE_SIZES[0] and small and small.queries and r.queries and max(r.queries) > max(small.queries):
+            repeats = ", ".join(f"{table} ×{n}" for table, n in r.repeats.items())
             notes.append(f"{r.page.url} on {r.db}: {small.query_label} queries at psize {small.psize}, "
-                         f"{r.query_label} at psize {r.psize}")
+                         f"{r.query_label} at psize {r.psize}" + (f" (per-row reads: {repeats})" if repeats else ""))
     return notes
 
 
@@ -257,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         urls = [sqlite, args.pg_url]
     echo = lambda message: print(message, file=sys.stderr)  # noqa: E731 - progress goes to stderr
     results, pending = [], set()
+    load_before = os.getloadavg()[0]
     for url in urls:
         echo(f"measuring {url}")
         found, missing = run_database(url, args.pages or [], args.warmup, args.samples, echo)
@@ -265,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results, args.markdown))
     notes = verdict(results)
     print()
+    print(f"{args.samples} timed requests per row after {args.warmup} warm-ups; 1-minute load average "
+          f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs)")
     print(f"target: every list page within {TARGET_RATIO}× the bare FAB list, queries not growing with psize")
     for note in notes or ["all pages meet the target"]:
         print(f"- {note}")
