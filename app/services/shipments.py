@@ -69,7 +69,8 @@ def confirm(shipment: Shipment, actor: Actor, expected_version=None, **_ignored)
     if not shipment.work_orders:
         raise ValidationFailed({"work_orders": ["A shipment needs at least one order."]})
     shipment.confirmed_at = utcnow()
-    notify.to_staff("shipment.confirmed", f"Shipment {shipment.number} is on its way ({len(shipment.work_orders)} orders)",
+    count = len(shipment.work_orders)
+    notify.to_staff("shipment.confirmed", f"Shipment {shipment.number} is on its way ({count} orders)",
                     link=f"/shipmentview/show/{shipment.id}", customer_id=shipment.customer_id)
     commit("shipment", shipment)
     return shipment
