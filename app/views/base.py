@@ -17,6 +17,7 @@ from flask_appbuilder.models.sqla.filters import FilterEqual
 from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField
+from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
 from ..models import Role, User, WorkOrder
@@ -65,9 +66,9 @@ def time_formatters(*columns: str) -> dict:
 
 def choice_field(label: str, choices, *, required: bool = True) -> SelectField:
     """A select box for a string column with a fixed set of values (kind, slot, status…)."""
-    options = [(value, status_label(value)) for value in choices]
+    options = [SelectChoice(value, status_label(value)) for value in choices]
     if not required:
-        options = [("", "—")] + options
+        options = [SelectChoice("", "—"), *options]
     return SelectField(label, choices=options, widget=Select2Widget())
 
 

@@ -93,9 +93,9 @@ class TechnicianBoardView(WorkflowMixin, StaffModelView):
     list_columns = ["number", "status", "kind", "unit", "customer", "technician", "scheduled_start", "fault"]
     search_columns = ["number", "status", "kind", "customer_reference", "scheduled_start"]
     order_columns = ["number", "status", "kind", "scheduled_start"]
-    show_columns = ["number", "status", "kind", "customer", "unit", "technician", "service_location", "fault",
-                    "accessories", "public_notes", "internal_notes", "scheduled_start", "scheduled_end",
-                    "received_at"]
+    show_columns = ["number", "status", "kind", "customer", "customer_reference", "unit", "technician",
+                    "service_location", "fault", "accessories", "public_notes", "internal_notes", "scheduled_start",
+                    "scheduled_end", "received_at"]
     label_columns = {"fault": "Fault / job", "public_notes": "Notes for the customer",
                      "internal_notes": "Internal notes", "scheduled_start": "Scheduled", "scheduled_end": "Until",
                      "received_at": "Received", "customer_reference": "Customer reference"}
