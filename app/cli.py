@@ -16,6 +16,13 @@ def register(app) -> None:
         else:
             raise click.ClickException("Security tables missing: run 'flask --app run db upgrade' first.")
 
+    @app.cli.command("outbox")
+    def outbox_command():
+        """Send the e-mail that is due now (the scheduler process does this every minute)."""
+        from .services.mailer import send_due
+
+        click.echo(send_due())
+
     @app.cli.command("seed")
     @click.option("--demo", is_flag=True, help="Load the demo shop (idempotent).")
     def seed_command(demo: bool):

@@ -1,0 +1,130 @@
+"""Delivering the outbox over SMTP, with retries and back-off.
+
+Mail is queued by ``notify`` in the same transaction as the change it reports. ``send_due()`` (run by the
+scheduler process, or ``flask --app run outbox``) claims due rows, sends each over SMTP with Flask-Mail's
+setting names (``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USE_TLS``, ``MAIL_USE_SSL``, ``MAIL_USERNAME``,
+``MAIL_PASSWORD``, ``MAIL_DEFAULT_SENDER``) and records the outcome. A failure is retried after 1, 2, 4 …
+minutes (at most an hour apart) and marked ``failed`` after ``MAX_ATTEMPTS``; nothing is lost while the
+SMTP server is down. Without ``MAIL_SERVER`` mail stays in the outbox and is written to the log.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import OutboxEmail, utcnow
+from .settings import get_settings
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+def build_message(mail: OutboxEmail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = mail.to_address
+    message["Subject"] = mail.subject
+    message["Message-ID"] = make_msgid(idstring=f"portico-{mail.id}")
+    message.set_content(mail.body_text)
+    if mail.body_html:
+        message.add_alternative(mail.body_html, subtype="html")
+    for attachment in mail.attachments or []:
+        maintype, _, subtype = attachment.get("content_type", "application/octet-stream").partition("/")
+        message.add_attachment(base64.b64decode(attachment["data"]), maintype=maintype,
+                               subtype=subtype or "octet-stream", filename=attachment["filename"])
+    return message
+
+
+def _connect(config) -> smtplib.SMTP:
+    host, port, timeout = config["MAIL_SERVER"], int(config["MAIL_PORT"]), 20
+    if config.get("MAIL_USE_SSL"):
+        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=timeout)
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+    if config.get("MAIL_USERNAME"):
+        smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
+    return smtp
+
+
+def send_due(limit: int = 100) -> dict:
+    """Send what is due now; returns counts ``{"sent", "failed", "retry", "logged"}``."""
+    config = current_app.config
+    now = utcnow()
+    due = list(db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
+        .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id).limit(limit).with_for_update(skip_locked=True)
+    ))
+    counts = {"sent": 0, "failed": 0, "retry": 0, "logged": 0}
+    if not due:
+        db.session.rollback()
+        return counts
+    if not config.get("MAIL_SERVER"):
+        for mail in due:
+            log.info("MAIL_SERVER unset; e-mail kept in the outbox: to=%s subject=%s\n%s",
+                     mail.to_address, mail.subject, mail.body_text)
+            mail.next_attempt_at = now + dt.timedelta(days=3650)  # stays pending, shown on the outbox screen
+            counts["logged"] += 1
+        db.session.commit()
+        return counts
+    sender = get_settings().mail_sender or config["MAIL_DEFAULT_SENDER"]
+    smtp = None
+    try:
+        smtp = _connect(config)
+    except (OSError, smtplib.SMTPException) as exc:
+        for mail in due:
+            _failed(mail, exc, now, counts)
+        db.session.commit()
+        return counts
+    try:
+        for mail in due:
+            try:
+                smtp.send_message(build_message(mail, sender))
+            except (OSError, smtplib.SMTPException) as exc:
+                _failed(mail, exc, now, counts)
+            else:
+                mail.status, mail.sent_at, mail.last_error = "sent", utcnow(), None
+                mail.attempts += 1
+                counts["sent"] += 1
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+    db.session.commit()
+    return counts
+
+
+def _failed(mail: OutboxEmail, exc: Exception, now: dt.datetime, counts: dict) -> None:
+    mail.attempts += 1
+    mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if mail.attempts >= MAX_ATTEMPTS:
+        mail.status = "failed"
+        counts["failed"] += 1
+        log.error("Giving up on e-mail %s to %s after %s attempts: %s", mail.id, mail.to_address, mail.attempts,
+                  mail.last_error)
+    else:
+        mail.next_attempt_at = now + backoff(mail.attempts)
+        counts["retry"] += 1
+        log.warning("E-mail %s to %s not sent (%s); retry at %s", mail.id, mail.to_address, mail.last_error,
+                    mail.next_attempt_at)
+
+
+def retry_now(mail: OutboxEmail) -> None:
+    """Staff's "retry now" on the outbox screen."""
+    mail.status, mail.next_attempt_at = "pending", utcnow()
+    db.session.commit()
