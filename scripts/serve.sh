@@ -53,6 +53,7 @@ fi
     --access-logfile - \
     --access-logformat '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"' \
     --error-logfile - \
+    --no-control-socket \
     run:app &
 server_pid=$!
 echo "serve.sh: Portico at http://127.0.0.1:$port/ (Ctrl-C stops it)" >&2
