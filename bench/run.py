@@ -60,7 +60,8 @@ class Result:
     page: Page
     db: str
     psize: int
-    times: list[float] = field(default_factory=list)  # seconds
+    times: list[float] = field(default_factory=list)  # seconds, wall clock
+    cpu: list[float] = field(default_factory=list)  # seconds of this process's CPU (less swayed by other load)
     queries: list[int] = field(default_factory=list)
     error: str | None = None
     repeats: dict[str, int] = field(default_factory=dict)  # table -> SELECTs per request, when repeated
@@ -68,6 +69,10 @@ class Result:
     @property
     def median_ms(self) -> float:
         return statistics.median(self.times) * 1000 if self.times else math.nan
+
+    @property
+    def cpu_ms(self) -> float:
+        return statistics.median(self.cpu) * 1000 if self.cpu else math.nan
 
     @property
     def p95_ms(self) -> float:  # nearest rank
@@ -161,14 +166,15 @@ def measure(client, engine, page: Page, db_name: str, psize: int, warmup: int, s
     try:
         for n in range(warmup + samples):
             statements.clear()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(url)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             if response.status_code != 200:
                 result.error = f"HTTP {response.status_code}"
                 break
             if n >= warmup:
                 result.times.append(elapsed)
+                result.cpu.append(cpu)
                 result.queries.append(len(statements))
         result.repeats = repeated_tables(statements)
     finally:
@@ -216,13 +222,14 @@ def ratio(result: Result, results: list[Result]) -> float:
 
 
 def table(results: list[Result], markdown: bool) -> str:
-    header = ("page", "db", "psize", "median ms", "p95 ms", "queries", "× bare FAB")
+    header = ("page", "db", "psize", "median ms", "p95 ms", "cpu ms", "queries", "× bare FAB")
     rows = []
     for r in results:
         x = ratio(r, results)
         rows.append((
             r.page.url + (" (bare FAB)" if is_bare(r) else ""), r.db, str(r.psize),
             f"{r.median_ms:.1f}" if r.times else r.error or "-", f"{r.p95_ms:.1f}" if r.times else "-",
+            f"{r.cpu_ms:.1f}" if r.cpu else "-",
             r.query_label, "-" if math.isnan(x) else f"{x:.2f}" + (" !" if x > TARGET_RATIO else ""),
         ))
     if markdown:

@@ -78,13 +78,15 @@ def test_generate_writes_a_consistent_shop(db):
 def test_report_flags_slow_pages_and_growing_query_counts():
     bare, page = Page("/bare/list/", "BareWorkOrderView"), Page("/workorders/list/", "WorkOrderView")
     results = [
-        Result(bare, "sqlite", 25, [0.020] * 5, [20] * 5), Result(bare, "sqlite", 100, [0.030] * 5, [20] * 5),
-        Result(page, "sqlite", 25, [0.025] * 5, [22] * 5), Result(page, "sqlite", 100, [0.060] * 5, [97] * 5),
+        Result(bare, "sqlite", 25, [0.020] * 5, [0.01] * 5, [20] * 5),
+        Result(bare, "sqlite", 100, [0.030] * 5, [0.01] * 5, [20] * 5),
+        Result(page, "sqlite", 25, [0.025] * 5, [0.01] * 5, [22] * 5),
+        Result(page, "sqlite", 100, [0.060] * 5, [0.02] * 5, [97] * 5, repeats={"customer": 75}),
     ]
     notes = verdict(results)
     assert any("psize 100: 2.00×" in n for n in notes)
-    assert any("22 queries at psize 25, 97 at psize 100" in n for n in notes)
+    assert any("22 queries at psize 25, 97 at psize 100 (per-row reads: customer ×75)" in n for n in notes)
     assert not any("psize 25:" in n for n in notes)
     markdown = table(results, markdown=True)
-    assert "| /workorders/list/ | sqlite | 100 | 60.0 | 60.0 | 97 | 2.00 ! |" in markdown
+    assert "| /workorders/list/ | sqlite | 100 | 60.0 | 60.0 | 20.0 | 97 | 2.00 ! |" in markdown
     assert page.at(100) == "/workorders/list/?psize_WorkOrderView=100"
