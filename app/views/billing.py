@@ -79,9 +79,9 @@ class InvoiceView(WorkflowMixin, StaffModelView):
     list_columns = ["number", "status", "customer", "work_order", "total", "amount_paid", "due_date", "issued_at"]
     search_columns = ["number", "status", "due_date", "issued_at", "note"]
     order_columns = ["number", "status", "total", "amount_paid", "due_date", "issued_at"]
-    show_columns = ["number", "status", "customer", "work_order", "subtotal", "tax_rate", "tax", "total",
-                    "amount_paid", "balance", "issued_at", "due_date", "authorized_at", "authorized_by", "paid_at",
-                    "void_reason", "note", "created_at"]
+    # Lines, totals, payments and the balance are in the summary above the details.
+    show_columns = ["number", "status", "customer", "work_order", "issued_at", "due_date", "authorized_at",
+                    "authorized_by", "paid_at", "void_reason", "note", "created_at"]
     add_columns = ["customer", "work_order", "due_date", "note"]
     edit_columns = ["due_date", "note"]
     label_columns = {"issued_at": "Issued", "due_date": "Due", "authorized_at": "Authorized",

@@ -206,9 +206,9 @@ class EstimateView(WorkflowMixin, StaffModelView):
     list_columns = ["display_number", "status", "customer", "service_request", "total", "sent_at", "created_at"]
     search_columns = ["number", "status", "revision", "note"]
     order_columns = ["status", "total", "sent_at", "created_at"]
+    # Lines and totals are in the summary above the details.
     show_columns = ["display_number", "revision", "status", "customer", "service_request", "unit", "previous",
-                    "note", "subtotal", "tax_rate", "tax", "total", "decline_reason", "acknowledged_at", "sent_at",
-                    "decided_at", "created_by", "created_at"]
+                    "note", "decline_reason", "acknowledged_at", "sent_at", "decided_at", "created_by", "created_at"]
     add_columns = ["customer", "service_request", "unit", "note"]
     edit_columns = ["unit", "note"]
     label_columns = {"previous": "Previous revision", "note": "Note to the customer", "sent_at": "Sent",

@@ -129,8 +129,7 @@ class NotificationView(StaffModelView):
 
 
 def register(appbuilder, add) -> None:
-    add(appbuilder, NotificationView, "Notifications", category="Notifications", icon="fa-bell",
-        category_icon="fa-bell")
+    add(appbuilder, NotificationView, "Notifications", icon="fa-bell")
     add(appbuilder, AuditEventView, "Audit trail", category="System", icon="fa-history", category_icon="fa-server")
     add(appbuilder, OutboxView, "Outbox", category="System", icon="fa-envelope")
     add(appbuilder, LoginTokenView, "Login links", category="System", icon="fa-key")

@@ -162,9 +162,14 @@ class WorkflowMixin:
             "summary_template": self.workflow_summary_template,
             "item": item,
             "technicians": technicians() if any(a["name"] == "assign" for a in actions) else [],
+            "edit_endpoint": f"{self.endpoint}.edit" if self.may("can_edit") else None,
             "local": {c: to_local(getattr(item, c, None)) for c in UTC_FIELDS},
             **self.summary_context(item),
         }
+
+    def may(self, permission: str) -> bool:
+        return permission in self.base_permissions and self.appbuilder.sm.has_access(
+            permission, self.class_permission_name)
 
     def summary_context(self, item) -> dict:
         """Extra values for ``workflow_summary_template``."""
