@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask import request
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from sqlalchemy import select
 from wtforms import BooleanField
 
-from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit
+from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit, User
 from .base import FilterUserHasRole, StaffModelView, choice_field, label, local_time, time_formatters, yes_no
 
 PERMISSION = "Customers"
@@ -25,6 +26,16 @@ class FilterAddressOfEditedCustomer(BaseFilter):
         except (TypeError, ValueError):
             customer_id = -1
         return query.filter(Address.customer_id == customer_id)
+
+
+class FilterUnlinkedUser(BaseFilter):
+    """Logins not yet linked to a customer account (a login acts for one account)."""
+
+    name = "Not linked to a customer"
+    arg_name = None
+
+    def apply(self, query, value):
+        return query.filter(User.id.not_in(select(PortalUser.user_id)))
 
 
 def _preference_fields() -> dict:
@@ -81,14 +92,14 @@ class PortalUserView(StaffModelView):
     list_title = "Portal users"
     show_title = add_title = edit_title = "Portal user"
     list_columns = ["user", "customer", "phone", "language", "created_at"]
-    search_columns = ["user", "phone"]
+    search_columns = ["phone", "language"]  # not "user": its select box would list every login on each page
     order_columns = ["phone", "language", "created_at"]
     show_columns = ["user", "customer", "phone", "language", "created_at"]
     add_columns = ["user", "customer", "phone", "language"]
     edit_columns = ["phone", "language"]
     label_columns = {"user": "Login"}
-    add_form_query_rel_fields = search_form_query_rel_fields = {
-        "user": [["id", FilterUserHasRole, ("Customer", "Reseller")]],
+    add_form_query_rel_fields = {
+        "user": [["id", FilterUserHasRole, ("Customer", "Reseller")], ["id", FilterUnlinkedUser, None]],
     }
     formatters_columns = time_formatters("created_at")
     base_order = ("created_at", "desc")

@@ -92,7 +92,7 @@ class LoginTokenView(StaffModelView):
     show_title = "Login link"
     list_columns = ["user", "created_at", "expires_at", "last_used_at", "revoked_at", "created_ip"]
     show_columns = [*list_columns, "user_agent"]
-    search_columns = ["user", "created_ip", "created_at", "expires_at"]
+    search_columns = ["created_ip", "created_at", "expires_at", "revoked_at"]
     order_columns = ["created_at", "expires_at", "last_used_at", "revoked_at"]
     label_columns = {"user": "User", "expires_at": "Expires", "last_used_at": "Last used", "revoked_at": "Revoked",
                      "created_ip": "Requested from", "user_agent": "Browser"}
