@@ -150,7 +150,7 @@ def login(client) -> None:
 
 def repeated_tables(statements: list[str]) -> dict[str, int]:
     """Tables read more than twice in one request (lazy loads per row), the menu's permission checks aside."""
-    tables = Counter(m.group(1) for st in statements if (m := re.search(r"\bFROM\s+\(?\s*\"?(\w+)", st)))
+    tables = Counter(m.group(1) for st in statements if (m := re.search(r"\bFROM\s+\"?([a-z_]\w*)", st)))
     return {t: n for t, n in tables.most_common() if n > 2 and not t.startswith("ab_permission")}
 
 
