@@ -3,6 +3,7 @@ services (flash, audit, no 500), the technician board hides prices and other tec
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -414,3 +415,16 @@ def test_notification_feed(shop, login_as, db):
     client = login_as(shop["advisor"])
     listing = client.get("/notificationview/list/").text
     assert "Marker notification" in listing and "Customer&#39;s" not in listing and "Customer's" not in listing
+
+
+def test_transition_forms_carry_a_working_csrf_token(shop, login_as, app, monkeypatch, db):
+    client = login_as(shop["advisor"])
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    order = shop["order"]
+    url = f"/workorderview/transition/{order.id}/cancel"
+    assert client.post(url, data={"reason": "no token"}).status_code == 400
+    html = client.get(f"/workorderview/show/{order.id}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert client.post(url, data={"reason": "with token", "csrf_token": token}).status_code == 302
+    db.session.refresh(order)
+    assert order.status == "cancelled"
