@@ -75,8 +75,54 @@ def schema_ready() -> bool:
         return False
 
 
+def declared_permissions(appbuilder) -> set[tuple[str, str]]:
+    """Every ``(permission, view name)`` pair the registered views and menu entries declare.
+
+    Several views may share one ``class_permission_name`` (a list view and a read-only one, say); the name
+    gets the union of their permissions. FAB's own ``add_permissions`` adds and removes them view by view
+    and commits each one, which is slow and makes shared names flicker.
+    """
+    pairs = set()
+    for view in appbuilder.baseviews:
+        pairs.update((perm, view.class_permission_name) for perm in (view.base_permissions or []))
+    pairs.update(("menu_access", item) for item in appbuilder.menu.get_flat_name_list() if item != "-")
+    return pairs
+
+
+def _ensure_permissions(sm, wanted: set[tuple[str, str]]) -> list:
+    """Create the missing permissions, view names and pairs in the current transaction; return all pairs."""
+    session = db.session
+    permissions = {p.name: p for p in session.query(sm.permission_model)}
+    view_menus = {v.name: v for v in session.query(sm.viewmenu_model)}
+    pairs = {(pv.permission.name, pv.view_menu.name): pv for pv in session.query(sm.permissionview_model)
+             if pv.permission is not None and pv.view_menu is not None}
+    for perm_name, view_name in sorted(wanted - pairs.keys()):
+        if perm_name not in permissions:
+            permissions[perm_name] = sm.permission_model(name=perm_name)
+            session.add(permissions[perm_name])
+        if view_name not in view_menus:
+            view_menus[view_name] = sm.viewmenu_model(name=view_name)
+            session.add(view_menus[view_name])
+        pair = sm.permissionview_model(permission=permissions[perm_name], view_menu=view_menus[view_name])
+        session.add(pair)
+        pairs[(perm_name, view_name)] = pair
+    session.flush()
+    return list(pairs.values())
+
+
+def _role(sm, name: str):
+    role = sm.find_role(name)
+    if role is None:
+        role = sm.role_model(name=name)
+        db.session.add(role)
+    return role
+
+
 def sync_security(appbuilder, quiet: bool = False) -> bool:
-    """Create every view's permissions and set each role's permissions to exactly its definition."""
+    """Create every view's permissions and set each role's permissions to exactly its definition.
+
+    Idempotent and cheap when nothing changed (a few queries, no writes), so every start-up runs it.
+    """
     if not schema_ready():
         if not quiet:
             log.warning("Security tables missing: run 'flask --app run db upgrade' first.")
@@ -84,34 +130,21 @@ def sync_security(appbuilder, quiet: bool = False) -> bool:
     sm = appbuilder.sm
     session = db.session
     try:
-        admin = sm.add_role(sm.auth_role_admin)
-        sm.add_role(sm.auth_role_public)
-        appbuilder.add_permissions(update_perms=True)
-        all_pvms = session.query(sm.permissionview_model).all()
-        by_view = {}
-        for pvm in all_pvms:
-            by_view.setdefault(pvm.view_menu.name, []).append(pvm)
-        admin.permissions = list(all_pvms)
+        all_pvms = _ensure_permissions(sm, declared_permissions(appbuilder))
+        _role(sm, sm.auth_role_public)
+        _set_permissions(_role(sm, sm.auth_role_admin), all_pvms)
         menu_views = getattr(appbuilder, "portico_menu", [])
         for role_name in ROLE_DEFINITIONS:
-            role = sm.add_role(role_name)
-            wanted = {
-                pvm for pvm in all_pvms
-                if pvm.permission.name != "menu_access"
-                and _grants(role_name, pvm.view_menu.name, pvm.permission.name)
-            }
+            wanted = [pvm for pvm in all_pvms
+                      if pvm.permission.name != "menu_access"
+                      and _grants(role_name, pvm.view_menu.name, pvm.permission.name)]
             granted_views = {pvm.view_menu.name for pvm in wanted}
             menus = set()
             for item_name, category, view_name in menu_views:
                 if view_name in granted_views:
-                    menus.add(item_name)
-                    if category:
-                        menus.add(category)
-            wanted |= {
-                pvm for pvm in all_pvms
-                if pvm.permission.name == "menu_access" and pvm.view_menu.name in menus
-            }
-            role.permissions = sorted(wanted, key=lambda p: p.id)
+                    menus.update(filter(None, (item_name, category)))
+            wanted += [pvm for pvm in all_pvms if pvm.permission.name == "menu_access" and pvm.view_menu.name in menus]
+            _set_permissions(_role(sm, role_name), wanted)
         session.commit()
         return True
     except SQLAlchemyError:
@@ -120,6 +153,12 @@ def sync_security(appbuilder, quiet: bool = False) -> bool:
             raise
         log.exception("Could not sync roles and permissions (another process may be doing it)")
         return False
+
+
+def _set_permissions(role, wanted: list) -> None:
+    """Assign only when different, so an unchanged role writes nothing."""
+    if {p.id for p in role.permissions} != {p.id for p in wanted}:
+        role.permissions = sorted(wanted, key=lambda p: p.id)
 
 
 def limit_api_login(app, appbuilder) -> None:
