@@ -1,0 +1,97 @@
+"""Reference data every Portico shop needs: the settings row, service types, service locations and
+shipping methods. No users, no customers.
+
+Idempotent: rows are found by their natural key (the name) and only created when missing; an existing
+row is never overwritten, so a shop that edited its settings or lists keeps its edits. The one exception
+is a settings row that still holds the bare model defaults (created on the fly by ``get_settings()``
+before any seed ran): it is filled in with the demo shop's identity.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ServiceLocation, ServiceType, Settings, ShippingMethod
+
+SETTINGS = {
+    "shop_name": "Portico Demo Service",
+    "address": "Hafenstraße 12\n20457 Hamburg\nGermany",
+    "phone": "+49 40 5550 1000",
+    "currency": "EUR",
+    "tax_rate": Decimal("19.00"),
+    "time_zone": "Europe/Berlin",
+    "mail_sender": "Portico Demo Service <service@example.com>",
+    "staff_email": "service@example.com",
+}
+
+#: name, description, duration in minutes
+SERVICE_TYPES = [
+    ("Diagnosis", "Find the cause of a fault and tell the customer what it takes to fix it.", 60),
+    ("Repair", "Repair of a known fault, at the workshop or on site.", 120),
+    ("Maintenance", "Scheduled service by the manufacturer's plan: fluids, filters, wear parts.", 90),
+    ("Inspection", "Safety and compliance inspection with a written report.", 60),
+    ("Installation", "Fitting and commissioning of new equipment.", 180),
+]
+
+SERVICE_LOCATIONS = [
+    {"name": "Main Workshop", "line1": "Hafenstraße 12", "postal_code": "20457", "city": "Hamburg",
+     "country": "DE", "phone": "+49 40 5550 1000", "email": "workshop@example.com"},
+    {"name": "Mobile Unit North", "line1": "Kieler Straße 200 (vans leave from here)", "postal_code": "22525",
+     "city": "Hamburg", "country": "DE", "phone": "+49 40 5550 1020", "email": "mobile@example.com",
+     "slot_capacity": 2},
+    {"name": "Depot Hamburg", "line1": "Billstraße 80", "postal_code": "20539", "city": "Hamburg",
+     "country": "DE", "phone": "+49 40 5550 1040", "email": "depot@example.com"},
+]
+
+#: name, carrier
+SHIPPING_METHODS = [
+    ("DHL Express", "DHL"),
+    ("UPS Standard", "UPS"),
+    ("Drop-off", None),
+]
+
+_DEFAULT_SHOP_NAME = "Portico Service"  # Settings.shop_name's column default
+
+
+def _settings() -> tuple[Settings, str]:
+    settings = db.session.scalar(select(Settings).order_by(Settings.id).limit(1))
+    if settings is None:
+        settings = Settings(**SETTINGS)
+        db.session.add(settings)
+        return settings, "created"
+    if settings.shop_name == _DEFAULT_SHOP_NAME and not settings.address:
+        for key, value in SETTINGS.items():
+            setattr(settings, key, value)
+        return settings, "filled in"
+    return settings, "kept"
+
+
+def _ensure(model, name: str, **fields) -> bool:
+    """Create the row named ``name`` unless it exists; True when created."""
+    if db.session.scalar(select(model.id).where(model.name == name)) is not None:
+        return False
+    db.session.add(model(name=name, **fields))
+    return True
+
+
+def load_reference() -> str:
+    """Create what is missing; return a one-line summary."""
+    _, settings_state = _settings()
+    created = {"service types": 0, "service locations": 0, "shipping methods": 0}
+    for name, description, minutes in SERVICE_TYPES:
+        created["service types"] += _ensure(ServiceType, name, description=description, duration_minutes=minutes)
+    for location in SERVICE_LOCATIONS:
+        fields = dict(location)
+        created["service locations"] += _ensure(ServiceLocation, fields.pop("name"), **fields)
+    for name, carrier in SHIPPING_METHODS:
+        created["shipping methods"] += _ensure(ShippingMethod, name, carrier=carrier)
+    db.session.commit()
+    totals = {
+        "service types": db.session.scalar(select(func.count(ServiceType.id))),
+        "service locations": db.session.scalar(select(func.count(ServiceLocation.id))),
+        "shipping methods": db.session.scalar(select(func.count(ShippingMethod.id))),
+    }
+    parts = ", ".join(f"{totals[k]} {k} ({created[k]} new)" for k in totals)
+    return f"Reference data: settings {settings_state}; {parts}."
