@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import logging
 
 from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import Role, User
@@ -24,6 +26,8 @@ from ..services.scope import current_actor
 from ..services.settings import to_local, to_utc
 from .base import get_or_404
 from .filters import status_label
+
+log = logging.getLogger(__name__)
 
 #: The form fields each action takes (SPEC §6's action bodies). Anything else posts no parameters.
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -252,6 +256,12 @@ class WorkflowMixin:
         except ServiceError as error:
             db.session.rollback()
             flash(describe(error), "danger")
+            return back
+        except SQLAlchemyError:  # e.g. a constraint another request won first: no 500 for the user
+            db.session.rollback()
+            log.exception("%s %s on %s failed", type(self).__name__, action, number)
+            flash(f"{number}: {action_label(action).lower()} could not be saved. Reload the page and try again.",
+                  "danger")
             return back
         return self.after_transition(item, number, action, result, back)
 
