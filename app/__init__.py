@@ -14,6 +14,7 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
 def create_app(config: object | str | None = None, **overrides) -> Flask:
+    configure_logging()
     app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_object(config or "config.Config")
     app.config.update(overrides)
@@ -24,6 +25,14 @@ def create_app(config: object | str | None = None, **overrides) -> Flask:
         register_template_helpers(app)
     register_cli(app)
     return app
+
+
+def configure_logging() -> None:
+    """Log to stderr with time and level; keep Flask-AppBuilder's start-up chatter out of it."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # "Filter type not supported for column ..." for every column FAB cannot filter on (its own APIs too).
+    logging.getLogger("flask_appbuilder.models.filters").setLevel(logging.ERROR)
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """The audit trail: one ``AuditEvent`` per transition and per notable change."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from ..extensions import db
 from ..models import AuditEvent
@@ -31,6 +31,23 @@ def record(obj, action: str, from_status: str | None, to_status: str | None, act
     )
     db.session.add(event)
     return event
+
+
+#: Columns whose values are not worth an audit line (bookkeeping, secrets).
+QUIET_COLUMNS = {"updated_at", "version", "logo", "password"}
+
+
+def record_edit(obj, actor: Actor) -> AuditEvent | None:
+    """An "edit" line naming the changed fields of ``obj`` (call before the flush that saves it)."""
+    state = inspect(obj)
+    changed = sorted(
+        attr.key for attr in state.mapper.column_attrs
+        if attr.key not in QUIET_COLUMNS and state.attrs[attr.key].history.has_changes()
+    )
+    if not changed:
+        return None
+    status = getattr(obj, "status", None)
+    return record(obj, "edit", status, status, actor, "changed " + ", ".join(changed))
 
 
 def history(obj) -> list[AuditEvent]:

@@ -73,6 +73,9 @@ def create_from_work_order(order: WorkOrder, actor: Actor) -> Invoice:
                     quantity=item.quantity, unit_price=item.unit_price)
         for item in order.items if item.kind == "part" and item.quantity > 0
     ]
+    if not lines:
+        raise ValidationFailed({"work_order": [f"Nothing to invoice on {order.number}: it has no work items and "
+                                               "no clocked time."]})
     for position, line in enumerate(lines):
         line.position = position
         invoice.lines.append(line)

@@ -232,10 +232,11 @@ def latest_proposal(req: ServiceRequest, side: str = "staff") -> TimeProposal | 
 
 def accept_time(req: ServiceRequest, actor: Actor, expected_version=None, **_ignored):
     check_version(req, expected_version, "service request")
+    MACHINE.find(req.status, "accept_time", actor, req)
     proposal = latest_proposal(req)
-    MACHINE.apply(req, "accept_time", actor)
     if proposal is None:  # only possible for data entered outside Portico
         raise ValidationFailed({"start": ["There is no proposed time to accept."]})
+    MACHINE.apply(req, "accept_time", actor)
     proposal.outcome = "accepted"
     _book(req, proposal.start)
     notify.to_staff("request.time_accepted", f"{req.number}: the customer accepted the proposed time",

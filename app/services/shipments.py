@@ -65,9 +65,10 @@ def create(actor: Actor, work_orders=None, customer_id: int | None = None) -> Sh
 
 def confirm(shipment: Shipment, actor: Actor, expected_version=None, **_ignored):
     check_version(shipment, expected_version, "shipment")
-    MACHINE.apply(shipment, "confirm", actor)
+    MACHINE.find(shipment.status, "confirm", actor, shipment)
     if not shipment.work_orders:
         raise ValidationFailed({"work_orders": ["A shipment needs at least one order."]})
+    MACHINE.apply(shipment, "confirm", actor)
     shipment.confirmed_at = utcnow()
     count = len(shipment.work_orders)
     notify.to_staff("shipment.confirmed", f"Shipment {shipment.number} is on its way ({count} orders)",
@@ -95,7 +96,18 @@ def receive(shipment: Shipment, actor: Actor, expected_version=None, **_ignored)
 
 
 def prepare_new(shipment: Shipment, actor: Actor) -> Shipment:
+    """A shipment made on the staff add form: its orders are checked exactly as in ``create``."""
+    if actor.is_customer:
+        shipment.customer_id = actor.customer_id
+    if shipment.customer is not None and shipment.customer_id is None:
+        shipment.customer_id = shipment.customer.id
+    if shipment.customer_id is None:
+        raise ValidationFailed({"customer": ["Choose the customer."]})
+    orders = _orders(actor, shipment.customer_id, [o.id for o in shipment.work_orders])
+    shipment.service_location_id = orders[0].service_location_id
+    shipment.shipping_method_id = orders[0].shipping_method_id
     numbering.assign(shipment)
+    db.session.add(shipment)
     MACHINE.enter(shipment, "create", actor)
     return shipment
 

@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
 from ..models import Role, User, WorkOrder
+from ..services import audit
 from ..services.scope import current_actor, scoped
 from ..services.settings import to_local, to_utc
 from .filters import format_local, format_money, status_label
@@ -207,6 +208,7 @@ class StaffModelView(ModelView):
 
     def pre_update(self, item):
         self.times_to_utc(item)
+        audit.record_edit(item, current_actor())
 
 
 class ParentStatusGuard:
