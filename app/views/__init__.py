@@ -15,6 +15,7 @@ def add(appbuilder, view, name: str, *, category: str = "", icon: str = "", cate
 
 
 def register_views(appbuilder) -> None:
-    from . import staff
+    from . import portal, staff
 
     staff.register(appbuilder)
+    portal.register(appbuilder)
