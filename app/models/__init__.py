@@ -8,6 +8,7 @@ from .estimates import ESTIMATE_STATUSES, DisputeNote, Estimate, LabourLine, Par
 from .invoices import INVOICE_STATUSES, Invoice, InvoiceLine, Payment
 from .reports import ReportDefinition, ReportRun
 from .requests import REQUEST_STATUSES, SLOTS, Attachment, ServiceRequest, TimeProposal
+from .scheduler import SchedulerLease, apscheduler_jobs
 from .settings import ServiceLocation, ServiceType, Settings, ShippingMethod
 from .shipments import SHIPMENT_STATUSES, Shipment
 from .system import AuditEvent, DocumentSequence, IdempotencyKey, LoginToken, Notification, OutboxEmail
@@ -26,7 +27,7 @@ __all__ = [
     "CUSTOMER_KINDS", "NOTIFICATION_GROUPS", "UNIT_KINDS", "Address", "Customer", "PortalUser", "Unit",
     "ESTIMATE_STATUSES", "DisputeNote", "Estimate", "LabourLine", "PartLine",
     "INVOICE_STATUSES", "Invoice", "InvoiceLine", "Payment",
-    "ReportDefinition", "ReportRun",
+    "ReportDefinition", "ReportRun", "SchedulerLease", "apscheduler_jobs",
     "REQUEST_STATUSES", "SLOTS", "Attachment", "ServiceRequest", "TimeProposal",
     "ServiceLocation", "ServiceType", "Settings", "ShippingMethod",
     "SHIPMENT_STATUSES", "Shipment",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Model, TimestampMixin
@@ -39,6 +39,10 @@ class ReportRun(Model):
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status_valid"),
         Index("ix_report_run_definition_started", "definition_id", "started_at"),
+        # A scheduled slot runs once, even if two scheduler processes fired it.
+        Index("uq_report_run_scheduled_slot", "definition_id", "scheduled_for", unique=True,
+              sqlite_where=text("\"trigger\" = 'schedule'"), postgresql_where=text("\"trigger\" = 'schedule'")),
+        Index("ix_report_run_status", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
