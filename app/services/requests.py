@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import (
@@ -20,7 +21,7 @@ from ..models import (
 from . import notify, numbering
 from .actors import Actor
 from .common import check_version, commit, dispatch
-from .errors import ValidationFailed
+from .errors import StaleObject, ValidationFailed
 from .settings import get_settings, to_local, to_utc
 from .workflow import CREATE, StateMachine, Transition
 
@@ -147,8 +148,16 @@ def _check_capacity(req: ServiceRequest, start: dt.datetime) -> None:
     """At most ``capacity`` accepted bookings per location and start time.
 
     The location's row (or the settings row) is locked first, so two advisors confirming the last seat at
-    once are serialised: the second one counts the first one's booking and is refused.
+    once are serialised: the second one counts the first one's booking and is refused (PostgreSQL's READ
+    COMMITTED gives each statement a fresh snapshot, so the count after the lock sees every committed
+    booking; tests/test_booking_concurrency.py races two real connections). The request's own change is
+    flushed first: if someone else changed the same request meanwhile, that is a stale form, not a 500.
     """
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleObject("service request", req.status) from None
     if req.service_location_id is not None:
         db.session.execute(select(ServiceLocation.id).where(ServiceLocation.id == req.service_location_id)
                            .with_for_update())
