@@ -6,6 +6,7 @@ from .base import ZERO, utcnow
 from .customers import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit
 from .estimates import ESTIMATE_STATUSES, DisputeNote, Estimate, LabourLine, PartLine
 from .invoices import INVOICE_STATUSES, Invoice, InvoiceLine, Payment
+from .portal import PortalSession, PublicSubmission
 from .reports import ReportDefinition, ReportRun
 from .requests import REQUEST_STATUSES, SLOTS, Attachment, ServiceRequest, TimeProposal
 from .scheduler import SchedulerLease, apscheduler_jobs
@@ -27,6 +28,7 @@ __all__ = [
     "CUSTOMER_KINDS", "NOTIFICATION_GROUPS", "UNIT_KINDS", "Address", "Customer", "PortalUser", "Unit",
     "ESTIMATE_STATUSES", "DisputeNote", "Estimate", "LabourLine", "PartLine",
     "INVOICE_STATUSES", "Invoice", "InvoiceLine", "Payment",
+    "PortalSession", "PublicSubmission",
     "ReportDefinition", "ReportRun", "SchedulerLease", "apscheduler_jobs",
     "REQUEST_STATUSES", "SLOTS", "Attachment", "ServiceRequest", "TimeProposal",
     "ServiceLocation", "ServiceType", "Settings", "ShippingMethod",

@@ -92,7 +92,8 @@ class OutboxEmail(Model):
 
 
 class LoginToken(Model):
-    """A passwordless login link. Only the SHA-256 of the 32 random bytes is stored."""
+    """A passwordless login link or a password-reset link (``purpose``). Only the SHA-256 of the 32 random
+    bytes is stored."""
 
     __tablename__ = "login_token"
 
@@ -105,6 +106,7 @@ class LoginToken(Model):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(255))
+    purpose: Mapped[str] = mapped_column(String(16), default="login", server_default="login", nullable=False)
 
     user = relationship(User)
 
