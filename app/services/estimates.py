@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ZERO, Customer, DisputeNote, Estimate, LabourLine, PartLine, ServiceRequest, Unit, utcnow
-from . import notify, numbering
+from . import estimate_diff, notify, numbering
 from .actors import Actor
+from .audit import record
 from .common import check_version, commit, dispatch, require_text
 from .errors import ValidationFailed
 from .settings import get_settings, money, tax_for
@@ -110,10 +111,15 @@ def set_lines(est: Estimate, actor: Actor, lines: list[dict], expected_version=N
 
         raise InvalidTransition("estimate", est.status, "edit")
     built = build_lines(lines)
+    before = estimate_diff.snapshot(est)
     est.labour_lines.clear()
     db.session.flush()
     est.labour_lines.extend(built)
     recompute(est)
+    change = estimate_diff.diff(before, est)
+    if change.changed:
+        est.updated_at = utcnow()  # the row changes even when only the lines do: its version moves on
+        record(est, "edit lines", est.status, est.status, actor, estimate_diff.summary(change))
     commit("estimate", est)
     return est
 

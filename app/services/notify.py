@@ -5,7 +5,9 @@ sent only if the change commits, and the scheduler process delivers it with retr
 """
 from __future__ import annotations
 
-from flask import render_template
+import re
+
+from flask import current_app
 
 from ..extensions import db
 from ..models import Customer, Notification, OutboxEmail, PortalUser, User
@@ -20,12 +22,51 @@ def queue_email(to_address: str, subject: str, text: str, html: str | None = Non
     return mail
 
 
-def _render(title: str, body: str, link: str | None, recipient: str | None) -> tuple[str, str]:
-    settings = get_settings()
-    context = dict(title=title, body=body, link=absolute(link) if link else None,
-                   shop=settings, recipient=recipient)
-    return (render_template("email/notification.txt", **context),
-            render_template("email/notification.html", **context))
+#: The wording blocks an e-mail template may define (see ``email/notification.txt``).
+WORDING_BLOCKS = ("subject", "intro", "next_step", "cta")
+GENERIC = "email/notification"
+_EVENT_NAME = re.compile(r"[a-z_]+(\.[a-z_]+)*")
+
+
+def _candidates(event: str | None, ext: str) -> list[str]:
+    """``email/<event>.<ext>``, then ``email/<family>.<ext>`` (``estimate`` of ``estimate.sent``), then generic."""
+    names = []
+    if event and _EVENT_NAME.fullmatch(event):
+        names.append(f"email/{event}.{ext}")
+        if "." in event:
+            names.append(f"email/{event.split('.', 1)[0]}.{ext}")
+    names.append(f"{GENERIC}.{ext}")
+    return names
+
+
+def _wording(template, context: dict) -> dict[str, str]:
+    """The wording blocks of ``template`` (the generic template's where it defines none)."""
+    env = current_app.jinja_env
+    generic = env.get_template(f"{GENERIC}.txt")
+    words = {}
+    for name in WORDING_BLOCKS:
+        owner = template if name in template.blocks else generic
+        words[name] = "".join(owner.blocks[name](owner.new_context(context))).strip()
+    return words
+
+
+def render_email(event: str | None, title: str, body: str, link: str | None, recipient: str | None,
+                 audience: str = "customer") -> tuple[str, str, str]:
+    """Subject, text and HTML of an e-mail from the event's own templates, falling back to the generic ones.
+
+    A template for an event (``email/invoice.paid.txt``) or a family of events (``email/invoice.txt``)
+    extends ``email/notification.txt`` and words the ``subject``, ``intro``, ``next_step`` and ``cta``
+    blocks; the HTML (``email/notification.html`` unless the event has its own) shows the same wording.
+    """
+    env = current_app.jinja_env
+    context = dict(title=title, body=body or "", link=absolute(link) if link else None, shop=get_settings(),
+                   recipient=recipient, event=event or "", audience=audience)
+    text_template = env.select_template(_candidates(event, "txt"))
+    words = _wording(text_template, context)
+    subject = " ".join(words["subject"].split()) or title
+    text = text_template.render(**context)
+    html = env.select_template(_candidates(event, "html")).render(words=words, **context)
+    return subject, text, html
 
 
 def customer_addresses(customer: Customer) -> list[str]:
@@ -47,9 +88,11 @@ def to_customer(customer: Customer, event: str, title: str, body: str = "", *, l
                         body=body, link=link)
     db.session.add(note)
     if customer.wants_email(group):
-        for address in customer_addresses(customer):
-            text, html = _render(title, body, link, customer.name)
-            queue_email(address, f"{get_settings().shop_name}: {title}", text, html, event=event,
+        addresses = customer_addresses(customer)
+        if addresses:
+            subject, text, html = render_email(event, title, body, link, customer.name, "customer")
+        for address in addresses:
+            queue_email(address, f"{get_settings().shop_name}: {subject}", text, html, event=event,
                         attachments=attachments)
     return note
 
@@ -67,7 +110,8 @@ def to_staff(event: str, title: str, body: str = "", *, link: str | None = None,
             recipients.append(user.email)
     elif get_settings().staff_email:
         recipients.append(get_settings().staff_email)
+    if recipients:
+        subject, text, html = render_email(event, title, body, link, None, "staff")
     for address in recipients:
-        text, html = _render(title, body, link, None)
-        queue_email(address, f"[Portico] {title}", text, html, event=event)
+        queue_email(address, f"[Portico] {subject}", text, html, event=event)
     return note
