@@ -1,0 +1,55 @@
+"""Printable documents: work orders, estimates, invoices, packing lists and shipping labels as PDF.
+
+``render_pdf(kind, obj)`` is the one entry point (portal and staff downloads, the REST API, scheduled
+reports). Each kind has a Jinja template under ``templates/documents/`` extending ``documents/base.html``
+and one stylesheet, ``static/documents/print.css``. Customer-typed text is escaped by Jinja's autoescape;
+WeasyPrint loads nothing but ``data:`` URLs and the app's static files (``fetcher.SafeURLFetcher``).
+Finished PDFs are cached on disk (``cache``): a repeat download of an unchanged document is a file read.
+
+Callers check access first (``scope.get_for`` for customers, the view's permission for staff): this
+module renders whatever record it is given.
+"""
+from __future__ import annotations
+
+from flask import current_app, render_template
+
+from . import cache
+from .context import MODELS, TITLES, build, document_number
+from .fetcher import STATIC_BASE, SafeURLFetcher
+
+KINDS = tuple(TITLES)
+
+__all__ = ["KINDS", "MODELS", "document_number", "filename", "html_to_pdf", "render_html", "render_pdf"]
+
+
+def render_html(kind: str, obj) -> str:
+    if kind not in TITLES:
+        raise ValueError(f"Unknown document kind {kind!r}")
+    return render_template(f"documents/{kind}.html", **build(kind, obj))
+
+
+def html_to_pdf(html: str, fetcher: SafeURLFetcher | None = None) -> bytes:
+    """Render HTML to PDF with the restricted fetcher (relative URLs resolve to the app's static files)."""
+    from weasyprint import HTML
+
+    fetcher = fetcher or SafeURLFetcher(current_app.static_folder)
+    return HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher).write_pdf()
+
+
+def render_pdf(kind: str, obj) -> bytes:
+    """The PDF of ``obj`` as document ``kind`` (work_order, estimate, invoice, packing_list, label)."""
+    from ..services.settings import get_settings
+
+    html = render_html(kind, obj)
+    key = cache.cache_key(kind, obj, get_settings(), html)
+    pdf = cache.get(kind, obj.id, key)
+    if pdf is None:
+        pdf = html_to_pdf(html)
+        cache.put(kind, obj.id, key, pdf)
+    return pdf
+
+
+def filename(kind: str, obj) -> str:
+    """``WO-000001.pdf``, ``EST-000003-R2.pdf``, ``SHP-000002-label.pdf``…"""
+    suffix = {"packing_list": "-packing-list", "label": "-label"}.get(kind, "")
+    return f"{document_number(kind, obj)}{suffix}.pdf"

@@ -1,0 +1,151 @@
+"""What each document shows: the customer-visible facts of one record, gathered for its template.
+
+Only public fields are read here — never a work order's internal reference or internal notes, a customer's
+internal notes, or anything about margins — so the templates cannot print them even by mistake.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import ZERO, Estimate, Invoice, Shipment, WorkItem, WorkOrder
+from ..services.settings import get_settings, tax_for
+from .codes import code128_svg, logo_url, qr_svg
+
+TITLES = {
+    "work_order": "Work order",
+    "estimate": "Estimate",
+    "invoice": "Invoice",
+    "packing_list": "Packing list",
+    "label": "Shipping label",
+}
+MODELS = {"work_order": WorkOrder, "estimate": Estimate, "invoice": Invoice, "packing_list": Shipment,
+          "label": Shipment}
+PAPER = {"a4": "A4", "letter": "letter"}
+
+
+def address_lines(address) -> list[str]:
+    """A customer ``Address`` or a ``ServiceLocation`` as the lines of a postal address."""
+    if address is None:
+        return []
+    lines = [getattr(address, "line1", None), getattr(address, "line2", None),
+             " ".join(p for p in (address.postal_code, address.city) if p), address.state,
+             getattr(address, "country", None)]
+    return [line for line in lines if line]
+
+
+def customer_block(customer, prefer: str = "billing") -> dict:
+    first, second = ("default_billing_address", "default_service_address")
+    if prefer == "service":
+        first, second = second, first
+    address = getattr(customer, first) or getattr(customer, second) or next(iter(customer.addresses), None)
+    return {"name": customer.name, "lines": address_lines(address), "email": customer.email,
+            "phone": customer.phone, "tax_id": customer.tax_id}
+
+
+def unit_block(unit) -> dict | None:
+    if unit is None:
+        return None
+    fields = [("Kind", unit.kind.capitalize() if unit.kind else None), ("Make", unit.make), ("Model", unit.model),
+              ("Serial number", unit.serial_number), ("IMEI", unit.imei), ("VIN", unit.vin),
+              ("Unit number", unit.unit_number), ("Year", unit.year)]
+    return {"title": str(unit), "fields": [(k, v) for k, v in fields if v not in (None, "")]}
+
+
+def shop_block() -> dict:
+    settings = get_settings()
+    return {"shop": settings, "logo": logo_url(settings),
+            "paper": PAPER.get((settings.paper_size or "A4").strip().lower(), "A4")}
+
+
+def _grouped_items(items: list[WorkItem]) -> list[dict]:
+    """Labour items with the parts used under them; parts without a labour item come last."""
+    labour = [i for i in items if i.kind == "labour"]
+    children: dict[int, list[WorkItem]] = {}
+    loose = []
+    labour_ids = {i.id for i in labour}
+    for item in items:
+        if item.kind == "part":
+            if item.parent_id in labour_ids:
+                children.setdefault(item.parent_id, []).append(item)
+            else:
+                loose.append(item)
+    groups = [{"item": i, "parts": children.get(i.id, [])} for i in labour]
+    if loose:
+        groups.append({"item": None, "parts": loose})
+    return groups
+
+
+def work_order(order: WorkOrder) -> dict:
+    items = list(order.items)
+    subtotal = sum((i.amount for i in items), ZERO)
+    rate = get_settings().tax_rate or Decimal("0")
+    tax = tax_for(subtotal, rate)
+    return {
+        "order": order, "customer": customer_block(order.customer, "service"), "unit": unit_block(order.unit),
+        "groups": _grouped_items(items), "has_items": bool(items),
+        "totals": {"subtotal": subtotal, "tax_rate": rate, "tax": tax, "total": subtotal + tax},
+        "service_location": order.service_location, "shipping_method": order.shipping_method,
+        "shipment_number": order.shipment.number if order.shipment_id else None,
+    }
+
+
+def estimate(est: Estimate) -> dict:
+    from ..services.estimates import dispute_log
+
+    if est.status == "disputed":
+        dispute_state = ("Disputed — acknowledged by the shop" if est.acknowledged_at
+                         else "Disputed — waiting for the shop's answer")
+    else:
+        dispute_state = None
+    return {
+        "est": est, "customer": customer_block(est.customer), "unit": unit_block(est.unit),
+        "dispute_state": dispute_state, "dispute_log": dispute_log(est),
+        "previous": est.previous.display_number if est.previous_id else None,
+        "request_number": est.service_request.number if est.service_request_id else None,
+    }
+
+
+def invoice(inv: Invoice) -> dict:
+    order = inv.work_order
+    return {
+        "inv": inv, "customer": customer_block(inv.customer), "order": order,
+        "customer_reference": order.customer_reference if order is not None else None,
+    }
+
+
+def _shipment_orders(shipment: Shipment) -> list[WorkOrder]:
+    return list(db.session.scalars(
+        select(WorkOrder).where(WorkOrder.shipment_id == shipment.id)
+        .options(selectinload(WorkOrder.unit)).order_by(WorkOrder.number)
+    ))
+
+
+def packing_list(shipment: Shipment) -> dict:
+    return {"shipment": shipment, "sender": customer_block(shipment.customer, "service"),
+            "recipient": shipment.service_location, "recipient_lines": address_lines(shipment.service_location),
+            "orders": _shipment_orders(shipment)}
+
+
+def label(shipment: Shipment) -> dict:
+    count = db.session.scalar(select(func.count(WorkOrder.id)).where(WorkOrder.shipment_id == shipment.id))
+    return {"shipment": shipment, "sender": customer_block(shipment.customer, "service"),
+            "recipient": shipment.service_location, "recipient_lines": address_lines(shipment.service_location),
+            "order_count": count, "barcode": code128_svg(shipment.number), "qr": qr_svg(shipment.number)}
+
+
+BUILDERS = {"work_order": work_order, "estimate": estimate, "invoice": invoice, "packing_list": packing_list,
+            "label": label}
+
+
+def document_number(kind: str, obj) -> str:
+    return obj.display_number if kind == "estimate" else obj.number
+
+
+def build(kind: str, obj) -> dict:
+    """The full template context of one document."""
+    return {"kind": kind, "title": TITLES[kind], "number": document_number(kind, obj), **shop_block(),
+            **BUILDERS[kind](obj)}
