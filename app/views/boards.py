@@ -1,0 +1,106 @@
+"""What the boards share (booking board, service board, the technician's day).
+
+A card action posts one small form; the view calls the service's ``perform``. When the service refuses,
+the board is rendered again right away (no redirect), with the message at the card and at the field and
+every value the user typed back in its input: ``CardFailure`` carries that. Times typed in forms are
+shop-local (``datetime-local``); the day boundaries of "today" are the shop's, stored as UTC.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from flask import request, url_for
+
+from ..models import utcnow
+from ..services.errors import ServiceError, ValidationFailed
+from ..services.settings import shop_zone, to_utc
+from .workflow import parse_local
+
+#: How many cards a column shows per page.
+COLUMN_LIMIT = 25
+
+
+@dataclass
+class CardFailure:
+    """A refused card action: which card and action, the message, field errors and what was typed."""
+
+    pk: int
+    action: str
+    message: str
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    typed: dict[str, str] = field(default_factory=dict)
+
+    def at(self, pk, action: str | None = None) -> bool:
+        return self.pk == pk and (action is None or self.action == action)
+
+    def field_error(self, name: str) -> str:
+        return " ".join(str(m) for m in self.errors.get(name, []))
+
+    @classmethod
+    def from_error(cls, error: ServiceError, pk: int, action: str, typed: dict[str, str]) -> CardFailure:
+        errors = dict(error.errors) if isinstance(error, ValidationFailed) else {}
+        return cls(pk=pk, action=action, message=error.message, errors=errors, typed=typed)
+
+
+def typed_values(*names: str) -> dict[str, str]:
+    """The raw form values, to put back into the inputs when the action is refused."""
+    return {name: request.form.get(name, "") for name in names}
+
+
+def local_datetime(raw: str | None, field_name: str) -> dt.datetime | None:
+    """A ``datetime-local`` value (shop time, naive) or None when empty; bad input is a field error."""
+    raw = (raw or "").strip()
+    return parse_local(raw, field_name) if raw else None
+
+
+def local_today() -> dt.date:
+    return dt.datetime.now(shop_zone()).date()
+
+
+def day_bounds(day: dt.date, days: int = 1) -> tuple[dt.datetime, dt.datetime]:
+    """The shop-local day(s) starting at ``day`` as a naive-UTC half-open range."""
+    start = dt.datetime.combine(day, dt.time())
+    return to_utc(start), to_utc(start + dt.timedelta(days=days))
+
+
+def parse_day(raw: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat((raw or "").strip()) if raw else None
+    except ValueError:
+        return None
+
+
+def parse_id(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def age(since: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    """``45 min``, ``5 h``, ``2 d 3 h`` since a naive-UTC time."""
+    if since is None:
+        return ""
+    minutes = max(0, int(((now or utcnow()) - since).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours} h"
+    return f"{hours // 24} d {hours % 24} h" if hours % 24 else f"{hours // 24} d"
+
+
+def board_url(endpoint: str, anchor: str | None = None, **overrides) -> str:
+    """The board with the current filters (query string), e.g. to go back after an action."""
+    args = {k: v for k, v in request.args.items() if v != ""}
+    args.update({k: v for k, v in overrides.items() if v is not None})
+    url = url_for(endpoint, **args)
+    return f"{url}#{anchor}" if anchor else url
+
+
+def attachments_downloadable() -> bool:
+    """Does the ownership-checked staff download ``/attachments/<id>`` exist (uploads helper)?"""
+    from flask import current_app
+
+    return any(rule.rule.startswith("/attachments/<") for rule in current_app.url_map.iter_rules())
