@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Model, TimestampMixin
@@ -130,3 +130,6 @@ class Unit(TimestampMixin, Model):
         name = " ".join(p for p in (self.make, self.model) if p) or self.kind
         ident = self.unit_number or self.serial_number or self.imei or self.vin
         return f"{name} ({ident})" if ident else name
+
+
+Index("ix_unit_serial_number_lower", func.lower(Unit.serial_number))  # order search (migration 0005)

@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Model, Money, NumberedMixin, Quantity, TimestampMixin, VersionedMixin, utcnow
@@ -81,6 +81,11 @@ class WorkOrder(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     messages = relationship("OrderMessage", back_populates="work_order", order_by="OrderMessage.created_at",
                             cascade="all, delete-orphan")
     attachments = relationship("Attachment", back_populates="work_order")
+
+
+# Case-insensitive exact search (app.services.search, migration 0005).
+for _column in ("customer_reference", "internal_reference", "tracking_number"):
+    Index(f"ix_work_order_{_column}_lower", func.lower(getattr(WorkOrder, _column)))
 
 
 class WorkItem(Model):
