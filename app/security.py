@@ -27,31 +27,55 @@ READ = r"can_list|can_show|can_get|can_info"
 SHOP_DATA = r"Customers|ServiceRequests|BookingBoard|Estimates|DisputeReview|WorkOrders|ServiceBoard|Invoices|Shipments"
 MANAGER_ONLY = r"Catalog|ShopSettings|Audit|Outbox|Reports|ManagerDashboard"
 
+#: The REST API (app/api): one permission name per resource. Its methods: can_get (list, show, sub-lists,
+#: documents), can_info, can_post, can_put, can_delete, can_action (POST /<id>/<action>: the state machines
+#: decide who may take which action) and can_export (the orders CSV). OpenApi is /api/v1/_openapi,
+#: SwaggerView the Swagger UI (/swagger/v1), ApiKey FAB's self-service API keys for machine clients.
+API_SHOP_DATA = r"ApiCustomers|ApiUnits|ApiServiceRequests|ApiEstimates|ApiWorkOrders|ApiInvoices|ApiShipments"
+API_STAFF = [(API_SHOP_DATA, ANY), ("OpenApi", "can_get"), ("SwaggerView", "can_show"), ("ApiKey", ANY)]
+API_CUSTOMER = [
+    ("ApiCustomers", r"can_get|can_info"),
+    ("ApiUnits", r"can_get|can_info|can_post|can_put"),
+    ("ApiServiceRequests", r"can_get|can_info|can_post|can_action"),
+    ("ApiEstimates", r"can_get|can_info|can_action"),
+    ("ApiWorkOrders", r"can_get|can_info|can_post|can_action"),
+    ("ApiInvoices", r"can_get|can_info|can_action"),
+    ("OpenApi", "can_get"),
+    ("ApiKey", ANY),
+]
+
 ROLE_DEFINITIONS: dict[str, list[tuple[str, str]]] = {
     "Manager": [
         (SHOP_DATA, ANY),
         (MANAGER_ONLY, ANY),
         ("TechnicianBoard", READ),
         ("Notifications", ANY),
+        *API_STAFF,
+        ("ApiReports", ANY),
     ],
     "Advisor": [
         (SHOP_DATA, ANY),
         ("Catalog", READ),
         ("Audit", READ),
         ("Notifications", ANY),
+        *API_STAFF,
     ],
     "Technician": [
         ("TechnicianBoard", ANY),
         ("Notifications", ANY),
+        ("ApiWorkOrders", r"can_get|can_info|can_action"),  # its own and unassigned orders, no prices
+        ("OpenApi", "can_get"),
     ],
     "Customer": [
         ("Portal", ANY),
-        ("PortalApi", ANY),
+        *API_CUSTOMER,
     ],
     "Reseller": [
         ("Portal", ANY),
-        ("PortalApi", ANY),
         ("PortalReseller", ANY),
+        *API_CUSTOMER,
+        ("ApiShipments", r"can_get|can_info|can_post|can_action"),
+        ("ApiWorkOrders", "can_export"),
     ],
 }
 ROLE_NAMES = ("Admin", *ROLE_DEFINITIONS)
