@@ -6,20 +6,7 @@ so the modules do not import each other.
 """
 from __future__ import annotations
 
-from . import (
-    add,
-    billing,
-    booking_board,
-    customers,
-    dispute_review,
-    estimate_builder,
-    invoicing,
-    service_desk,
-    setup,
-    system,
-    technician,
-    workshop,
-)
+from . import add, billing, booking_board, customers, service_desk, setup, system, technician, workshop
 
 
 def wire_related_views() -> None:
@@ -44,22 +31,5 @@ def wire_related_views() -> None:
 
 def register(appbuilder) -> None:
     wire_related_views()
-    for area in (customers, service_desk, booking_board, estimate_builder, dispute_review, workshop, technician,
-                 billing, invoicing, setup, system):
+    for area in (customers, service_desk, booking_board, workshop, technician, billing, setup, system):
         area.register(appbuilder, add)
-    from . import attachments
-
-    for view in attachments.VIEWS:
-        appbuilder.add_view_no_menu(view)
-    register_documents(appbuilder)
-
-
-def register_documents(appbuilder) -> None:
-    """PDF and CSV downloads (``documents.StaffDocumentView``) and the work order search filter."""
-    from ..services.search import install_order_search
-    from . import documents
-
-    appbuilder.add_view_no_menu(documents.StaffDocumentView)
-    for view in appbuilder.baseviews:
-        if isinstance(view, workshop.WorkOrderView):
-            install_order_search(view)
