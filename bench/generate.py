@@ -1,8 +1,8 @@
 """Fill a database with the benchmark shop: ``python -m bench.generate --orders 100000``.
 
 ``generate(session_or_connection, orders=…, seed=…)`` writes the rows with SQLAlchemy Core ``insert()``
-in batches (executemany) and leaves committing to the caller. The command line wraps it: it migrates an
-empty database, refuses a non-empty one unless ``--force`` (which wipes the business tables first), sets
+in batches (executemany) and leaves committing to the caller. The command line wraps it: it migrates the
+database (``db upgrade``), refuses a non-empty one unless ``--force`` (which wipes the business tables first), sets
 the document number counters, and creates the staff user ``bench`` (Admin) that ``bench.run`` logs in as.
 """
 from __future__ import annotations
@@ -217,9 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app()
     with app.app_context():
         url = db.engine.url.render_as_string(hide_password=True)
-        if not inspect(db.engine).has_table("work_order"):
-            print(f"migrating {url}")
-            upgrade()
+        fresh = not inspect(db.engine).has_table("work_order")
+        upgrade()  # builds an empty database, brings an older bench database to the models' schema
+        if fresh or app.appbuilder.sm.find_role("Admin") is None:
             sync_security(app.appbuilder)
         with db.engine.begin() as conn:
             if not is_empty(conn):
