@@ -8,14 +8,19 @@ shop-local (``datetime-local``); the day boundaries of "today" are the shop's, s
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 from flask import request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..extensions import db
 from ..models import utcnow
 from ..services.errors import ServiceError, ValidationFailed
 from ..services.settings import shop_zone, to_utc
 from .workflow import parse_local
+
+log = logging.getLogger(__name__)
 
 #: How many cards a column shows per page.
 COLUMN_LIMIT = 25
@@ -41,6 +46,31 @@ class CardFailure:
     def from_error(cls, error: ServiceError, pk: int, action: str, typed: dict[str, str]) -> CardFailure:
         errors = dict(error.errors) if isinstance(error, ValidationFailed) else {}
         return cls(pk=pk, action=action, message=error.message, errors=errors, typed=typed)
+
+
+def run_card_action(render, pk: int, action: str, typed: dict[str, str], call):
+    """``(result, None)`` when ``call()`` succeeds, else ``(None, response)``: the board rendered again by
+    ``render(failure)`` with the message at the card, what was typed kept, and the error's status code."""
+    try:
+        return call(), None
+    except ServiceError as error:
+        db.session.rollback()
+        return None, (render(CardFailure.from_error(error, pk, action, typed)), error.status_code)
+    except SQLAlchemyError:  # a constraint another request won first: tell the user, no 500
+        db.session.rollback()
+        log.exception("board action %s on %s failed", action, pk)
+        message = f"{action.replace('_', ' ').capitalize()} could not be saved. Reload the board and try again."
+        return None, (render(CardFailure(pk, action, message, typed=typed)), 409)
+
+
+def expected_version() -> dict:
+    """The form's ``expected_version`` as a service parameter (stale forms are refused by the service)."""
+    version = request.form.get("expected_version", "").strip()
+    if not version:
+        return {}
+    if not version.isdigit():
+        raise ValidationFailed({"version": ["Not a version number."]})
+    return {"expected_version": int(version)}
 
 
 def typed_values(*names: str) -> dict[str, str]:

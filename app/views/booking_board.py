@@ -11,20 +11,17 @@ reason and time still in their inputs. Every column is one query with its relati
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import ServiceLocation, ServiceRequest, ServiceType, TimeProposal, utcnow
 from ..services import requests
-from ..services.errors import ServiceError, ValidationFailed
 from ..services.scope import current_actor
 from ..services.settings import get_settings
 from .boards import (
@@ -34,15 +31,15 @@ from .boards import (
     attachments_downloadable,
     board_url,
     day_bounds,
+    expected_version,
     local_datetime,
     local_today,
     parse_day,
     parse_id,
+    run_card_action,
     typed_values,
 )
 from .workflow import action_label
-
-log = logging.getLogger(__name__)
 
 PERMISSION = "BookingBoard"
 #: (status, title, subtitle) of each column, left to right.
@@ -133,17 +130,12 @@ class BookingBoardView(BaseView):
         if action not in CARD_ACTIONS:
             flash(f"{action_label(action)} is not available on the booking board.", "danger")
             return redirect(board_url(f"{self.endpoint}.index", anchor=f"card-{pk}"))
-        number, typed = req.number, typed_values(*TYPED_FIELDS)
-        try:
-            result = requests.perform(req, action, current_actor(), **self._params(action))
-        except ServiceError as error:
-            db.session.rollback()
-            return self._render(CardFailure.from_error(error, pk, action, typed)), error.status_code
-        except SQLAlchemyError:  # a constraint another request won first: tell the user, no 500
-            db.session.rollback()
-            log.exception("booking board: %s on %s failed", action, number)
-            message = f"{number}: {action_label(action).lower()} could not be saved. Try again."
-            return self._render(CardFailure(pk, action, message, typed=typed)), 409
+        number = req.number
+        result, refused = run_card_action(
+            self._render, pk, action, typed_values(*TYPED_FIELDS),
+            lambda: requests.perform(req, action, current_actor(), **self._params(action)))
+        if refused:
+            return refused
         return self._after(req, number, action, result)
 
     # --- helpers -------------------------------------------------------------------------------------
@@ -159,12 +151,7 @@ class BookingBoardView(BaseView):
             params["note"] = form.get("note", "").strip() or None
         if action == "decline":
             params["reason"] = form.get("reason", "").strip() or None
-        version = form.get("expected_version", "").strip()
-        if version:
-            if not version.isdigit():
-                raise ValidationFailed({"version": ["Not a version number."]})
-            params["expected_version"] = int(version)
-        return params
+        return {**params, **expected_version()}
 
     def _after(self, req: ServiceRequest, number: str, action: str, result):
         """Flash what happened; a created estimate or work order opens next, otherwise back to the card."""
