@@ -8,8 +8,8 @@ all read it; ``to_dict()`` gives the same in JSON-friendly values.
 
 Lines have no identity across revisions (a revision copies them, the builder replaces them), so they are
 paired by what they say: the same description (parts: the same part number, then the same description),
-in order; what is left is paired by position, so a reworded line shows as changed rather than as one line
-removed and another added.
+in order; what is left is paired in order with an old line that has the same hours or rate (parts: part
+number or price), so a reworded line shows as changed rather than as one line removed and another added.
 """
 from __future__ import annotations
 
@@ -158,8 +158,10 @@ def _jsonable(value):
     return value
 
 
-def _pair(old: list[dict], new: list[dict], keys: list[Callable[[dict], str]]) -> list[tuple[int | None, int | None]]:
-    """Pairs of (old index, new index): by each key in turn, then by position; the rest alone."""
+def _pair(old: list[dict], new: list[dict], keys: list[Callable[[dict], str]],
+          similar: Callable[[dict, dict], bool]) -> list[tuple[int | None, int | None]]:
+    """Pairs of (old index, new index): by each key in turn; then what is left, in order, where ``similar``;
+    the rest alone (added or removed)."""
     matched: dict[int, int] = {}  # new index -> old index
     old_left = list(range(len(old)))
     for key in keys:
@@ -172,14 +174,21 @@ def _pair(old: list[dict], new: list[dict], keys: list[Callable[[dict], str]]) -
                 matched[n] = found
                 old_left.remove(found)
     for n in range(len(new)):
-        if n not in matched and n in old_left:
-            matched[n] = n
-            old_left.remove(n)
+        if n not in matched:
+            found = next((o for o in old_left if similar(old[o], new[n])), None)
+            if found is not None:
+                matched[n] = found
+                old_left.remove(found)
     pairs: list[tuple[int | None, int | None]] = [(matched.get(n), n) for n in range(len(new))]
     for removed in old_left:  # before the first kept line that came after it
         at = next((i for i, (o, _n) in enumerate(pairs) if o is not None and o > removed), len(pairs))
         pairs.insert(at, (removed, None))
     return pairs
+
+
+def _same_any(*fields: str) -> Callable[[dict, dict], bool]:
+    """Two lines are alike (a reworded line, not a new one) when one of ``fields`` has the same value."""
+    return lambda a, b: any(_norm(a.get(f)) == _norm(b.get(f)) and a.get(f) not in (None, "") for f in fields)
 
 
 def _compare(kind: str, old: dict | None, new: dict | None, fields: tuple[str, ...]) -> LineDiff:
@@ -198,7 +207,8 @@ def _out_of_order(pairs) -> bool:
 
 
 def _parts(old: list[dict], new: list[dict]) -> tuple[list[LineDiff], bool]:
-    pairs = _pair(old, new, [lambda p: _key(p.get("part_number")), lambda p: _key(p.get("description"))])
+    pairs = _pair(old, new, [lambda p: _key(p.get("part_number")), lambda p: _key(p.get("description"))],
+                  _same_any("part_number", "unit_price"))
     entries = [_compare("part", old[o] if o is not None else None, new[n] if n is not None else None, PART_FIELDS)
                for o, n in pairs]
     return entries, _out_of_order(pairs)
@@ -210,7 +220,7 @@ def diff(old, new) -> EstimateDiff:
     after = new if isinstance(new, dict) else snapshot(new)
     old_lines, new_lines = before["labour_lines"], after["labour_lines"]
     lines = []
-    pairs = _pair(old_lines, new_lines, [lambda line: _key(line.get("description"))])
+    pairs = _pair(old_lines, new_lines, [lambda line: _key(line.get("description"))], _same_any("hours", "rate"))
     reordered = _out_of_order(pairs)
     for o, n in pairs:
         old_line = old_lines[o] if o is not None else None

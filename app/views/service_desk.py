@@ -2,6 +2,7 @@
 lines and dispute log (``Estimates``)."""
 from __future__ import annotations
 
+from flask import flash, g, redirect, url_for
 from flask_appbuilder.models.sqla.filters import FilterIn
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import TimeField
@@ -132,6 +133,13 @@ class ServiceRequestView(WorkflowMixin, StaffModelView):
                           **time_formatters("scheduled_start", "confirmed_at", "created_at", "updated_at")}
     base_order = ("created_at", "desc")
 
+    def after_transition(self, item, number, action, result, back):
+        """"Create estimate" opens the new draft in the estimate builder."""
+        if action == "estimate" and isinstance(result, Estimate):
+            flash(f"{number}: estimate {result} created as a draft. Add its lines.", "success")
+            return redirect(url_for("EstimateBuilderView.edit", pk=result.id))
+        return super().after_transition(item, number, action, result, back)
+
 
 class PartLineView(ParentStatusGuard, StaffModelView):
     datamodel = SQLAInterface(PartLine)
@@ -198,7 +206,7 @@ class EstimateView(WorkflowMixin, StaffModelView):
     base_permissions = [*NO_DELETE, "can_transition"]
     workflow_service = "estimates"
     workflow_extra_actions = {"notes": ("sent", "disputed", "declined")}
-    workflow_summary_template = "staff/_estimate_lines.html"
+    workflow_summary_template = "staff/estimate_summary.html"  # "Edit lines" (the builder), then the lines
     list_title = "Estimates"
     show_title = "Estimate"
     add_title = "New estimate"
@@ -222,6 +230,13 @@ class EstimateView(WorkflowMixin, StaffModelView):
 
     def summary_context(self, item) -> dict:
         return {"dispute_log": self.service().dispute_log(item)}
+
+    def post_add_redirect(self):
+        """A new estimate goes straight to the builder for its lines."""
+        created = g.pop("portico_created_id", None)
+        if created is not None:
+            return redirect(url_for("EstimateBuilderView.edit", pk=created))
+        return super().post_add_redirect()
 
     def pre_update(self, item):
         if item.status != "draft":

@@ -6,7 +6,20 @@ so the modules do not import each other.
 """
 from __future__ import annotations
 
-from . import add, billing, booking_board, customers, service_desk, setup, system, technician, workshop
+from . import (
+    add,
+    billing,
+    booking_board,
+    customers,
+    dispute_review,
+    estimate_builder,
+    invoicing,
+    service_desk,
+    setup,
+    system,
+    technician,
+    workshop,
+)
 
 
 def wire_related_views() -> None:
@@ -31,5 +44,6 @@ def wire_related_views() -> None:
 
 def register(appbuilder) -> None:
     wire_related_views()
-    for area in (customers, service_desk, booking_board, workshop, technician, billing, setup, system):
+    for area in (customers, service_desk, booking_board, estimate_builder, dispute_review, workshop, technician,
+                 billing, invoicing, setup, system):
         area.register(appbuilder, add)

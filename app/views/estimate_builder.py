@@ -1,0 +1,224 @@
+"""The estimate builder (``Estimates``): a draft's labour lines, with the parts under each, on one page.
+
+``/estimatebuilder/<id>`` shows the draft's lines as one form. Adding a labour line or a part, moving a
+line up or down and removing one re-render the form from what was typed (nothing is saved, nothing typed is
+lost); *Save* sends the whole list to ``estimates.set_lines`` with the version the form was opened on, and
+*Save and send* also submits the estimate to the customer. The service is the truth: it validates every
+field (errors come back keyed ``labour_lines.0.hours`` and are shown at that field, the form still filled
+in), refuses a stale form or an estimate that is no longer a draft, and computes the totals
+(``estimates.recompute``; the page's script only previews them while typing).
+
+A part is always typed under its labour line, and removing a labour line removes its parts.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+
+from ..extensions import db
+from ..models import Estimate, LabourLine, PartLine
+from ..services import estimates
+from ..services.errors import ServiceError, ValidationFailed
+from ..services.scope import current_actor
+from ..services.settings import get_settings, money
+from .filters import format_money, status_label
+
+LABOUR_FIELDS = ("description", "hours", "rate")
+PART_FIELDS = ("part_number", "description", "quantity", "unit_price")
+MAX_LINES, MAX_PARTS = 100, 50
+_LABOUR_KEY = re.compile(r"labour-(\d{1,3})-(description|hours|rate)")
+_PART_KEY = re.compile(r"labour-(\d{1,3})-parts-(\d{1,3})-(part_number|description|quantity|unit_price)")
+_OP = re.compile(r"(add_labour|add_part|up|down|remove|part_up|part_down|part_remove)((?::\d{1,3}){0,2})")
+
+
+# ---------------------------------------------------------------- the form's lines as plain dicts
+def _plain(value) -> str:
+    return "" if value is None else f"{value:.2f}" if isinstance(value, Decimal) else str(value)
+
+
+def lines_from_estimate(est: Estimate) -> list[dict]:
+    return [{"description": line.description, "hours": _plain(line.hours), "rate": _plain(line.rate),
+             "parts": [{"part_number": part.part_number or "", "description": part.description,
+                        "quantity": _plain(part.quantity), "unit_price": _plain(part.unit_price)}
+                       for part in line.parts]}
+            for line in est.labour_lines]
+
+
+def lines_from_form(form) -> list[dict]:
+    """The lines as typed, in the order of their indexes (gaps closed)."""
+    labour: dict[int, dict] = {}
+    for key, value in form.items():
+        if match := _LABOUR_KEY.fullmatch(key):
+            labour.setdefault(int(match[1]), {"parts": {}})[match[2]] = value
+        elif match := _PART_KEY.fullmatch(key):
+            line = labour.setdefault(int(match[1]), {"parts": {}})
+            line["parts"].setdefault(int(match[2]), {})[match[3]] = value
+    lines = []
+    for i in sorted(labour)[:MAX_LINES]:
+        data = labour[i]
+        line = {name: data.get(name, "") for name in LABOUR_FIELDS}
+        line["parts"] = [{name: data["parts"][j].get(name, "") for name in PART_FIELDS}
+                         for j in sorted(data["parts"])[:MAX_PARTS]]
+        lines.append(line)
+    return lines
+
+
+def blank_labour() -> dict:
+    return {"description": "", "hours": "", "rate": _plain(get_settings().labour_rate), "parts": []}
+
+
+def blank_part() -> dict:
+    return {"part_number": "", "description": "", "quantity": "1", "unit_price": ""}
+
+
+def _is_blank_part(part: dict) -> bool:
+    return not any(str(part.get(name, "")).strip() for name in ("part_number", "description", "unit_price"))
+
+
+def _is_blank_labour(line: dict) -> bool:
+    return (not any(str(line.get(name, "")).strip() for name in ("description", "hours"))
+            and all(_is_blank_part(part) for part in line["parts"]))
+
+
+def without_blanks(lines: list[dict]) -> list[dict]:
+    """Rows added but never filled in are dropped on saving (a default rate or quantity is not filling in)."""
+    kept = [dict(line) for line in lines if not _is_blank_labour(line)]
+    for line in kept:
+        line["parts"] = [part for part in line["parts"] if not _is_blank_part(part)]
+    return kept
+
+
+def _swap(items: list, i: int, j: int) -> None:
+    if 0 <= i < len(items) and 0 <= j < len(items):
+        items[i], items[j] = items[j], items[i]
+
+
+def apply_op(lines: list[dict], op: str) -> list[dict]:
+    """Add, move or remove a row of the typed lines (``add_part:0``, ``down:1``, ``part_remove:0:2``…)."""
+    match = _OP.fullmatch(op or "")
+    if not match:
+        return lines
+    name, args = match[1], [int(x) for x in match[2].split(":") if x]
+    i, j = (args + [-1, -1])[:2]
+    parts = lines[i]["parts"] if 0 <= i < len(lines) else None
+    if name == "add_labour" and len(lines) < MAX_LINES:
+        lines.append(blank_labour())
+    elif name == "add_part" and parts is not None and len(parts) < MAX_PARTS:
+        parts.append(blank_part())
+    elif name in ("up", "down"):
+        _swap(lines, i, i - 1 if name == "up" else i + 1)
+    elif name == "remove" and parts is not None:
+        del lines[i]  # its parts go with it
+    elif name in ("part_up", "part_down") and parts is not None:
+        _swap(parts, j, j - 1 if name == "part_up" else j + 1)
+    elif name == "part_remove" and parts is not None and 0 <= j < len(parts):
+        del parts[j]
+    return lines
+
+
+# ---------------------------------------------------------------- totals
+def _number(value) -> Decimal | None:
+    try:
+        result = money(value)
+    except (ValueError, TypeError):
+        return None
+    return result if result >= 0 else None
+
+
+def preview(lines: list[dict], tax_rate) -> dict:
+    """Line amounts and totals of typed lines, by the service's own ``recompute`` on an unsaved estimate
+    (values that are not valid amounts count as nothing)."""
+    est = Estimate(tax_rate=tax_rate)
+    amounts = []
+    for data in lines:
+        hours, rate = _number(data["hours"]), _number(data["rate"])
+        line = LabourLine(hours=hours or Decimal("0"), rate=rate or Decimal("0"))
+        part_amounts = []
+        for part_data in data["parts"]:
+            quantity, price = _number(part_data["quantity"]), _number(part_data["unit_price"])
+            part = PartLine(quantity=quantity or Decimal("0"), unit_price=price or Decimal("0"))
+            line.parts.append(part)
+            part_amounts.append(part.amount if quantity is not None and price is not None else None)
+        est.labour_lines.append(line)
+        amounts.append((line.amount if hours is not None and rate is not None else None, part_amounts))
+    estimates.recompute(est)
+    return {"amounts": amounts, "subtotal": est.subtotal, "tax": est.tax, "total": est.total}
+
+
+# ---------------------------------------------------------------- the page
+class EstimateBuilderView(BaseView):
+    route_base = "/estimatebuilder"
+    class_permission_name = "Estimates"
+    method_permission_name = {"edit": "edit", "save": "edit"}
+    default_view = "edit"
+    template = "staff/estimate_builder.html"
+
+    def _estimate(self, pk: int) -> Estimate:
+        est = db.session.get(Estimate, pk)
+        if est is None:
+            abort(404)
+        return est
+
+    def _back(self, est: Estimate) -> str:
+        if request.values.get("back") == "review":
+            return url_for("DisputeReviewView.show", pk=est.id)
+        return url_for("EstimateView.show", pk=est.id)
+
+    def _page(self, est: Estimate, lines: list[dict], *, version, errors=None, message=None, saved=False,
+              status: int = 200):
+        return self.render_template(
+            self.template, est=est, lines=lines, version=version, errors=errors or {}, message=message,
+            saved=saved, totals=preview(lines, est.tax_rate), back=request.values.get("back", ""),
+            back_url=self._back(est), currency=get_settings().currency,
+        ), status
+
+    @expose("/<int:pk>", methods=["GET"])
+    @has_access
+    def edit(self, pk):
+        est = self._estimate(pk)
+        if est.status != "draft":
+            flash(f"{est.display_number} is {status_label(est.status).lower()}: only a draft's lines can be "
+                  "edited." + (" Revise it to make a new draft." if est.status in ("disputed", "declined") else ""),
+                  "warning")
+            return redirect(self._back(est))
+        return self._page(est, lines_from_estimate(est), version=est.version, saved=True)
+
+    @expose("/<int:pk>", methods=["POST"])
+    @has_access
+    def save(self, pk):
+        est = self._estimate(pk)
+        lines = lines_from_form(request.form)
+        version = request.form.get("expected_version", "").strip() or None
+        op = request.form.get("op", "save")
+        if op not in ("save", "submit"):
+            return self._page(est, apply_op(lines, op), version=version)
+        lines = without_blanks(lines)
+        actor = current_actor()
+        try:
+            estimates.set_lines(est, actor, lines, expected_version=version)
+        except ValidationFailed as error:
+            db.session.rollback()
+            return self._page(est, lines, version=version, errors=error.errors, status=422)
+        except ServiceError as error:  # a stale form, or no longer a draft: refused, the typing kept
+            db.session.rollback()
+            return self._page(est, lines, version=version, message=error.message, status=error.status_code)
+        if op == "submit":
+            try:
+                estimates.perform(est, "submit", actor, expected_version=est.version)
+            except ServiceError as error:
+                errors = error.errors if isinstance(error, ValidationFailed) else {}
+                return self._page(est, lines_from_estimate(est), version=est.version, errors=errors,
+                                  message=f"The lines are saved, but {est.display_number} was not sent: "
+                                          f"{error.message}", status=error.status_code)
+            flash(f"{est.display_number} sent to the customer (total {format_money(est.total)}).", "success")
+            return redirect(self._back(est))
+        flash(f"{est.display_number}: lines saved (total {format_money(est.total)}).", "success")
+        return redirect(url_for(".edit", pk=est.id, back=request.form.get("back") or None))
+
+
+def register(appbuilder, add) -> None:
+    appbuilder.add_view_no_menu(EstimateBuilderView)
