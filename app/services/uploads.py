@@ -1,0 +1,361 @@
+"""Uploaded photos and documents: checked by content, cleaned, stored outside ``static/`` under random names.
+
+``check_file`` decides what a file *is* from its first bytes (JPEG, PNG, WebP, HEIC/HEIF, PDF), never from
+its name or the browser's declared type: a PDF named ``photo.jpg`` is taken as a PDF (and renamed
+``photo.pdf``); an HTML page or a program named ``photo.jpg`` is refused. Images are decoded with Pillow,
+turned upright by their EXIF orientation and written again without EXIF or XMP (so no GPS position
+leaves the phone); HEIC becomes JPEG, which every browser shows. PDFs are kept as they are.
+
+``save_upload`` stores one file for a service request or a work order (at most ``Settings.photo_limit``
+each) and adds its ``Attachment`` row; the caller commits. Files are served only through the
+ownership-checked routes ``/portal/attachments/<id>`` and ``/attachments/<id>`` (``open_attachment``).
+
+The public request form keeps files between its steps as *pending* uploads: already checked and cleaned,
+under ``<upload dir>/pending/<draft token>/`` (the token lives in the visitor's session), and turned into
+attachments when the request is submitted.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import func, select
+from werkzeug.utils import secure_filename
+
+from ..extensions import db
+from ..models import Attachment, ServiceRequest, WorkOrder
+from . import audit
+from .actors import Actor
+from .errors import ValidationFailed
+from .settings import get_settings
+
+log = logging.getLogger(__name__)
+
+try:  # HEIC/HEIF (iPhone photos); without the package such files are refused with a clear message.
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover
+    HEIF_SUPPORTED = False
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 60_000_000  # a 60-megapixel photo; more is a decompression bomb, not a phone picture
+FIELD = "files"
+
+#: What each accepted kind is stored as: (content type, file extension).
+KINDS = {
+    "jpeg": ("image/jpeg", ".jpg"),
+    "png": ("image/png", ".png"),
+    "webp": ("image/webp", ".webp"),
+    "heic": ("image/jpeg", ".jpg"),  # re-encoded
+    "pdf": ("application/pdf", ".pdf"),
+}
+KINDS_BY_TYPE = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf"}
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
+
+
+@dataclass
+class CheckedFile:
+    """A file that passed the checks: its display name, stored type and cleaned bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("PORTICO_UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def photo_limit() -> int:
+    return get_settings().photo_limit
+
+
+def sniff(head: bytes) -> str | None:
+    """The kind of file these first bytes start, or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return "heic"
+    if head.lstrip(b"\xef\xbb\xbf")[:5] == b"%PDF-":
+        return "pdf"
+    return None
+
+
+def _display_name(original: str | None, extension: str) -> str:
+    stem = Path(secure_filename(original or "") or "upload").stem[:80] or "upload"
+    return f"{stem}{extension}"
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 1024 / 1024:.0f} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
+
+
+def _read_limited(stream: BinaryIO, limit: int, name: str) -> bytes:
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ValidationFailed({FIELD: [_l("%(name)s is larger than %(limit)s.", name=name,
+                                           limit=_size_text(limit))]})
+    return data
+
+
+def _clean_image(data: bytes, kind: str, name: str) -> bytes:
+    """Decode, turn upright, drop EXIF/XMP and encode again (HEIC as JPEG)."""
+    if kind == "heic" and not HEIF_SUPPORTED:  # pragma: no cover
+        raise ValidationFailed({FIELD: [_l("%(name)s is a HEIC photo, which this server cannot read. "
+                                           "Send it as JPEG.", name=name)]})
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.width * probe.height > MAX_PIXELS:
+                raise ValidationFailed({FIELD: [_l("%(name)s has too many pixels.", name=name)]})
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            icc = image.info.get("icc_profile")
+            upright.info = {}  # nothing of the original's metadata (EXIF, XMP, comments) is written again
+    except ValidationFailed:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise ValidationFailed({FIELD: [_l("%(name)s is damaged or not a readable picture.", name=name)]}) from None
+    out = io.BytesIO()
+    options = {"icc_profile": icc} if icc else {}
+    if kind in ("jpeg", "heic"):
+        if upright.mode not in ("RGB", "L"):
+            upright = upright.convert("RGB")
+        upright.save(out, format="JPEG", quality=90, optimize=True, **options)
+    elif kind == "png":
+        upright.save(out, format="PNG", optimize=True, **options)
+    else:
+        upright.save(out, format="WEBP", quality=90, **options)
+    return out.getvalue()
+
+
+def check_file(file_storage) -> CheckedFile:
+    """Check one uploaded file (a werkzeug ``FileStorage``); ``ValidationFailed`` at field ``files``."""
+    name = secure_filename(file_storage.filename or "") or str(_l("The file"))
+    data = _read_limited(file_storage.stream, max_bytes(), name)
+    if not data:
+        raise ValidationFailed({FIELD: [_l("%(name)s is empty.", name=name)]})
+    kind = sniff(data[:64])
+    if kind is None:
+        raise ValidationFailed({FIELD: [_l("%(name)s is not a photo (JPEG, PNG, WebP, HEIC) or a PDF document.",
+                                           name=name)]})
+    content_type, extension = KINDS[kind]
+    if kind != "pdf":
+        data = _clean_image(data, kind, name)
+    return CheckedFile(filename=_display_name(file_storage.filename, extension), content_type=content_type,
+                       data=data)
+
+
+# --- stored attachments ----------------------------------------------------------------------------------
+
+def upload_dir() -> Path:
+    return Path(current_app.config["PORTICO_UPLOAD_DIR"])
+
+
+def attachment_path(att: Attachment) -> Path:
+    if not re.fullmatch(r"[0-9a-f]{32}\.[a-z]{3,4}", att.stored_name or ""):
+        raise FileNotFoundError(att.stored_name)
+    return upload_dir() / att.stored_name[:2] / att.stored_name
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".part")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+    os.chmod(temporary, 0o640)
+    os.replace(temporary, path)
+
+
+def count_for(*, service_request_id: int | None = None, work_order_id: int | None = None) -> int:
+    stmt = select(func.count(Attachment.id))
+    if service_request_id is not None:
+        stmt = stmt.where(Attachment.service_request_id == service_request_id)
+    else:
+        stmt = stmt.where(Attachment.work_order_id == work_order_id)
+    return db.session.scalar(stmt) or 0
+
+
+def _parent(service_request_id, work_order_id):
+    """The request or work order the file is for, locked so two uploads cannot both take the last place."""
+    if service_request_id is not None:
+        model, ident = ServiceRequest, service_request_id
+    else:
+        model, ident = WorkOrder, work_order_id
+    if ident is None:
+        raise ValidationFailed({FIELD: ["An upload belongs to a service request or a work order."]})
+    parent = db.session.scalar(select(model).where(model.id == ident).with_for_update())
+    if parent is None:
+        raise ValidationFailed({FIELD: ["The service request or work order does not exist."]})
+    return parent
+
+
+def store_checked(checked: CheckedFile, *, customer_id: int, service_request_id: int | None = None,
+                  work_order_id: int | None = None, actor: Actor, public: bool = True) -> Attachment:
+    """Store a checked file for a request or work order; refuses more than ``photo_limit`` per parent."""
+    parent = _parent(service_request_id, work_order_id)
+    if parent.customer_id != customer_id:
+        raise ValidationFailed({FIELD: ["The file does not belong to this customer's record."]})
+    limit = photo_limit()
+    if count_for(service_request_id=service_request_id, work_order_id=work_order_id) >= limit:
+        raise ValidationFailed({FIELD: [_l("At most %(limit)s files can be attached.", limit=limit)]})
+    stored_name = secrets.token_hex(16) + KINDS_BY_TYPE.get(checked.content_type, ".bin")
+    att = Attachment(customer_id=customer_id, service_request_id=service_request_id, work_order_id=work_order_id,
+                     filename=checked.filename, stored_name=stored_name, content_type=checked.content_type,
+                     size_bytes=len(checked.data), public=public, uploaded_by_id=actor.user_id)
+    _write(attachment_path(att), checked.data)
+    db.session.add(att)
+    db.session.flush()
+    status = getattr(parent, "status", None)
+    audit.record(parent, "attach", status, status, actor, checked.filename)
+    return att
+
+
+def save_upload(file_storage, *, customer_id: int, service_request_id: int | None = None,
+                work_order_id: int | None = None, actor: Actor, public: bool = True) -> Attachment:
+    """Check and store one uploaded file (the team contract); the caller commits."""
+    checked = check_file(file_storage)
+    return store_checked(checked, customer_id=customer_id, service_request_id=service_request_id,
+                         work_order_id=work_order_id, actor=actor, public=public)
+
+
+def open_attachment(att: Attachment) -> BinaryIO:
+    """The stored file, opened for reading (``FileNotFoundError`` if it is gone)."""
+    return open(attachment_path(att), "rb")
+
+
+def delete_file(att: Attachment) -> None:
+    try:
+        attachment_path(att).unlink()
+    except FileNotFoundError:
+        pass
+
+
+# --- pending uploads of a draft (the public form's summary step) -----------------------------------------
+
+DRAFT_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
+PENDING_ID = re.compile(r"[0-9a-f]{16}")
+DRAFT_MAX_AGE = 24 * 3600
+
+
+def new_draft_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _draft_dir(token: str) -> Path:
+    if not DRAFT_TOKEN.fullmatch(token or ""):
+        raise ValueError("not a draft token")
+    return upload_dir() / "pending" / token
+
+
+def _manifest(token: str) -> dict:
+    try:
+        return json.loads((_draft_dir(token) / "draft.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return {"fields": {}, "files": []}
+
+
+def _save_manifest(token: str, manifest: dict) -> None:
+    _write(_draft_dir(token) / "draft.json", json.dumps(manifest).encode())
+
+
+def load_draft(token: str | None) -> dict:
+    """``{"fields": {...}, "files": [{"id", "filename", "content_type", "size"}]}`` of a draft."""
+    if not token or not DRAFT_TOKEN.fullmatch(token):
+        return {"fields": {}, "files": []}
+    return _manifest(token)
+
+
+def save_draft_fields(token: str, fields: dict) -> None:
+    update_draft(token, fields=fields)
+
+
+def update_draft(token: str, **values) -> None:
+    """Set top-level values of a draft (``fields``, the one-time ``submit_token``)."""
+    manifest = _manifest(token)
+    manifest.update(values)
+    _save_manifest(token, manifest)
+
+
+def add_pending(token: str, checked: CheckedFile) -> dict:
+    """Keep a checked file with the draft; returns its description."""
+    manifest = _manifest(token)
+    if len(manifest["files"]) >= photo_limit():
+        raise ValidationFailed({FIELD: [_l("At most %(limit)s files can be attached.", limit=photo_limit())]})
+    entry = {"id": secrets.token_hex(8), "filename": checked.filename, "content_type": checked.content_type,
+             "size": len(checked.data)}
+    _write(_draft_dir(token) / entry["id"], checked.data)
+    manifest["files"].append(entry)
+    _save_manifest(token, manifest)
+    return entry
+
+
+def remove_pending(token: str, file_id: str) -> None:
+    manifest = _manifest(token)
+    manifest["files"] = [f for f in manifest["files"] if f["id"] != file_id]
+    if PENDING_ID.fullmatch(file_id or ""):
+        (_draft_dir(token) / file_id).unlink(missing_ok=True)
+    _save_manifest(token, manifest)
+
+
+def pending_checked(token: str) -> list[CheckedFile]:
+    """The draft's files, ready for ``store_checked``."""
+    files = []
+    for entry in _manifest(token)["files"]:
+        if PENDING_ID.fullmatch(entry.get("id", "")):
+            path = _draft_dir(token) / entry["id"]
+            if path.exists():
+                files.append(CheckedFile(entry["filename"], entry["content_type"], path.read_bytes()))
+    return files
+
+
+def pending_file(token: str, file_id: str) -> tuple[dict, Path] | None:
+    """One pending file (for its preview on the summary page), or None."""
+    for entry in load_draft(token)["files"]:
+        if entry["id"] == file_id and PENDING_ID.fullmatch(file_id):
+            return entry, _draft_dir(token) / file_id
+    return None
+
+
+def discard_draft(token: str | None) -> None:
+    if token and DRAFT_TOKEN.fullmatch(token):
+        shutil.rmtree(_draft_dir(token), ignore_errors=True)
+
+
+def purge_stale_drafts(max_age: int = DRAFT_MAX_AGE) -> int:
+    """Remove drafts nobody touched for a day; returns how many."""
+    root = upload_dir() / "pending"
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - max_age
+    removed = 0
+    for entry in root.iterdir():
+        try:
+            if entry.is_dir() and entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+        except OSError:  # pragma: no cover - removed by another process meanwhile
+            continue
+    return removed
