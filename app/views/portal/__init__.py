@@ -3,7 +3,11 @@ from __future__ import annotations
 
 
 def register(appbuilder) -> None:
-    from . import home
+    from flask import current_app
 
-    for view in home.VIEWS:
-        appbuilder.add_view_no_menu(view)
+    from . import estimates, home, invoices, notifications, orders, page_helpers, profile, requests
+
+    for module in (home, requests, estimates, orders, invoices, profile, notifications):
+        for view in module.VIEWS:
+            appbuilder.add_view_no_menu(view)
+    page_helpers.install(current_app)

@@ -1,4 +1,4 @@
-"""Portal home (placeholder until the dashboard lands) and the login page stub."""
+"""Portal home: the customer's dashboard (what needs them now, each with a link to act)."""
 from __future__ import annotations
 
 from flask_appbuilder import expose
@@ -13,7 +13,9 @@ class PortalHomeView(PortalView):
     @expose("/")
     @customer_required
     def index(self):
-        return self.render("portal/home.html")
+        from .dashboard import dashboard_context
+
+        return self.render("portal/dashboard.html", **dashboard_context(self.actor))
 
 
 class PortalAuthView(PortalView):

@@ -1,0 +1,329 @@
+"""A customer's own data from the portal: profile, addresses, units, e-mail preferences, notifications.
+
+None of this is a workflow transition, but it is still a change to business data: every function here
+validates (``ValidationFailed`` with field errors), reaches rows only through ``scope`` (another customer's
+row is ``NotFound``), writes an audit row and commits once. Portal views call these functions; they never
+change the models themselves.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import func, select, update
+from stdnum import imei as imei_number
+
+from ..extensions import db
+from ..models import (
+    NOTIFICATION_GROUPS,
+    UNIT_KINDS,
+    Address,
+    Customer,
+    Notification,
+    PortalUser,
+    ServiceRequest,
+    Unit,
+    User,
+    WorkOrder,
+    utcnow,
+)
+from .actors import Actor
+from .audit import record, record_edit
+from .common import commit
+from .errors import NotFound, ValidationFailed
+from .scope import get_for, scoped
+
+ADDRESS_FIELDS = ("label", "line1", "line2", "city", "state", "postal_code", "country")
+UNIT_FIELDS = ("kind", "unit_number", "make", "model", "serial_number", "imei", "vin", "year")
+_LIMITS = {"label": 80, "line1": 200, "line2": 200, "city": 100, "state": 100, "postal_code": 20,
+           "unit_number": 40, "make": 80, "model": 80, "serial_number": 80, "first_name": 64, "last_name": 64,
+           "phone": 40}
+_VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
+_PHONE = re.compile(r"[0-9+()./\- ]{3,40}")
+
+
+def _clean(value) -> str | None:
+    value = (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+    return value or None
+
+
+def _check_lengths(values: dict, errors: dict) -> None:
+    for field, value in values.items():
+        limit = _LIMITS.get(field)
+        if limit and value and len(value) > limit:
+            errors.setdefault(field, []).append(f"At most {limit} characters.")
+
+
+def customer_of(actor: Actor) -> Customer:
+    if not actor.is_customer:
+        raise NotFound()
+    return get_for(Customer, actor.customer_id, actor)
+
+
+def portal_user_of(actor: Actor) -> PortalUser:
+    """The logged-in person's link row (phone, picture, language live there)."""
+    link = db.session.scalar(select(PortalUser).where(PortalUser.user_id == actor.user_id,
+                                                      PortalUser.customer_id == actor.customer_id))
+    if link is None:
+        raise NotFound()
+    return link
+
+
+# ---------------------------------------------------------------- profile
+def languages() -> tuple[str, ...]:
+    return tuple(current_app.config.get("LANGUAGES") or {"en": {}})
+
+
+def update_profile(actor: Actor, *, first_name=None, last_name=None, email=None, phone=None,
+                   language=None) -> PortalUser:
+    """The person's name, e-mail (their login address: unique), phone and language."""
+    link = portal_user_of(actor)
+    user = link.user
+    values = {"first_name": _clean(first_name), "last_name": _clean(last_name), "phone": _clean(phone)}
+    errors: dict[str, list[str]] = {}
+    for field in ("first_name", "last_name"):
+        if not values[field]:
+            errors[field] = ["This field is required."]
+    _check_lengths(values, errors)
+    if values["phone"] and not _PHONE.fullmatch(values["phone"]):
+        errors["phone"] = ["Use digits, spaces and + ( ) - . only."]
+    address = _clean(email)
+    if not address:
+        errors["email"] = ["Your e-mail address is required: it is how you log in."]
+    else:
+        try:
+            address = validate_email(address, check_deliverability=False).normalized
+        except EmailNotValidError:
+            errors["email"] = ["Enter a valid e-mail address such as name@example.com."]
+        else:
+            taken = db.session.scalar(select(User.id).where(func.lower(User.email) == address.lower(),
+                                                            User.id != user.id))
+            if taken is not None:
+                errors["email"] = ["Another account already uses this e-mail address."]
+    language = _clean(language)
+    if language and language not in languages():
+        errors["language"] = ["Choose one of the offered languages."]
+    if errors:
+        raise ValidationFailed(errors)
+    changed = [name for name, old, new in (
+        ("first name", user.first_name, values["first_name"]), ("last name", user.last_name, values["last_name"]),
+        ("e-mail", user.email, address), ("phone", link.phone, values["phone"]), ("language", link.language, language),
+    ) if (old or None) != (new or None)]
+    if not changed:
+        return link
+    customer = link.customer
+    if "e-mail" in changed and customer.email and user.email and customer.email.lower() == user.email.lower():
+        customer.email = address  # the account's address followed this person's: keep them together
+    user.first_name, user.last_name, user.email = values["first_name"], values["last_name"], address
+    link.phone, link.language = values["phone"], language
+    record(link, "edit", None, None, actor, "changed " + ", ".join(changed))
+    commit("profile", link)
+    return link
+
+
+def set_picture(actor: Actor, stored_name: str | None) -> PortalUser:
+    link = portal_user_of(actor)
+    link.picture = stored_name
+    record(link, "edit", None, None, actor, "changed picture")
+    commit("profile", link)
+    return link
+
+
+def set_preferences(actor: Actor, wanted) -> Customer:
+    """Which event groups reach the account by e-mail (portal notifications always appear)."""
+    wanted = set(wanted or ())
+    unknown = wanted - set(NOTIFICATION_GROUPS)
+    if unknown:
+        raise ValidationFailed({"preferences": ["Unknown notification group: " + ", ".join(sorted(unknown))]})
+    customer = customer_of(actor)
+    customer.preferences = {group: group in wanted for group in NOTIFICATION_GROUPS}  # a new dict: JSON change
+    record_edit(customer, actor)
+    commit("preferences", customer)
+    return customer
+
+
+# ---------------------------------------------------------------- addresses
+def _address_values(fields: dict) -> dict:
+    unknown = set(fields) - set(ADDRESS_FIELDS)
+    if unknown:
+        raise ValidationFailed({name: ["Unknown field."] for name in sorted(unknown)})
+    values = {name: _clean(fields.get(name)) for name in ADDRESS_FIELDS}
+    errors: dict[str, list[str]] = {}
+    for name, label in (("line1", "the street and number"), ("city", "the town or city"),
+                        ("postal_code", "the postal code")):
+        if not values[name]:
+            errors[name] = [f"Give {label}."]
+    if values["country"]:
+        values["country"] = values["country"].upper()
+        if not re.fullmatch(r"[A-Z]{2}", values["country"]):
+            errors["country"] = ["Use the two-letter country code, e.g. DE or GB."]
+    _check_lengths(values, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def new_address(actor: Actor, **fields) -> Address:
+    """A validated address inside the caller's transaction (the new-request form adds one inline)."""
+    customer = customer_of(actor)
+    address = Address(customer_id=customer.id, **_address_values(fields))
+    db.session.add(address)
+    db.session.flush()
+    record(address, "create", None, None, actor)
+    if customer.default_service_address_id is None:
+        customer.default_service_address_id = address.id
+    if customer.default_billing_address_id is None:
+        customer.default_billing_address_id = address.id
+    return address
+
+
+def save_address(actor: Actor, address_id=None, **fields) -> Address:
+    """Add (no ``address_id``) or edit one of the account's own addresses."""
+    if address_id in (None, ""):
+        address = new_address(actor, **fields)
+    else:
+        address = get_for(Address, address_id, actor)
+        for name, value in _address_values(fields).items():
+            setattr(address, name, value)
+        record_edit(address, actor)
+    commit("address", address)
+    return address
+
+
+def address_in_use(address: Address) -> bool:
+    return db.session.scalar(select(func.count(ServiceRequest.id)).where(ServiceRequest.address_id == address.id)) > 0
+
+
+def delete_address(actor: Actor, address_id) -> None:
+    address = get_for(Address, address_id, actor)
+    if address_in_use(address):
+        raise ValidationFailed({"address": [f"{address.one_line()} is used by a service request and cannot be "
+                                            "deleted. You can edit it instead."]})
+    customer = customer_of(actor)
+    if customer.default_service_address_id == address.id:
+        customer.default_service_address_id = None
+    if customer.default_billing_address_id == address.id:
+        customer.default_billing_address_id = None
+    record(address, "delete", None, None, actor, address.one_line())
+    db.session.flush()
+    db.session.delete(address)
+    commit("address", address)
+
+
+def set_default_addresses(actor: Actor, service_address_id=None, billing_address_id=None) -> Customer:
+    customer = customer_of(actor)
+    errors = {}
+    chosen = {}
+    for field, ident in (("default_service_address", service_address_id),
+                         ("default_billing_address", billing_address_id)):
+        if ident in (None, ""):
+            chosen[field] = None
+            continue
+        try:
+            chosen[field] = get_for(Address, ident, actor).id
+        except NotFound:
+            errors[field] = ["Choose one of your own addresses."]
+    if errors:
+        raise ValidationFailed(errors)
+    customer.default_service_address_id = chosen["default_service_address"]
+    customer.default_billing_address_id = chosen["default_billing_address"]
+    record_edit(customer, actor)
+    commit("customer", customer)
+    return customer
+
+
+# ---------------------------------------------------------------- units
+def _unit_values(fields: dict, customer_id: int, unit_id: int | None) -> dict:
+    unknown = set(fields) - set(UNIT_FIELDS)
+    if unknown:
+        raise ValidationFailed({name: ["Unknown field."] for name in sorted(unknown)})
+    values = {name: _clean(fields.get(name)) for name in UNIT_FIELDS}
+    errors: dict[str, list[str]] = {}
+    values["kind"] = values["kind"] or "device"
+    if values["kind"] not in UNIT_KINDS:
+        errors["kind"] = ["Choose vehicle, device or equipment."]
+    if not any(values[name] for name in ("make", "model", "unit_number", "serial_number", "imei", "vin")):
+        errors["make"] = ["Give at least a make, a model or an identifier (unit number, serial, IMEI, VIN)."]
+    if values["imei"]:
+        values["imei"] = imei_number.compact(values["imei"])
+        if not imei_number.is_valid(values["imei"]):
+            errors["imei"] = ["This is not a valid IMEI (15 digits; dial *#06# on the phone to see it)."]
+    if values["vin"]:
+        values["vin"] = values["vin"].replace(" ", "").upper()
+        if not _VIN.fullmatch(values["vin"]):
+            errors["vin"] = ["A VIN has 17 letters and digits (no I, O or Q)."]
+    if values["year"]:
+        try:
+            values["year"] = int(values["year"])
+        except ValueError:
+            errors["year"] = ["Give the year as four digits."]
+        else:
+            if not 1900 <= values["year"] <= dt.date.today().year + 1:
+                errors["year"] = ["Give a year between 1900 and next year."]
+    _check_lengths(values, errors)
+    if values["unit_number"] and "unit_number" not in errors:
+        clash = db.session.scalar(select(Unit.id).where(Unit.customer_id == customer_id,
+                                                        Unit.unit_number == values["unit_number"],
+                                                        Unit.id != (unit_id or -1)))
+        if clash is not None:
+            errors["unit_number"] = ["You already have a unit with this number."]
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def save_unit(actor: Actor, unit_id=None, **fields) -> Unit:
+    """Add (no ``unit_id``) or edit one of the account's own units."""
+    customer = customer_of(actor)
+    if unit_id in (None, ""):
+        unit = Unit(customer_id=customer.id, **_unit_values(fields, customer.id, None))
+        db.session.add(unit)
+        db.session.flush()
+        record(unit, "create", None, None, actor)
+    else:
+        unit = get_for(Unit, unit_id, actor)
+        for name, value in _unit_values(fields, customer.id, unit.id).items():
+            setattr(unit, name, value)
+        record_edit(unit, actor)
+    commit("unit", unit)
+    return unit
+
+
+def unit_in_use(unit: Unit) -> bool:
+    orders = db.session.scalar(select(func.count(WorkOrder.id)).where(WorkOrder.unit_id == unit.id))
+    return bool(orders) or bool(db.session.scalar(
+        select(func.count(ServiceRequest.id)).where(ServiceRequest.unit_id == unit.id)))
+
+
+# ---------------------------------------------------------------- notifications
+def notifications(actor: Actor):
+    """A select() of the account's portal notifications, newest first (page it in the view)."""
+    return scoped(select(Notification), Notification, actor).order_by(Notification.created_at.desc(),
+                                                                      Notification.id.desc())
+
+
+def unread_count(actor: Actor) -> int:
+    stmt = scoped(select(func.count(Notification.id)), Notification, actor).where(Notification.read_at.is_(None))
+    return db.session.scalar(stmt) or 0
+
+
+def mark_read(actor: Actor, notification_id) -> Notification:
+    note = get_for(Notification, notification_id, actor)
+    if note.read_at is None:
+        note.read_at = utcnow()
+        commit("notification", note)
+    return note
+
+
+def mark_all_read(actor: Actor) -> int:
+    """Mark every unread notification of the account read; returns how many."""
+    if not actor.is_customer:
+        raise NotFound()
+    ids = list(db.session.scalars(
+        scoped(select(Notification.id), Notification, actor).where(Notification.read_at.is_(None))))
+    if ids:
+        db.session.execute(update(Notification).where(Notification.id.in_(ids)).values(read_at=utcnow()))
+    commit("notifications")
+    return len(ids)
