@@ -14,6 +14,7 @@ from . import (
     dispute_review,
     estimate_builder,
     invoicing,
+    service_board,
     service_desk,
     setup,
     system,
@@ -44,6 +45,6 @@ def wire_related_views() -> None:
 
 def register(appbuilder) -> None:
     wire_related_views()
-    for area in (customers, service_desk, booking_board, estimate_builder, dispute_review, workshop, technician,
-                 billing, invoicing, setup, system):
+    for area in (customers, service_desk, booking_board, estimate_builder, dispute_review, workshop, service_board,
+                 technician, billing, invoicing, setup, system):
         area.register(appbuilder, add)
