@@ -14,8 +14,10 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -129,6 +131,36 @@ TECHNICIANS = [["id", FilterUserHasRole, ("Technician",)]]
 
 # --- the base view -----------------------------------------------------------------------------------
 
+class EagerListInterface(SQLAInterface):
+    """FAB's SQLAlchemy interface, plus: the list query loads the related rows its columns show.
+
+    FAB loads a list's many-to-one relations (customer, unit, technician…) lazily, one query per row and
+    column; here each is loaded with one ``selectinload`` query per page, so a page costs the same number
+    of statements at 25 rows as at 100.
+    """
+
+    def __init__(self, obj, session=None, eager: tuple[str, ...] = ()):
+        super().__init__(obj, session)
+        self.eager = eager
+
+    def apply_all(self, query, *args, **kwargs):
+        query = super().apply_all(query, *args, **kwargs)
+        return query.options(*(selectinload(getattr(self.obj, name)) for name in self.eager))
+
+
+def eager_interface(datamodel, columns) -> SQLAInterface:
+    """The view's datamodel, upgraded to load the to-one relations among ``columns`` eagerly."""
+    if isinstance(datamodel, EagerListInterface):
+        return datamodel
+    relations = tuple(
+        name for name in columns or [] if name in datamodel.list_properties
+        and (datamodel.is_relation_many_to_one(name) or datamodel.is_relation_one_to_one(name))
+    )
+    if not relations:
+        return datamodel
+    return EagerListInterface(datamodel.obj, datamodel._session, relations)
+
+
 class StaffModelView(ModelView):
     """Defaults for every staff screen. Subclasses name their ``search_columns`` explicitly."""
 
@@ -153,6 +185,7 @@ class StaffModelView(ModelView):
             raise TypeError(f"{type(self).__name__} must name its search_columns explicitly")
         # Merge the shared labels under the view's own.
         self.label_columns = {**StaffModelView.label_columns, **(type(self).label_columns or {})}
+        self.datamodel = eager_interface(self.datamodel, self.list_columns)
         self.add_form_extra_fields = self._checkboxes(self.add_columns, self.add_form_extra_fields)
         self.edit_form_extra_fields = self._checkboxes(self.edit_columns, self.edit_form_extra_fields)
         super().__init__(*args, **kwargs)
