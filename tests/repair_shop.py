@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from flask import current_app, g
+from flask.testing import FlaskClient
 from PIL import Image
 
 from app.extensions import db
@@ -27,6 +29,29 @@ LINES = [
     {"description": "Replace display assembly", "hours": "1.50", "rate": "80.00",
      "parts": [{"part_number": "LCD-42", "description": "Display assembly", "quantity": "1", "unit_price": "120.00"}]},
 ]
+
+
+class Browser(FlaskClient):
+    """A test client that forgets the previous request's user before each request.
+
+    Tests run inside one app context, so ``g`` (where Flask-Login keeps the loaded user, and Portico its
+    per-request caches) outlives a request; with several clients, the next request would otherwise see
+    the last client's user.
+    """
+
+    def open(self, *args, **kwargs):
+        for key in ("_login_user", "user", "portal_actor", "_portico_customer", "_portico_permissions"):
+            g.pop(key, None)
+        return super().open(*args, **kwargs)
+
+
+def client_for(user) -> Browser:
+    """A fresh client (its own cookies) logged in as ``user``."""
+    from tests.conftest import login
+
+    client = Browser(current_app, current_app.response_class, use_cookies=True)
+    assert login(client, user.username).status_code == 302, "login failed"
+    return client
 
 
 def png_logo() -> bytes:

@@ -48,3 +48,15 @@ def register(appbuilder) -> None:
     for area in (customers, service_desk, booking_board, estimate_builder, dispute_review, workshop, service_board,
                  technician, billing, invoicing, setup, system):
         area.register(appbuilder, add)
+    register_documents(appbuilder)
+
+
+def register_documents(appbuilder) -> None:
+    """PDF and CSV downloads (``documents.StaffDocumentView``) and the work order search filter."""
+    from ..services.search import install_order_search
+    from . import documents
+
+    appbuilder.add_view_no_menu(documents.StaffDocumentView)
+    for view in appbuilder.baseviews:
+        if isinstance(view, workshop.WorkOrderView):
+            install_order_search(view)

@@ -11,3 +11,8 @@ def register(appbuilder) -> None:
         for view in module.VIEWS:
             appbuilder.add_view_no_menu(view)
     page_helpers.install(current_app)
+    from . import documents, repair_orders, shipments
+
+    for module in (repair_orders, shipments, documents):
+        for view in module.VIEWS:
+            appbuilder.add_view_no_menu(view)
