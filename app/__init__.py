@@ -45,12 +45,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_appbuilder(app: Flask) -> None:
+    from .api import register_apis
     from .security import PorticoSecurityManager, limit_api_login, sync_security
     from .views import register_views
 
     appbuilder = AppBuilder(security_manager_class=PorticoSecurityManager)
     appbuilder.init_app(app, db.session)
     register_views(appbuilder)
+    register_apis(appbuilder)
     limit_api_login(app, appbuilder)
     if app.config.get("PORTICO_SYNC_SECURITY_ON_START"):
         sync_security(appbuilder, quiet=True)

@@ -1,0 +1,178 @@
+"""What every REST resource shares: error answers, the JSON body, schema loading, audiences and row scope.
+
+Errors follow SPEC §6: 400 malformed, 401 not logged in, 403 role not allowed, 404 absent or not yours,
+409 transition not allowed (the body names the current ``status``), 413 too large, 422 validation with
+``{"message": {field: [..]}}``. Service exceptions carry their meaning (``app.services.errors``) and are
+mapped here; nothing a client sends may end in a 500.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+
+from flask import current_app, jsonify, make_response, request
+from flask_appbuilder.models.filters import BaseFilter
+from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError, StatementError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..extensions import db
+from ..services.errors import ServiceError
+from ..services.scope import current_actor, scoped
+from ..views.errors import error_body
+
+log = logging.getLogger(__name__)
+
+#: Largest JSON body the API reads (uploads go elsewhere and have their own limit).
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+class ApiError(Exception):
+    """An answer other than success: ``status`` and a message (a string or ``{field: [messages]}``)."""
+
+    def __init__(self, code: int, message, /, **extra):
+        super().__init__(message if isinstance(message, str) else json.dumps(message))
+        self.status = code
+        self.message = message
+        self.extra = extra
+
+
+def respond(code: int, /, **body):
+    response = make_response(jsonify(body), code)
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    return response
+
+
+def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{"labour_lines.0.hours": [...]}`` (the services' own shape)."""
+    if isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            return {prefix or "_schema": list(messages)}
+        flat: dict[str, list[str]] = {}
+        for i, item in enumerate(messages):
+            flat.update(flatten(item, f"{prefix}.{i}" if prefix else str(i)))
+        return flat
+    if isinstance(messages, dict):
+        flat = {}
+        for key, value in messages.items():
+            flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix or "_schema": [str(messages)]}
+
+
+def guarded(view):
+    """Turn the errors of one API call into SPEC §6 answers; roll back whatever the call had begun."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except ApiError as error:
+            db.session.rollback()
+            return respond(error.status, message=error.message, **error.extra)
+        except ServiceError as error:
+            db.session.rollback()
+            return respond(error.status_code, **error_body(error))
+        except ValidationError as error:
+            db.session.rollback()
+            return respond(422, message=flatten(error.messages))
+        except IntegrityError as error:
+            db.session.rollback()
+            log.info("API write refused by a constraint: %s", error.orig)
+            return respond(409, message="This conflicts with existing data (a duplicate, or a row still in use). "
+                                        "Reload and try again.")
+        except (StatementError, DBAPIError) as error:
+            db.session.rollback()
+            log.info("API query refused by the database: %s", error)
+            return respond(400, message="A value in the request does not fit its field.")
+        except SQLAlchemyError:
+            db.session.rollback()
+            raise
+
+    return wrapper
+
+
+def max_body() -> int:
+    return int(current_app.config.get("PORTICO_API_MAX_BODY", DEFAULT_MAX_BODY))
+
+
+def json_body(required: bool = True) -> dict:
+    """The request's JSON object. Empty is ``{}`` unless ``required``; anything else malformed is 400."""
+    limit = max_body()
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"The request body is too large (at most {limit} bytes).")
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise ApiError(413, f"The request body is too large (at most {limit} bytes).") from None
+    if len(raw) > limit:
+        raise ApiError(413, f"The request body is too large (at most {limit} bytes).")
+    if not raw.strip():
+        if required:
+            raise ApiError(400, "Send a JSON object as the request body (Content-Type: application/json).")
+        return {}
+    if request.mimetype and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise ApiError(400, "Send the body as JSON (Content-Type: application/json).")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise ApiError(400, f"The body is not valid JSON: {error}") from None
+    if data is None and not required:
+        return {}
+    if not isinstance(data, dict):
+        raise ApiError(400, "The body must be a JSON object.")
+    return data
+
+
+def load(schema, data: dict, **kwargs) -> dict:
+    """Validate ``data`` with a marshmallow schema; field messages become a 422."""
+    try:
+        return schema.load(data, **kwargs)
+    except ValidationError as error:
+        raise ApiError(422, flatten(error.messages)) from None
+
+
+def audience(actor) -> str:
+    """Whose view of the data an actor gets: ``staff``, ``technician`` (no prices) or ``customer``."""
+    if actor.is_staff or actor.system:
+        return "staff"
+    if actor.is_technician:
+        return "technician"
+    return "customer"
+
+
+def hidden_from_customers(model):
+    """Documents that are still the shop's drafts (as in the portal): unsent estimates, draft invoices."""
+    from ..models import Estimate, Invoice
+
+    if model is Estimate:
+        return Estimate.sent_at.is_not(None)
+    if model is Invoice:
+        return Invoice.status != "draft"
+    return None
+
+
+class FilterScope(BaseFilter):
+    """A base filter for every resource: only the rows ``scope.scoped`` lets the current actor see (and,
+    for customers, no document the shop has not sent them yet)."""
+
+    name = "Rows the user may see"
+    arg_name = None
+
+    def apply(self, query, value):
+        actor = current_actor()
+        query = scoped(query, self.model, actor)
+        if audience(actor) == "customer":
+            shown = hidden_from_customers(self.model)
+            if shown is not None:
+                query = query.where(shown)
+        return query
+
+
+def parse_int(value) -> int | None:
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**31 else None

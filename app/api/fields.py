@@ -1,0 +1,97 @@
+"""Marshmallow fields for the REST API's JSON conventions (SPEC §6).
+
+- Money is a string with two decimals (``"205.50"``) on the way out and a string or a number on the way in.
+- Times are ISO 8601 with their offset, always UTC on the way out; an input without an offset is shop time.
+- Relations are ids: ``"unit": 3`` reads and writes the ``unit_id`` column.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import ValidationError, fields
+
+from ..services.settings import money, to_utc
+
+
+class Money(fields.Field):
+    """A two-decimal amount: ``"205.50"`` out; ``"205.5"``, ``205.5`` or ``"205.50"`` in."""
+
+    default_error_messages = {"invalid": "Enter an amount such as 120.50 (at most two decimals)."}
+
+    def __init__(self, **kwargs):
+        metadata = {"type": "string", "format": "decimal", "example": "205.50", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return f"{money(value):.2f}"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.make_error("invalid")
+        raw = repr(value) if isinstance(value, float) else str(value).strip()
+        try:
+            amount = money(raw)
+            exact = Decimal(raw)
+        except (TypeError, ValueError, InvalidOperation):
+            raise self.make_error("invalid") from None
+        if exact != amount:
+            raise ValidationError("Use at most two decimals.")
+        if amount < 0:
+            raise ValidationError("Cannot be negative.")
+        if amount >= 10**10:
+            raise ValidationError("The amount is too large.")
+        return amount
+
+
+class Quantity(Money):
+    """Hours and quantities: same shape as money (``"1.50"``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"example": "1.50"}, **kwargs)
+
+
+class UTCDateTime(fields.DateTime):
+    """Stored naive UTC; shown as ``2025-03-14T08:30:00+00:00``; read with an offset or as shop time."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid", input=value, obj_type="datetime")
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError("Give a date and time such as 2025-03-14T09:30 (ISO 8601).") from None
+        return parsed
+
+
+def to_storage(value: dt.datetime | None) -> dt.datetime | None:
+    """An input time (aware, or naive shop time) as naive UTC."""
+    return to_utc(value) if value is not None else None
+
+
+class Ref(fields.Integer):
+    """A relation written and read as the related row's id: ``"unit": 3`` (attribute ``unit_id``)."""
+
+    def __init__(self, attribute: str | None = None, **kwargs):
+        kwargs.setdefault("strict", True)
+        metadata = {"description": kwargs.pop("description", "Id of the related row."), "minimum": 1,
+                    **kwargs.pop("metadata", {})}
+        super().__init__(attribute=attribute, metadata=metadata, **kwargs)
+
+    def _validated(self, value):
+        result = super()._validated(value)
+        if result is not None and not 0 < result < 2**31:
+            raise ValidationError("Not a valid id.")
+        return result

@@ -1,0 +1,116 @@
+"""``/api/v1/invoice/``: invoices from ready or completed work orders, authorization and payments.
+
+``POST /invoice/ {"work_order": id}`` is the same as ``POST /work_order/<id>/invoice``. Customers see an
+invoice once it is submitted (not while it is the shop's draft) and may authorize it.
+"""
+from __future__ import annotations
+
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from marshmallow import fields, validate
+from sqlalchemy import select
+
+from ..models import Invoice, WorkOrder
+from ..services import invoices
+from ..services.invoices import PAYMENT_METHODS
+from ..services.scope import scoped
+from . import options as opt
+from .base import Action, Document, PorticoApi
+from .fields import Money, Quantity, Ref, UTCDateTime
+from .schemas import In, Out, ReasonRequired, VersionedIn, choice, text
+
+
+class InvoiceLineOut(Out):
+    id = fields.Integer()
+    position = fields.Integer()
+    kind = fields.String()
+    part_number = fields.String()
+    description = fields.String()
+    quantity = Quantity()
+    unit_price = Money()
+    amount = Money()
+
+
+class PaymentOut(Out):
+    id = fields.Integer()
+    amount = Money()
+    method = fields.String()
+    reference = fields.String()
+    provider = fields.String()
+    received_at = UTCDateTime()
+
+
+class InvoiceOut(Out):
+    id = fields.Integer()
+    number = fields.String()
+    status = fields.String()
+    customer = Ref(attribute="customer_id")
+    work_order = Ref(attribute="work_order_id")
+    lines = fields.List(fields.Nested(InvoiceLineOut))
+    payments = fields.List(fields.Nested(PaymentOut))
+    tax_rate = Money(metadata={"description": "Percent."})
+    subtotal = Money()
+    tax = Money()
+    total = Money()
+    amount_paid = Money()
+    balance = Money()
+    issued_at = UTCDateTime()
+    due_date = fields.Date()
+    authorized_at = UTCDateTime()
+    paid_at = UTCDateTime()
+    void_reason = fields.String()
+    note = fields.String()
+    version = fields.Integer()
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class InvoiceIn(In):
+    work_order = Ref(required=True, metadata={"description": "A ready or completed work order."})
+
+
+class InvoiceEditIn(In):
+    due_date = fields.Date(allow_none=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    version = fields.Integer()
+
+
+class PaymentBody(VersionedIn):
+    amount = Money(required=True)
+    method = choice(PAYMENT_METHODS, required=True)
+    reference = text(120)
+
+
+def invoiceable_orders(actor):
+    return (scoped(select(WorkOrder), WorkOrder, actor)
+            .where(WorkOrder.status.in_(("ready", "completed"))).order_by(WorkOrder.id.desc()))
+
+
+class InvoiceApi(PorticoApi):
+    resource_name = "invoice"
+    class_permission_name = "ApiInvoices"
+    openapi_spec_tag = "Invoices"
+    datamodel = SQLAInterface(Invoice)
+    entity = "invoice"
+    service = invoices
+    schemas = {"staff": InvoiceOut, "customer": InvoiceOut}
+    add_schemas = {"staff": InvoiceIn}
+    edit_schemas = {"staff": InvoiceEditIn}
+    list_columns = ["id", "number", "status", "customer", "work_order", "total", "amount_paid", "balance",
+                    "issued_at", "due_date", "created_at"]
+    search = {"staff": ["number", "status", "customer", "work_order", "issued_at", "due_date", "paid_at"],
+              "customer": ["number", "status", "work_order", "issued_at", "due_date", "paid_at"]}
+    orders = {aud: ["id", "number", "status", "total", "issued_at", "due_date", "created_at"]
+              for aud in ("staff", "customer")}
+    options = {"work_order": invoiceable_orders, "customer": opt.customers}
+    actions = {
+        "submit": Action(summary="Issue the draft: open, or awaiting authorization for customers that require it"),
+        "authorize": Action(summary="Authorize the invoice (customer)"),
+        "payments": Action(PaymentBody, summary="Record a payment (staff); paid when payments reach the total"),
+        "void": Action(ReasonRequired, summary="Void the invoice with a reason (staff)"),
+    }
+    documents = {"pdf": Document("invoice", "invoice as PDF")}
+
+    def create(self, actor, data):
+        order = opt.pick(self.options, "work_order", actor, data["work_order"],
+                         "Choose a ready or completed work order.")
+        return invoices.create_from_work_order(order, actor)

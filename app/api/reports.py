@@ -1,0 +1,202 @@
+"""``/api/v1/report/``: scheduled report definitions, "run now" and their runs' files (managers).
+
+Definitions are checked by the reports package (``app.reports.params.validate_definition`` through
+``app.services.reports``): ``kind`` from ``app.reports.CATALOGUE``, ``cron`` a five-field crontab in the
+shop's time zone, the format the report comes in, recipients' e-mail addresses and the report's
+parameters. ``POST /<id>/run`` queues a run that the scheduler process executes within seconds;
+``GET /<id>/runs`` lists runs with a download link per file.
+"""
+from __future__ import annotations
+
+from flask import send_file
+from flask_appbuilder.api import expose, safe
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name, protect
+from marshmallow import fields, validate
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import ReportDefinition, ReportRun
+from ..services.audit import record
+from ..services.common import commit
+from ..services.scope import current_actor
+from .base import Action, Listing, PorticoApi
+from .common import ApiError, guarded, parse_int
+from .fields import Ref, UTCDateTime
+from .openapi import PK, docstring, errors
+from .schemas import In, Out, choice, text
+
+FORMATS = ("pdf", "csv", "both")
+
+
+class ReportOut(Out):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    cron = fields.String()
+    format = fields.String()
+    recipients = fields.List(fields.String())
+    params = fields.Dict()
+    enabled = fields.Boolean()
+    customer = Ref(attribute="customer_id")
+    created_by = Ref(attribute="created_by_id")
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class ReportIn(In):
+    name = text(120, required=True)
+    kind = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                         metadata={"description": "A report of the catalogue (see _info or the manual)."})
+    cron = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                         metadata={"description": "Five-field crontab in the shop's time zone, e.g. '0 7 * * 1'."})
+    format = choice(FORMATS, load_default="pdf")
+    recipients = fields.List(fields.Email(), required=True, validate=validate.Length(min=1, max=50))
+    params = fields.Dict(keys=fields.String(), load_default=dict,
+                         metadata={"description": 'Period and filters, e.g. {"period": "last_week"}.'})
+    enabled = fields.Boolean(load_default=True)
+
+
+class ReportEditIn(ReportIn):
+    name = text(120, allow_blank=False)
+    kind = fields.String(validate=validate.Length(min=1, max=40))
+    cron = fields.String(validate=validate.Length(min=1, max=100))
+    format = choice(FORMATS)
+    recipients = fields.List(fields.Email(), validate=validate.Length(min=1, max=50))
+    params = fields.Dict(keys=fields.String())
+    enabled = fields.Boolean()
+
+
+class RunFile(Out):
+    name = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    url = fields.String(metadata={"description": "Download link (send your token)."})
+
+
+class ReportRunOut(Out):
+    id = fields.Integer()
+    status = fields.String()
+    trigger = fields.String()
+    scheduled_for = UTCDateTime()
+    started_at = UTCDateTime()
+    finished_at = UTCDateTime()
+    row_count = fields.Integer()
+    error = fields.String()
+    files = fields.List(fields.Nested(RunFile), attribute="links")
+
+
+def _service():
+    """``app.services.reports`` (the reports helper's module), if it is installed."""
+    try:
+        from ..services import reports
+    except ImportError:  # pragma: no cover - the reports part ships with Portico
+        return None
+    return reports
+
+
+class _Runner:
+    """``perform(definition, "run", actor)``: queue a run for the scheduler process."""
+
+    @staticmethod
+    def perform(definition, action, actor, **_params):
+        service = _service()
+        if not definition.enabled:
+            raise ApiError(409, "This report is disabled: enable it first.", status="disabled")
+        if service is not None:
+            return service.queue_run(definition, actor)
+        run = ReportRun(definition_id=definition.id, status="queued", trigger="manual", worker=actor.label[:80])
+        db.session.add(run)
+        db.session.commit()
+        return run
+
+
+class ReportApi(PorticoApi):
+    resource_name = "report"
+    class_permission_name = "ApiReports"
+    openapi_spec_tag = "Reports"
+    datamodel = SQLAInterface(ReportDefinition)
+    entity = "report"
+    service = _Runner
+    schemas = {"staff": ReportOut}
+    add_schemas = {"staff": ReportIn}
+    edit_schemas = {"staff": ReportEditIn}
+    list_columns = ["id", "name", "kind", "cron", "format", "enabled", "created_at"]
+    search = {"staff": ["name", "kind", "format", "enabled"]}
+    orders = {"staff": ["id", "name", "kind", "created_at"]}
+    unique_fields = ("name",)
+    actions = {"run": Action(creates="run_id", summary="Run the report now (the scheduler picks it up)")}
+    listings = {"runs": Listing(ReportRunOut, "runs_of", "runs, newest first, with their files")}
+
+    def _unique(self, name, ident=None) -> None:
+        clash = db.session.scalar(select(ReportDefinition.id).where(ReportDefinition.name == (name or "").strip(),
+                                                                    ReportDefinition.id != (ident or -1)))
+        if clash is not None:
+            raise ApiError(422, {"name": ["Another report already has this name."]})
+
+    def create(self, actor, data):
+        self._unique(data["name"])
+        service = _service()
+        if service is not None:
+            return service.create_definition(actor, **data)
+        definition = ReportDefinition(created_by_id=actor.user_id, **data)
+        db.session.add(definition)
+        db.session.flush()
+        record(definition, "create", None, None, actor)
+        commit("report", definition)
+        return definition
+
+    def update(self, item, actor, data):
+        if "name" in data:
+            self._unique(data["name"], item.id)
+        super().update(item, actor, data)
+        service = _service()
+        if service is not None:
+            service.prepare_definition(item, actor)
+
+    def destroy(self, item, actor):
+        record(item, "delete", None, None, actor, item.name)
+        db.session.delete(item)
+        commit("report", item)
+
+    def runs_of(self, item, actor):
+        runs = list(db.session.scalars(select(ReportRun).where(ReportRun.definition_id == item.id)
+                                       .order_by(ReportRun.id.desc()).limit(100)))
+        for run in runs:
+            run.links = [{**f, "url": f"/api/v1/report/{item.id}/runs/{run.id}/{f.get('name')}"}
+                         for f in (run.files or [])]
+        return runs
+
+    @expose("/<pk>/runs/<run_id>/<path:name>", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def run_file(self, pk, run_id, name):
+        return self._run_file(pk, run_id, name)
+
+    @guarded
+    def _run_file(self, pk, run_id, name):
+        from ..services.errors import NotFound
+
+        current_actor()
+        definition = self.item_or_404(pk)
+        run = db.session.get(ReportRun, parse_int(run_id) or 0)
+        service = _service()
+        if run is None or run.definition_id != definition.id or service is None:
+            raise ApiError(404, "Not found")
+        try:
+            path = service.file_path(run, name)
+        except NotFound as error:
+            raise ApiError(404, error.message) from None
+        mimetype = next((f.get("content_type") for f in run.files or [] if f.get("name") == name), None)
+        return send_file(path, mimetype=mimetype or "application/octet-stream", as_attachment=True,
+                         download_name=name)
+
+
+ReportApi.run_file.__doc__ = docstring({"get": {
+    "summary": "Download a file of a report run",
+    "parameters": [PK, {"in": "path", "name": "run_id", "required": True, "schema": {"type": "integer"}},
+                   {"in": "path", "name": "name", "required": True, "schema": {"type": "string"}}],
+    "responses": {"200": {"description": "The file", "content": {"application/octet-stream": {
+        "schema": {"type": "string", "format": "binary"}}}}, **errors(401, 403, 404, 429)},
+}})
