@@ -283,6 +283,34 @@ def add_message(order: WorkOrder, actor: Actor, text=None, public=True, **_ignor
     return message
 
 
+#: Work items are ticked while the unit is in the workshop.
+ITEM_STATES = ("received", "in_progress")
+
+
+def set_item_done(item: WorkItem, actor: Actor, done: bool) -> WorkItem:
+    """A technician (or the office) marks a work item done or not done again; audited on its work order.
+
+    A technician may do it only on an order they may see (their own or an unassigned one: anything else is
+    ``NotFound``, as everywhere); customers never. Not a state change, so no transition table row.
+    """
+    from .audit import record
+    from .scope import get_for
+
+    if not (actor.is_staff or actor.is_technician):
+        raise PermissionDenied("Only the workshop marks work done.")
+    order = get_for(WorkOrder, item.work_order_id, actor)
+    if order.status not in ITEM_STATES:
+        label = order.status.replace("_", " ")
+        raise ValidationFailed({"done": [f"{order.number} is {label}: its work items can no longer change."]})
+    done = bool(done)
+    if item.done != done:
+        item.done = done
+        record(order, "item_done" if done else "item_not_done", order.status, order.status, actor,
+               f"{item.description}")
+        commit("work order", order)
+    return item
+
+
 def create_invoice(order: WorkOrder, actor: Actor, **_ignored):
     from . import invoices
 
