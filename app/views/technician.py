@@ -1,16 +1,31 @@
-"""The technician's board (``TechnicianBoard``): their own and the unassigned active work orders.
+"""The technician's screens (``TechnicianBoard``): "my work today" and the board of their own and the
+unassigned active work orders.
 
 No prices anywhere: the work order screen shows no money columns, the work items show what to do and
 how much, never what it costs. Every row goes through ``FilterTechnicianScope`` (``scope.scoped``), so a
 technician opening another technician's order, item or time entry by id gets 404. Clock on, clock off,
 mark ready and a message to the customer go through ``services.work_orders.perform``.
+
+"My work today" (``/technician/today``, where a technician lands after logging in) shows the orders assigned
+to them that are in progress or scheduled for today (and those scheduled earlier that never started), each
+with its work items to tick off (``work_orders.set_item_done``), internal notes, photos
+(``uploads.save_upload``) and the clock on / clock off / mark ready buttons. A refusal (say, clocking on
+while still clocked on elsewhere) comes back at the card with what was typed.
 """
 from __future__ import annotations
 
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.sqla.filters import FilterIn
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from sqlalchemy import and_, case, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
+from ..extensions import db
 from ..models import OrderMessage, TimeEntry, WorkItem, WorkOrder
+from ..services import work_orders
+from ..services.scope import current_actor
 from .base import (
     READ_ONLY,
     FilterTechnicianScope,
@@ -22,7 +37,8 @@ from .base import (
     time_formatters,
     yes_no,
 )
-from .workflow import WorkflowMixin
+from .boards import attachments_downloadable, day_bounds, expected_version, local_today, run_card_action, typed_values
+from .workflow import WorkflowMixin, action_label
 from .workshop import hours
 
 PERMISSION = "TechnicianBoard"
@@ -113,7 +129,113 @@ class TechnicianBoardView(WorkflowMixin, StaffModelView):
         return [a for a in actions if a != hidden]
 
 
+TODAY_ACTIONS = ("clock_on", "clock_off", "ready", "note", "photo", "item")
+
+
+class TechnicianTodayView(BaseView):
+    """The technician's day: their orders in progress or scheduled today, to work through card by card."""
+
+    route_base = "/technician"
+    class_permission_name = PERMISSION
+    method_permission_name = {"today": "list", "act": "transition"}
+    default_view = "today"
+    template = "technician/today.html"
+
+    @expose("/today")
+    @has_access
+    def today(self):
+        return self._render()
+
+    @expose("/today/<int:pk>/<action>", methods=["POST"])
+    @has_access
+    def act(self, pk: int, action: str):
+        actor = current_actor()
+        order = db.session.scalar(self._mine(actor).where(WorkOrder.id == pk))
+        if order is None:  # not theirs (or not today's): the same answer as a missing one
+            abort(404)
+        if action not in TODAY_ACTIONS:
+            flash(f"{action_label(action)} is not available here.", "danger")
+            return redirect(url_for(f"{self.endpoint}.today"))
+        number = order.number
+        _result, refused = run_card_action(self._render, pk, action, typed_values("text", "note"),
+                                           lambda: self._run(order, action, actor))
+        if refused:
+            return refused
+        done = {"note": "note added", "photo": "photo added", "item": "work item updated"}
+        flash(f"{number}: {done.get(action) or action_label(action).lower() + ' done'}.", "success")
+        return redirect(url_for(f"{self.endpoint}.today", _anchor=f"card-{pk}"))
+
+    def _run(self, order: WorkOrder, action: str, actor):
+        form = request.form
+        if action == "note":
+            return work_orders.perform(order, "messages", actor, text=form.get("text"), public=False)
+        if action == "item":
+            item = next((i for i in order.items if str(i.id) == form.get("item_id", "")), None)
+            if item is None:
+                abort(404)
+            return work_orders.set_item_done(item, actor, form.get("done") in ("1", "on", "true"))
+        if action == "photo":
+            return self._photo(order, actor)
+        note = form.get("note", "").strip() or None
+        return work_orders.perform(order, action, actor, note=note, **expected_version())
+
+    def _photo(self, order: WorkOrder, actor):
+        from ..services import uploads
+        from ..services.errors import ValidationFailed
+
+        upload = request.files.get("photo")
+        if upload is None or not upload.filename:
+            raise ValidationFailed({"photo": ["Choose a photo to upload."]})
+        try:
+            attachment = uploads.save_upload(upload, customer_id=order.customer_id, work_order_id=order.id,
+                                             actor=actor, public=request.form.get("public") in ("1", "on"))
+        except ValidationFailed as error:  # the uploads service names its field "files"
+            raise ValidationFailed({"photo": [m for ms in error.errors.values() for m in ms]}) from None
+        db.session.commit()
+        return attachment
+
+    @staticmethod
+    def _mine(actor):
+        """The actor's orders for today: in progress, or scheduled before the end of today and not started."""
+        start, end = day_bounds(local_today())
+        return select(WorkOrder).where(
+            WorkOrder.technician_id == actor.user_id,
+            or_(WorkOrder.status == "in_progress",
+                and_(WorkOrder.status.in_(("confirmed", "received")), WorkOrder.scheduled_start < end)),
+        )
+
+    def _render(self, failure=None):
+        actor = current_actor()
+        start, _end = day_bounds(local_today())
+        orders = db.session.scalars(
+            self._mine(actor).options(
+                joinedload(WorkOrder.customer), joinedload(WorkOrder.unit), joinedload(WorkOrder.service_location),
+                selectinload(WorkOrder.items), selectinload(WorkOrder.time_entries),
+                selectinload(WorkOrder.messages).joinedload(OrderMessage.author),
+                selectinload(WorkOrder.attachments),
+            ).order_by(case((WorkOrder.status == "in_progress", 0), else_=1), WorkOrder.scheduled_start)
+        ).unique().all()
+        may_act = self.appbuilder.sm.has_access("can_transition", PERMISSION)
+        cards = []
+        for order in orders:
+            clocked_on = any(e.ended_at is None and e.technician_id == actor.user_id for e in order.time_entries)
+            allowed = work_orders.MACHINE.allowed_actions(order.status, actor) if may_act else []
+            hidden = "clock_on" if clocked_on else "clock_off"
+            cards.append({"order": order, "clocked_on": clocked_on,
+                          "overdue": order.status != "in_progress" and order.scheduled_start < start,
+                          "actions": [a for a in ("clock_on", "clock_off", "ready") if a in allowed and a != hidden],
+                          "editable": may_act and order.status in work_orders.ITEM_STATES})
+        if failure is not None and not any(c["order"].id == failure.pk for c in cards):
+            flash(failure.message, "danger")
+        return self.render_template(
+            self.template, cards=cards, failure=failure, may_act=may_act, running=work_orders.open_entry(actor.user_id),
+            downloads=attachments_downloadable(), labels={a: action_label(a) for a in TODAY_ACTIONS},
+            act_url=lambda pk, action: url_for(f"{self.endpoint}.act", pk=pk, action=action), today=local_today(),
+        )
+
+
 def register(appbuilder, add) -> None:
+    add(appbuilder, TechnicianTodayView, "My work today", category="Workshop", icon="fa-sun-o")
     add(appbuilder, TechnicianBoardView, "Technician board", category="Workshop", icon="fa-tasks")
     appbuilder.add_view_no_menu(TechnicianItemView)
     appbuilder.add_view_no_menu(TechnicianTimeView)
