@@ -1,4 +1,4 @@
-"""Flask CLI commands: ``flask --app run seed --demo``, ``sync-security``."""
+"""Flask CLI commands: ``flask --app run seed --demo``, ``sync-security``, ``outbox``, ``scheduler``."""
 from __future__ import annotations
 
 import click
@@ -22,6 +22,18 @@ def register(app) -> None:
         from .services.mailer import send_due
 
         click.echo(send_due())
+
+    @app.cli.command("scheduler")
+    @click.option("--lease-seconds", default=60.0, envvar="PORTICO_SCHEDULER_LEASE_SECONDS", show_default=True,
+                  help="How long the lease lasts without renewal (a standby process takes over after it).")
+    @click.option("--poll-seconds", default=5.0, envvar="PORTICO_SCHEDULER_POLL_SECONDS", show_default=True,
+                  help="How often queued 'Run now' runs are picked up.")
+    def scheduler_command(lease_seconds: float, poll_seconds: float):
+        """Run scheduled reports and send the outbox: the one process that runs jobs (Ctrl-C stops it)."""
+        from .scheduler import PorticoScheduler
+
+        PorticoScheduler(current_app._get_current_object(), lease_seconds=lease_seconds,
+                         poll_seconds=poll_seconds).run_forever()
 
     @app.cli.command("seed")
     @click.option("--demo", is_flag=True, help="Load the demo shop (idempotent).")
