@@ -248,3 +248,15 @@ def test_diff_of_real_revisions(shop, db):
     assert [e.status for e in result.lines] == ["unchanged", "removed"]
     assert result.lines[0].parts[0].was_disputed and result.lines[0].parts[0].dispute_note == "Compressor price?"
     assert diff(None, r2).lines[0].status == "added"
+
+
+def test_review_forms_carry_a_working_csrf_token(shop, login_as, app, monkeypatch, db):
+    client = login_as(shop["advisor"])
+    est = shop["est"]
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    assert client.post(f"/disputereview/{est.id}/acknowledge", data={}).status_code == 400
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(f"/disputereview/{est.id}").text).group(1)
+    response = client.post(f"/disputereview/{est.id}/acknowledge", data={"csrf_token": token})
+    assert response.status_code == 302
+    db.session.refresh(est)
+    assert est.acknowledged_at is not None

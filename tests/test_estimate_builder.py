@@ -272,3 +272,32 @@ def test_set_lines_audits_changes_only(shop, db):
     assert est.version == version + 1
     assert audit.from_status == audit.to_status == "draft"
     assert audit.reason.startswith('changed line "Pressure test" (description Leak test → Pressure test)')
+
+
+def test_numbers_too_large_to_store_are_refused_with_the_other_errors(shop, login_as, db):
+    client = login_as(shop["advisor"])
+    est = shop["est"]
+    huge = [dict(LINES[0], hours="1e999999", parts=[dict(LINES[0]["parts"][0], unit_price="100000")]),
+            dict(LINES[1], description="")]
+    response = client.post(f"/estimatebuilder/{est.id}", data=form_of(huge, est.version))
+    assert response.status_code == 422
+    assert "Too large: at most 9,999.99." in response.text and "Too large: at most 99,999.99." in response.text
+    assert "Describe the work." in response.text  # checked in the same round
+    assert 'name="labour-0-hours" value="1e999999"' in response.text
+    many = [dict(LINES[1], hours="9999.99", rate="99999.99") for _ in range(20)]
+    response = client.post(f"/estimatebuilder/{est.id}", data=form_of(many, est.version))
+    assert response.status_code == 422 and "The estimate&#39;s total is too large." in response.text
+    db.session.refresh(est)
+    assert est.total == Decimal("654.50")
+
+
+def test_the_builder_form_carries_a_working_csrf_token(shop, login_as, app, monkeypatch, db):
+    client = login_as(shop["advisor"])
+    est = shop["est"]
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    data = form_of([LINES[1]], est.version)
+    assert client.post(f"/estimatebuilder/{est.id}", data=data).status_code == 400
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(f"/estimatebuilder/{est.id}").text).group(1)
+    assert client.post(f"/estimatebuilder/{est.id}", data={**data, "csrf_token": token}).status_code == 302
+    db.session.refresh(est)
+    assert [line.description for line in est.labour_lines] == ["Leak test"]

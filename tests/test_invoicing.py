@@ -161,6 +161,8 @@ def test_partial_then_full_payment(shop, login_as, db, open_invoice):
     ("-5", "The amount must be more than zero."),
     ("12.345", "Use at most two decimals."),
     ("lots", "Enter an amount such as 120.50."),
+    ("1e30", "That amount is too large."),
+    ("1e999999", "That amount is too large."),
 ])
 def test_bad_payments_are_refused_at_the_field_with_the_typing_kept(shop, login_as, db, open_invoice, amount,
                                                                      message):

@@ -11,10 +11,13 @@ Every action goes through ``services.estimates.perform`` with the version the pa
 """
 from __future__ import annotations
 
+import logging
+
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -23,6 +26,7 @@ from ..services import estimate_diff, estimates
 from ..services.errors import ServiceError, ValidationFailed
 from ..services.scope import current_actor
 
+log = logging.getLogger(__name__)
 PERMISSION = "DisputeReview"
 ACTIONS = {"acknowledge": "Acknowledge", "notes": "Add note", "revise": "Revise", "submit": "Resubmit"}
 LIST_LIMIT = 200
@@ -134,11 +138,14 @@ class DisputeReviewView(BaseView):
                 return self._page(est, note_text=params["text"], errors=error.errors, status=422)
             flash(f"{number}: {error.message}", "danger")
             return redirect(url_for(".show", pk=est.id))
-        except ServiceError as error:
+        except (ServiceError, SQLAlchemyError) as error:
             db.session.rollback()
-            flash(f"{number}: {error.message}", "danger")
+            if not isinstance(error, ServiceError):
+                log.exception("Dispute review: %s on %s failed", action, number)
+            message = getattr(error, "message", "this could not be saved. Reload the page and try again.")
+            flash(f"{number}: {message}", "danger")
             if action == "notes":
-                return self._page(est, note_text=params["text"], status=error.status_code)
+                return self._page(est, note_text=params["text"], status=getattr(error, "status_code", 409))
             return redirect(url_for(".show", pk=est.id))
         if action == "revise":
             flash(f"{number} is superseded by {result.display_number}, a draft: change its lines, then resubmit.",

@@ -12,12 +12,14 @@ A part is always typed under its labour line, and removing a labour line removes
 """
 from __future__ import annotations
 
+import logging
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import Estimate, LabourLine, PartLine
@@ -27,6 +29,7 @@ from ..services.scope import current_actor
 from ..services.settings import get_settings, money
 from .filters import format_money, status_label
 
+log = logging.getLogger(__name__)
 LABOUR_FIELDS = ("description", "hours", "rate")
 PART_FIELDS = ("part_number", "description", "quantity", "unit_price")
 MAX_LINES, MAX_PARTS = 100, 50
@@ -120,11 +123,45 @@ def apply_op(lines: list[dict], op: str) -> list[dict]:
     return lines
 
 
+# ---------------------------------------------------------------- sizes the columns can hold
+#: Largest value per field; the estimate's total must stay under ``MAX_TOTAL`` (Numeric(12, 2)).
+LIMITS = {"hours": Decimal("9999.99"), "quantity": Decimal("9999.99"), "rate": Decimal("99999.99"),
+          "unit_price": Decimal("99999.99")}
+MAX_TOTAL = Decimal("9999999999.99")
+
+
+def _too_big(value, limit: Decimal) -> bool:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return False  # not a number at all: the service says so
+    return number.is_finite() and abs(number) > limit
+
+
+def size_errors(lines: list[dict]) -> tuple[dict, list[dict]]:
+    """Errors for numbers too large to store, and the lines with those numbers blanked (so that the service
+    can still check everything else in the same round)."""
+    errors, checked = {}, []
+    for i, line in enumerate(lines):
+        line = dict(line, parts=[dict(part) for part in line["parts"]])
+        fields = [(f"labour_lines.{i}.{name}", line, name) for name in ("hours", "rate")]
+        fields += [(f"labour_lines.{i}.parts.{j}.{name}", part, name)
+                   for j, part in enumerate(line["parts"]) for name in ("quantity", "unit_price")]
+        for key, row, name in fields:
+            if _too_big(row[name], LIMITS[name]):
+                errors[key] = [f"Too large: at most {LIMITS[name]:,}."]
+                row[name] = "0"
+        checked.append(line)
+    if not errors and preview(checked, Decimal("0"))["subtotal"] > MAX_TOTAL:
+        errors["labour_lines"] = ["The estimate's total is too large."]
+    return errors, checked
+
+
 # ---------------------------------------------------------------- totals
 def _number(value) -> Decimal | None:
     try:
         result = money(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ArithmeticError):
         return None
     return result if result >= 0 else None
 
@@ -198,14 +235,23 @@ class EstimateBuilderView(BaseView):
             return self._page(est, apply_op(lines, op), version=version)
         lines = without_blanks(lines)
         actor = current_actor()
+        too_big, checked = size_errors(lines)
         try:
+            if too_big:  # the rest is still checked by the service, nothing is saved
+                estimates.build_lines(checked)
+                raise ValidationFailed(too_big)
             estimates.set_lines(est, actor, lines, expected_version=version)
         except ValidationFailed as error:
             db.session.rollback()
-            return self._page(est, lines, version=version, errors=error.errors, status=422)
+            return self._page(est, lines, version=version, errors={**error.errors, **too_big}, status=422)
         except ServiceError as error:  # a stale form, or no longer a draft: refused, the typing kept
             db.session.rollback()
             return self._page(est, lines, version=version, message=error.message, status=error.status_code)
+        except SQLAlchemyError:
+            db.session.rollback()
+            log.exception("Saving the lines of %s failed", est.display_number)
+            return self._page(est, lines, version=version, status=409,
+                              message="The lines could not be saved. Reload the page and try again.")
         if op == "submit":
             try:
                 estimates.perform(est, "submit", actor, expected_version=est.version)

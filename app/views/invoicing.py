@@ -14,12 +14,14 @@ what was typed still in it.
 """
 from __future__ import annotations
 
+import logging
 from decimal import Decimal, InvalidOperation
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -30,6 +32,7 @@ from ..services.invoices import PAYMENT_METHODS
 from ..services.scope import current_actor
 from .filters import format_money, status_label
 
+log = logging.getLogger(__name__)
 PERMISSION = "Invoices"
 PAGE_SIZE = 25
 INVOICE_ACTIONS = ("submit", "payments", "void")
@@ -66,13 +69,20 @@ def invoices_in(statuses: tuple[str, ...], order) -> dict:
     return _paged(stmt, select(func.count()).select_from(Invoice).where(Invoice.status.in_(statuses)))
 
 
-def check_two_decimals(amount) -> None:
-    """Money is typed with at most two decimals (the service would round 12.345 quietly)."""
+MAX_AMOUNT = Decimal("9999999999.99")
+
+
+def check_amount(amount) -> None:
+    """Money is typed with at most two decimals (the service would round 12.345 quietly) and fits its column."""
     try:
         value = Decimal(str(amount).strip())
     except (InvalidOperation, ValueError):
         return  # not a number at all: the service says so
-    if value.is_finite() and value != value.quantize(Decimal("0.01")):
+    if not value.is_finite():
+        return
+    if abs(value) > MAX_AMOUNT:
+        raise ValidationFailed({"amount": ["That amount is too large."]})
+    if value != value.quantize(Decimal("0.01")):
         raise ValidationFailed({"amount": ["Use at most two decimals."]})
 
 
@@ -159,7 +169,7 @@ class InvoicingActionsView(BaseView):
         number = invoice.number
         try:
             if action == "payments" and params["amount"]:
-                check_two_decimals(params["amount"])
+                check_amount(params["amount"])
             invoices.perform(invoice, action, current_actor(), expected_version=version, **params)
         except ValidationFailed as error:
             db.session.rollback()
@@ -168,6 +178,11 @@ class InvoicingActionsView(BaseView):
             db.session.rollback()
             flash(f"{number}: {error.message}", "danger")
             return listing.render_list(typed=typed, status=error.status_code)
+        except SQLAlchemyError:
+            db.session.rollback()
+            log.exception("Invoice %s: %s failed", number, action)
+            flash(f"{number}: this could not be saved. Reload the page and try again.", "danger")
+            return listing.render_list(typed=typed, status=409)
         state = status_label(invoice.status).lower()
         if action == "payments":
             done = f"payment of {format_money(params['amount'])} recorded; balance {format_money(invoice.balance)}"
@@ -185,9 +200,12 @@ class InvoicingActionsView(BaseView):
         number = order.number
         try:
             invoice = work_orders.perform(order, "invoice", current_actor())
-        except ServiceError as error:
+        except (ServiceError, SQLAlchemyError) as error:
             db.session.rollback()
-            flash(f"{number}: {error.message}", "danger")
+            if not isinstance(error, ServiceError):
+                log.exception("Invoicing %s failed", number)
+            message = getattr(error, "message", "the invoice could not be saved. Reload the page and try again.")
+            flash(f"{number}: {message}", "danger")
             return redirect(url_for("ReadyToInvoiceView.index"))
         flash(f"{number}: draft invoice {invoice.number} created ({format_money(invoice.total)}). "
               "Check it, then submit it.", "success")
