@@ -176,11 +176,7 @@ def _unread() -> int:
     from ...services.customers import unread_count
 
     current = actor()
-    if current is None:
-        return 0
-    if "_portal_unread" not in g:
-        g._portal_unread = unread_count(current)
-    return g._portal_unread
+    return unread_count(current) if current is not None else 0
 
 
 def portal_nav() -> list[dict]:
