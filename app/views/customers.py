@@ -1,7 +1,8 @@
 """Customer accounts and what hangs off them: addresses, units and portal users (permission ``Customers``)."""
 from __future__ import annotations
 
-from flask import request
+from flask import flash, redirect, request, url_for
+from flask_appbuilder.actions import action
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import select
@@ -150,6 +151,32 @@ class CustomerView(StaffModelView):
 
     def pre_update(self, item):
         self._store_preferences(item)
+
+    # --- lock / unlock: a locked account cannot log in to the portal or send requests (audited) ------------
+
+    @action("lock", "Lock portal access", "Lock these accounts? Their portal users are logged out at once.",
+            "fa-lock")
+    def lock(self, items):
+        return self._set_locked(items, True)
+
+    @action("unlock", "Unlock portal access", None, "fa-unlock")
+    def unlock(self, items):
+        return self._set_locked(items, False)
+
+    def _set_locked(self, items, locked: bool):
+        from ..services.portal_auth import lock_customer
+        from ..services.scope import current_actor
+
+        items = items if isinstance(items, list) else [items]
+        changed = [item for item in items if item is not None and lock_customer(item, current_actor(), locked)]
+        verb = "Locked" if locked else "Unlocked"
+        if changed:
+            flash(f"{verb}: " + ", ".join(item.name for item in changed), "success")
+        else:
+            flash("Nothing changed: " + ("already locked." if locked else "not locked."), "info")
+        if len(items) == 1 and items[0] is not None:
+            return redirect(url_for(".show", pk=items[0].id))
+        return redirect(url_for(".list"))
 
 
 def register(appbuilder, add) -> None:

@@ -48,6 +48,10 @@ def register(appbuilder) -> None:
     for area in (customers, service_desk, booking_board, estimate_builder, dispute_review, workshop, service_board,
                  technician, billing, invoicing, setup, system):
         area.register(appbuilder, add)
+    from . import attachments
+
+    for view in attachments.VIEWS:
+        appbuilder.add_view_no_menu(view)
     register_documents(appbuilder)
 
 

@@ -16,3 +16,17 @@ def register(appbuilder) -> None:
     for module in (repair_orders, shipments, documents):
         for view in module.VIEWS:
             appbuilder.add_view_no_menu(view)
+    register_doors(appbuilder)
+
+
+def register_doors(appbuilder) -> None:
+    """Sign-in, the public request form and file downloads; the portal's language and session check."""
+    from flask import current_app
+
+    from . import attachments, auth, locale, public_request
+
+    for module in (auth, public_request, attachments):
+        for view in module.VIEWS:
+            appbuilder.add_view_no_menu(view)
+    locale.install(current_app)
+    auth.install_session_check(current_app)

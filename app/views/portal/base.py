@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from ...services.scope import actor_for, current_user_obj
 
@@ -28,21 +30,76 @@ def portal_actor():
 
 
 def customer_required(view_method):
-    """Only logged-in portal users of an unlocked customer account; sets ``g.portal_actor``."""
+    """Only logged-in portal users of an unlocked customer account; sets ``g.portal_actor``.
+
+    Anonymous visitors go to ``/portal/login?next=<this page>``; staff get 403. A locked account is logged
+    out and sent to the login page with the reason. A portal user who came in through FAB's login form gets
+    a session row here, so every browser shows up on ``/portal/sessions``.
+    """
 
     @wraps(view_method)
     def wrapper(self, *args, **kwargs):
+        from ...services import portal_auth
+
         user = current_user_obj()
         if user is None:
             return redirect(url_for("PortalAuthView.login", next=request.full_path.rstrip("?")))
         actor = portal_actor()
         if actor is None or not self.appbuilder.sm.has_access(PORTAL_PERMISSION, self.class_permission_name):
             abort(403)
+        if portal_auth.is_locked(user):
+            portal_auth.end_browser_session()
+            flash(_("Your account is locked. Please contact us."), "danger")
+            return redirect(url_for("PortalAuthView.login"))
+        portal_auth.adopt_session(user)
         g.portal_actor = actor
         return view_method(self, *args, **kwargs)
 
     wrapper._permission_name = "access"  # so FAB creates can_access on the view's permission name
     return wrapper
+
+
+def check_portal_session():
+    """Before every request: a browser whose portal session was ended elsewhere is logged out."""
+    from flask import session
+
+    from ...services import portal_auth
+
+    if request.endpoint == "static" or not session.get(portal_auth.SESSION_KEY):
+        return None
+    user = current_user_obj()
+    if user is None:
+        return None
+    if not portal_auth.session_is_valid(user.id):
+        portal_auth.end_browser_session(reason_ended=False)
+        from flask_login import current_user
+
+        g.user = current_user._get_current_object()
+        if request.path.startswith("/portal/"):
+            flash(_("Your session was ended. Please log in again."), "info")
+            return redirect(url_for("PortalAuthView.login"))
+        abort(401)
+    return None
+
+
+def too_large(_error):
+    """A request over ``MAX_CONTENT_LENGTH`` in the portal: back to the page with the reason, not a bare 413."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    flash(_("The files you sent are too large together (at most %(mb)s MB at once, %(each)s MB each). "
+            "Send fewer or smaller files.", mb=limit // (1024 * 1024),
+            each=current_app.config.get("PORTICO_UPLOAD_MAX_BYTES", 10 * 1024 * 1024) // (1024 * 1024)),
+          "danger")
+    return redirect(request.path if request.method == "GET" else _same_site_referrer() or request.path, code=303)
+
+
+def _same_site_referrer() -> str | None:
+    from ...services.portal_auth import safe_next
+
+    referrer = request.referrer or ""
+    host = request.host_url.rstrip("/")
+    if referrer.startswith(host + "/"):
+        return safe_next(referrer[len(host):], "") or None
+    return None
 
 
 class PortalView(BaseView):
@@ -56,6 +113,11 @@ class PortalView(BaseView):
     def actor(self):
         return g.get("portal_actor")
 
+    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
+        blueprint = super().create_blueprint(appbuilder, endpoint=endpoint, static_folder=static_folder)
+        blueprint.register_error_handler(413, too_large)
+        return blueprint
+
     def render(self, template: str, **context):
         """Render a portal template with the shop settings and the customer in the context."""
         from ...models import Customer
@@ -68,4 +130,4 @@ class PortalView(BaseView):
 
             customer = db.session.get(Customer, actor.customer_id)
         return self.render_template(template, shop=get_settings(), portal_customer=customer, actor=actor,
-                                    **context)
+                                    portal_locale=str(get_locale() or "en"), **context)

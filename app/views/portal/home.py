@@ -18,14 +18,4 @@ class PortalHomeView(PortalView):
         return self.render("portal/dashboard.html", **dashboard_context(self.actor))
 
 
-class PortalAuthView(PortalView):
-    """Login and logout for customers (the e-mail link login replaces this stub)."""
-
-    route_base = "/portal"
-
-    @expose("/login")
-    def login(self):
-        return self.render("portal/login.html")
-
-
-VIEWS = [PortalHomeView, PortalAuthView]
+VIEWS = [PortalHomeView]
