@@ -1,5 +1,5 @@
-"""Setup: the catalog staff pick from (``Catalog``), the shop's settings (``ShopSettings``) and scheduled
-reports (``Reports``, plain screens until the report builder lands)."""
+"""Setup: the catalog staff pick from (``Catalog``) and the shop's settings (``ShopSettings``).
+Scheduled reports live in ``views.reports``."""
 from __future__ import annotations
 
 from zoneinfo import available_timezones
@@ -7,8 +7,8 @@ from zoneinfo import available_timezones
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms.validators import ValidationError
 
-from ..models import ReportDefinition, ReportRun, ServiceLocation, ServiceType, Settings, ShippingMethod
-from .base import READ_ONLY, StaffModelView, choice_field, local_time, money_formatters, time_formatters, yes_no
+from ..models import ServiceLocation, ServiceType, Settings, ShippingMethod
+from .base import StaffModelView, choice_field, local_time, money_formatters, yes_no
 
 CATALOG = "Catalog"
 
@@ -101,46 +101,7 @@ class SettingsView(StaffModelView):
     formatters_columns = {"updated_at": local_time, **money_formatters("labour_rate")}
 
 
-class ReportDefinitionView(StaffModelView):
-    datamodel = SQLAInterface(ReportDefinition)
-    class_permission_name = "Reports"
-    list_title = "Scheduled reports"
-    show_title = add_title = edit_title = "Scheduled report"
-    list_columns = ["name", "kind", "cron", "format", "enabled", "customer"]
-    show_columns = ["name", "kind", "cron", "format", "recipients", "params", "enabled", "customer", "created_by",
-                    "created_at"]
-    search_columns = ["name", "kind", "format", "enabled"]
-    order_columns = ["name", "kind", "format", "enabled"]
-    add_columns = edit_columns = ["name", "kind", "cron", "format", "enabled", "customer"]
-    label_columns = {"cron": "Schedule (cron)", "created_by": "Created by"}
-    add_form_extra_fields = edit_form_extra_fields = {"format": choice_field("Format", ("pdf", "csv", "both"))}
-    formatters_columns = {"enabled": yes_no, "created_at": local_time,
-                          "recipients": lambda value: ", ".join(value or [])}
-    base_order = ("name", "asc")
-
-
-class ReportRunView(StaffModelView):
-    datamodel = SQLAInterface(ReportRun)
-    class_permission_name = "Reports"
-    base_permissions = READ_ONLY
-    list_title = "Report runs"
-    show_title = "Report run"
-    list_columns = ["definition", "status", "trigger", "started_at", "finished_at", "row_count"]
-    show_columns = [*list_columns, "scheduled_for", "error", "worker"]
-    search_columns = ["definition", "status", "trigger", "started_at"]
-    order_columns = ["status", "trigger", "started_at", "finished_at", "row_count"]
-    label_columns = {"definition": "Report", "row_count": "Rows", "scheduled_for": "Scheduled for"}
-    formatters_columns = time_formatters("started_at", "finished_at", "scheduled_for")
-    base_order = ("started_at", "desc")
-
-
-ReportDefinitionView.related_views = [ReportRunView]
-
-
 def register(appbuilder, add) -> None:
-    add(appbuilder, ReportDefinitionView, "Scheduled reports", category="Reports", icon="fa-calendar",
-        category_icon="fa-bar-chart")
-    add(appbuilder, ReportRunView, "Report runs", category="Reports", icon="fa-history")
     add(appbuilder, ServiceTypeView, "Service types", category="Setup", icon="fa-list", category_icon="fa-sliders")
     add(appbuilder, ServiceLocationView, "Service locations", category="Setup", icon="fa-building")
     add(appbuilder, ShippingMethodView, "Shipping methods", category="Setup", icon="fa-truck")

@@ -11,9 +11,11 @@ from . import (
     billing,
     booking_board,
     customers,
+    dashboard,
     dispute_review,
     estimate_builder,
     invoicing,
+    reports,
     service_board,
     service_desk,
     setup,
@@ -46,7 +48,7 @@ def wire_related_views() -> None:
 def register(appbuilder) -> None:
     wire_related_views()
     for area in (customers, service_desk, booking_board, estimate_builder, dispute_review, workshop, service_board,
-                 technician, billing, invoicing, setup, system):
+                 technician, billing, invoicing, reports, dashboard, setup, system):
         area.register(appbuilder, add)
     from . import attachments
 
