@@ -11,6 +11,7 @@ from sqlalchemy import event, func, select
 from app.models import Attachment, AuditEvent, Estimate, ServiceRequest, TimeProposal
 from app.services import requests
 from app.services.settings import get_settings, to_local
+from app.views.boards import attachments_downloadable
 from tests.factories import (
     CustomerFactory,
     ServiceLocationFactory,
@@ -71,8 +72,9 @@ def later(days=4, hour=10) -> str:
 
 def test_columns_and_cards(shop, login_as, db):
     new = submit(shop, subject="Compressor noise", preferred_slot="afternoon")
-    db.session.add(Attachment(customer_id=shop["customer"].id, service_request_id=new.id, filename="noise.mp4",
-                              stored_name="x1", content_type="video/mp4", size_bytes=10))
+    att = Attachment(customer_id=shop["customer"].id, service_request_id=new.id, filename="noise.mp4",
+                     stored_name="x1", content_type="video/mp4", size_bytes=10)
+    db.session.add(att)
     proposed = submit(shop, subject="Door seal")
     requests.perform(proposed, "propose", shop["staff"], start=later(), note="We are full that morning")
     accepted = submit(shop, subject="Ice maker")
@@ -90,6 +92,8 @@ def test_columns_and_cards(shop, login_as, db):
     for text in ("Compressor noise", "Arctic Refrigeration", "Coolmax", "Fridge repair", "afternoon",
                  "1:", "noise.mp4", f"/servicerequestview/show/{new.id}"):
         assert text in new_card, text
+    # a link to the staff download once the uploads helper's /attachments/<id> exists, the name before
+    assert (f'href="/attachments/{att.id}"' in new_card) == attachments_downloadable()
     assert f"/bookingboard/{new.id}/confirm" in new_card and f"/bookingboard/{new.id}/decline" in new_card
     assert 'name="expected_version"' in new_card and 'name="csrf_token"' in new_card
     proposed_card = card(html, proposed)

@@ -49,3 +49,36 @@ def test_confirm_a_request_from_its_card(db, live_server, page, browser_login, s
     screenshot(page, "booking-board-confirmed")
     database.session.expire_all()
     assert database.session.get(ServiceRequest, req_id).status == "accepted"
+
+
+def test_assign_a_technician_on_the_service_board(db, live_server, page, browser_login, screenshot):
+    from app.models import WorkOrder
+    from app.services import work_orders
+    from app.services.settings import to_local
+
+    customer = CustomerFactory(name="Arctic Refrigeration")
+    staff = actor(make_user("Advisor", username="service-advisor"))
+    tech = make_user("Technician", username="tina")
+    db.session.commit()
+    order = work_orders.create(staff, customer_id=customer.id, kind="inspection", fault="Annual check")
+    order_id = order.id
+    db.session.commit()
+
+    browser_login(page, "service-advisor")
+    page.goto(f"{live_server}/serviceboard/")
+    card = page.locator(f"#column-confirmed #card-{order_id}")
+    card.locator("summary", has_text="Assign").click()
+    card.locator("select[name=technician_id]").select_option(str(tech.id))
+    day = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    card.locator("input[name=scheduled_start]").fill(f"{day}T09:30")
+    card.locator("input[name=scheduled_end]").fill(f"{day}T11:00")
+    screenshot(page, "service-board")
+    card.get_by_role("button", name="Save").click()
+    page.wait_for_load_state("networkidle")
+
+    assert "is assigned to tina" in page.content()
+    assert "tina" in page.locator(f"#card-{order_id}").inner_text()
+    database.session.expire_all()
+    saved = database.session.get(WorkOrder, order_id)
+    assert saved.technician_id == tech.id
+    assert to_local(saved.scheduled_start).strftime("%Y-%m-%dT%H:%M") == f"{day}T09:30"
