@@ -45,11 +45,16 @@ class Browser(FlaskClient):
         return super().open(*args, **kwargs)
 
 
+def anonymous() -> Browser:
+    """A fresh client that is not logged in."""
+    return Browser(current_app, current_app.response_class, use_cookies=True)
+
+
 def client_for(user) -> Browser:
     """A fresh client (its own cookies) logged in as ``user``."""
     from tests.conftest import login
 
-    client = Browser(current_app, current_app.response_class, use_cookies=True)
+    client = anonymous()
     assert login(client, user.username).status_code == 302, "login failed"
     return client
 

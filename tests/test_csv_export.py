@@ -151,7 +151,7 @@ def test_portal_export_route(shop):
     assert client_for(shop["customer"]).get("/portal/orders/export.csv").status_code == 403
 
 
-def test_staff_export_route(shop, client):
+def test_staff_export_route(shop):
     order = rich_order(shop)
     reseller_orders(shop, 1)
     staff = client_for(shop["staff"])

@@ -18,6 +18,7 @@ from app.services import estimates, shipments
 from tests.repair_shop import (
     INTERNAL_NOTE,
     INTERNAL_REF,
+    anonymous,
     build,
     client_for,
     open_invoice,
@@ -225,9 +226,9 @@ def test_portal_pdf_downloads_are_scoped(shop):
         assert other.get(url).status_code == 404, url
 
 
-def test_portal_pdf_needs_login(shop, client):
+def test_portal_pdf_needs_login(shop):
     order = rich_order(shop)
-    response = client.get(f"/portal/orders/{order.id}/pdf")
+    response = anonymous().get(f"/portal/orders/{order.id}/pdf")
     assert response.status_code == 302 and "/portal/login" in response.headers["Location"]
 
 
@@ -247,7 +248,7 @@ def test_shipment_documents_wait_for_confirmation(shop):
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/portal/shipments/{draft.id}")
 
 
-def test_staff_pdf_route_checks_the_documents_permission(shop, shipment, client):
+def test_staff_pdf_route_checks_the_documents_permission(shop, shipment):
     order = rich_order(shop)
     est = sent_estimate(shop)
     staff = client_for(shop["staff"])
@@ -259,8 +260,7 @@ def test_staff_pdf_route_checks_the_documents_permission(shop, shipment, client)
     assert staff.get(f"/documents/nonsense/{order.id}.pdf").status_code == 404
     assert client_for(shop["tech"]).get(f"/documents/work_order/{order.id}.pdf").status_code == 403
     assert client_for(shop["customer"]).get(f"/documents/work_order/{order.id}.pdf").status_code == 403
-    client.get("/logout/")
-    response = client.get(f"/documents/work_order/{order.id}.pdf")
+    response = anonymous().get(f"/documents/work_order/{order.id}.pdf")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
