@@ -108,7 +108,7 @@ def _display_name(original: str | None, extension: str) -> str:
     return f"{stem}{extension}"
 
 
-def _size_text(size: int) -> str:
+def size_text(size: int) -> str:
     return f"{size / 1024 / 1024:.0f} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
 
 
@@ -116,7 +116,7 @@ def _read_limited(stream: BinaryIO, limit: int, name: str) -> bytes:
     data = stream.read(limit + 1)
     if len(data) > limit:
         raise ValidationFailed({FIELD: [_l("%(name)s is larger than %(limit)s.", name=name,
-                                           limit=_size_text(limit))]})
+                                           limit=size_text(limit))]})
     return data
 
 

@@ -50,7 +50,7 @@ class PublicRequestView(PortalView):
         return self.render(
             "portal/request_form.html", fields=fields, errors=_messages(errors), files=draft["files"],
             service_types=public_intake.active_service_types(), slots=SLOTS, limit=uploads.photo_limit(),
-            max_mb=uploads.max_bytes() // (1024 * 1024),
+            max_bytes=uploads.max_bytes(), max_size=uploads.size_text(uploads.max_bytes()),
         ), status
 
     @expose("/request", methods=["GET", "POST"])
