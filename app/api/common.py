@@ -19,7 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..extensions import db
 from ..services.errors import ServiceError
-from ..services.scope import current_actor, scoped
+from ..services.scope import current_actor, current_user_obj, customer_for_user, scoped
 from ..views.errors import error_body
 
 log = logging.getLogger(__name__)
@@ -61,12 +61,20 @@ def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "_schema": [str(messages)]}
 
 
+def refuse_locked_account() -> None:
+    """A locked customer account is shut out of the API too (its JWTs and API keys included)."""
+    customer = customer_for_user(current_user_obj())
+    if customer is not None and customer.locked:
+        raise ApiError(403, "This customer account is locked. Contact the shop.")
+
+
 def guarded(view):
     """Turn the errors of one API call into SPEC §6 answers; roll back whatever the call had begun."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         try:
+            refuse_locked_account()
             return view(*args, **kwargs)
         except ApiError as error:
             db.session.rollback()
