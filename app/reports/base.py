@@ -151,7 +151,7 @@ def local_series(series: pd.Series, zone: ZoneInfo) -> pd.Series:
 
 def week_of(series: pd.Series) -> pd.Series:
     """The Monday starting each timestamp's week, as a date."""
-    return (series.dt.normalize() - pd.to_timedelta(series.dt.weekday, unit="D")).dt.date
+    return (series.dt.normalize() - pd.to_timedelta(series.dt.day_of_week, unit="D")).dt.date
 
 
 AGE_LABELS = ["under 1 day", "1–3 days", "3–7 days", "1–2 weeks", "2–4 weeks", "over 4 weeks"]

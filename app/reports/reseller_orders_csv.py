@@ -23,6 +23,7 @@ DEFAULT_PERIOD = "last_week"
 PARAMS = [Param("customer_id", "Reseller", "reseller", required=True)]
 FORMATS = ("csv",)  # the export is a CSV file, never a PDF
 EMAILS_CUSTOMER = True
+WRITES_FILES = True
 
 
 def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime, output_dir: Path | None = None,
@@ -40,8 +41,10 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
     files = []
     if output_dir is not None:
         path = Path(output_dir) / name
+        # The export takes shop-local dates, both included; the period's bounds are local midnights.
         write_orders_csv(path, actor=Actor.system_actor(f"scheduled export for {reseller.name}"),
-                         customer_id=reseller.id, start=start, end=end)
+                         customer_id=reseller.id, start=local_start.date(),
+                         end=(local_end - dt.timedelta(days=1)).date())
         files.append({"name": name, "path": path, "content_type": "text/csv"})
     return ReportResult(
         title=f"{TITLE}: {reseller.name}", row_count=int(count or 0), files=files,
