@@ -443,3 +443,56 @@ def test_session_last_used_is_touched(client, db, customer_user):
     row = db.session.scalar(select(PortalSession).where(PortalSession.user_id == customer_user.id))
     db.session.refresh(row)
     assert row.last_used_at >= start + dt.timedelta(minutes=10) - dt.timedelta(seconds=1)
+
+
+def test_fab_logout_ends_the_portal_session_too(client, db, customer_user):
+    link_login(client, db)
+    client.get("/logout/")
+    row = db.session.scalar(select(PortalSession).where(PortalSession.user_id == customer_user.id))
+    assert row.ended_at is not None
+
+
+def test_a_leftover_session_key_does_not_log_out_the_next_user(client, db, login_as, customer_user):
+    link_login(client, db)
+    bob = make_user("Customer", username="bob", email="bob@example.com")
+    db.session.commit()
+    with client.session_transaction() as browser:
+        leftover = browser["portal_sid"]
+    client.post("/portal/logout")
+    with client.session_transaction() as browser:
+        browser["portal_sid"] = leftover  # as if an old cookie value came back
+    client.post("/portal/login/password", data={"username": "bob", "password": PASSWORD})
+    with client.session_transaction() as browser:
+        browser["portal_sid"] = leftover
+    assert client.get("/portal/sessions").status_code == 200  # jane's ended key is dropped, bob stays
+    assert db.session.scalar(select(func.count(PortalSession.id)).where(PortalSession.user_id == bob.id)) == 2
+
+
+@pytest.fixture()
+def csrf_client(app, database_url):
+    from app import create_app
+    from config import TestConfig
+
+    protected = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True,
+                           PORTICO_UPLOAD_DIR=app.config["PORTICO_UPLOAD_DIR"])
+    return protected.test_client()
+
+
+def csrf_of(page) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+def test_portal_forms_carry_csrf_tokens(csrf_client, db, customer_user):
+    assert csrf_client.post("/portal/login", data={"email": "jane@example.com"}).status_code == 400
+    token = csrf_of(csrf_client.get("/portal/login"))
+    assert csrf_client.post("/portal/login", data={"email": "jane@example.com", "csrf_token": token}
+                            ).status_code == 303
+    link = last_link_path("jane@example.com")
+    assert csrf_client.post(link).status_code == 400  # a scanner's POST without the page's token
+    continue_page = csrf_client.get(link)
+    response = csrf_client.post(link, data={"csrf_token": csrf_of(continue_page)})
+    assert response.status_code == 303
+    sessions = csrf_client.get("/portal/sessions")
+    assert sessions.status_code == 200
+    logout = csrf_client.post("/portal/logout", data={"csrf_token": csrf_of(sessions)})
+    assert logout.status_code == 303

@@ -275,3 +275,37 @@ def test_confirmation_mail_is_the_only_mail_to_the_visitor(client, db, service_t
 def test_public_form_in_german(client, service_type):
     page = client.get("/portal/request", headers={"Accept-Language": "de"}).get_data(as_text=True)
     assert "Service anfragen" in page and "Vorname" in page
+
+
+def test_too_large_request_with_csrf_on(app, database_url, service_type, monkeypatch):
+    """With CSRF on, the token check reads the body first: the portal still answers with its message."""
+    from app import create_app
+    from config import TestConfig
+
+    protected = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True,
+                           MAX_CONTENT_LENGTH=50_000, PORTICO_UPLOAD_DIR=app.config["PORTICO_UPLOAD_DIR"])
+    client = protected.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/portal/request").get_data(as_text=True)
+                      ).group(1)
+    data = dict(form_data(service_type), csrf_token=token, files=[(io.BytesIO(PDF + b"0" * 60_000), "huge.pdf")])
+    response = client.post("/portal/request", data=data, content_type="multipart/form-data",
+                           headers={"Referer": "http://localhost/portal/request"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/portal/request")
+    assert "too large" in client.get("/portal/request").get_data(as_text=True)
+    data = dict(form_data(service_type), csrf_token=token, files=[photo()])
+    assert client.post("/portal/request", data=data, content_type="multipart/form-data").status_code == 303
+
+
+def test_public_submissions_are_rate_limited(app, database_url, db, service_type):
+    from app import create_app
+    from config import TestConfig
+
+    limited = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, RATELIMIT_ENABLED=True,
+                         RATELIMIT_STORAGE_URI="memory://", PORTICO_PUBLIC_REQUEST_RATE_LIMIT="1 per hour",
+                         PORTICO_UPLOAD_DIR=app.config["PORTICO_UPLOAD_DIR"]).test_client()
+    for email, expected in (("one@example.com", 303), ("two@example.com", 429)):
+        to_summary(limited, service_type, email=email)
+        response = limited.post("/portal/request/submit", data={"submission_token": submit_token(limited)})
+        assert response.status_code == expected
+    assert count(db, ServiceRequest) == 1
+    assert b"Too many requests" in response.data and b'value="two@example.com"' in response.data

@@ -280,32 +280,46 @@ def adopt_session(user) -> PortalSession:
     return row
 
 
-def session_is_valid(user_id) -> bool:
-    """Run before each request: False if this browser's session was ended (or belongs to someone else)."""
+def session_state(user_id) -> str:
+    """Run before each request: ``ok``; ``ended`` (ended elsewhere: log this browser out); or ``foreign``
+    (the key belongs to no session of this user, e.g. left over from another login: drop it)."""
     row = current_session()
-    if row is None or row.ended_at is not None or str(row.user_id) != str(user_id):
-        return False
+    if row is None or str(row.user_id) != str(user_id):
+        return "foreign"
+    if row.ended_at is not None:
+        return "ended"
     now = utcnow()
     if now - row.last_used_at > TOUCH_EVERY:
         row.last_used_at = now
         db.session.commit()
-    return True
+    return "ok"
 
 
-def end_browser_session(reason_ended: bool = True) -> None:
-    """Log this browser out; its session row is ended and the login link that opened it revoked."""
+def end_current_row() -> None:
+    """End this browser's session row and revoke the login link that opened it (a link found in the
+    browser's history cannot log in again after logging out)."""
     row = current_session()
-    if row is not None and row.ended_at is None and reason_ended:
+    if row is not None and row.ended_at is None:
         now = utcnow()
         row.ended_at = now
         if row.login_token_id is not None:
             db.session.execute(update(LoginToken).where(LoginToken.id == row.login_token_id)
                                .values(revoked_at=now))
         db.session.commit()
+
+
+def end_browser_session() -> None:
+    """Log this browser out (its session row ends through ``on_logout``)."""
     logout_user()
     keep = {k: session[k] for k in ("portal_locale",) if k in session}
     session.clear()
     session.update(keep)
+
+
+def on_logout(_app, user=None) -> None:
+    """Flask-Login's ``user_logged_out``: any logout (the portal's or FAB's ``/logout/``) ends the row."""
+    if has_request_context() and session.get(SESSION_KEY):
+        end_current_row()
 
 
 def sessions_of(user) -> list[PortalSession]:
@@ -342,6 +356,7 @@ RATE_LIMITS = {
     "PORTICO_PORTAL_IP_RATE_LIMIT": "30 per hour",  # per client address, all portal sign-in forms together
     "PORTICO_PORTAL_PASSWORD_RATE_LIMIT": "10 per hour",  # failed password logins per username
     "PORTICO_PUBLIC_REQUEST_RATE_LIMIT": "20 per hour",  # public service requests per client address
+    "PORTICO_PUBLIC_FORM_RATE_LIMIT": "120 per hour",  # checks of the public form (with uploads) per address
 }
 
 

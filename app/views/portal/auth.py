@@ -230,10 +230,15 @@ class PortalAuthView(PortalView):
 
 
 def install_session_check(app) -> None:
+    """Check the browser's portal session before each request; end its row on any logout."""
+    from flask_login import user_logged_out
+
     from .base import check_portal_session
 
+    app = app._get_current_object() if hasattr(app, "_get_current_object") else app  # the signal's sender
     if check_portal_session not in app.before_request_funcs.get(None, []):
         app.before_request(check_portal_session)
+        user_logged_out.connect(portal_auth.on_logout, app)
 
 
 VIEWS = [PortalAuthView]

@@ -70,8 +70,11 @@ def check_portal_session():
     user = current_user_obj()
     if user is None:
         return None
-    if not portal_auth.session_is_valid(user.id):
-        portal_auth.end_browser_session(reason_ended=False)
+    state = portal_auth.session_state(user.id)
+    if state == "foreign":
+        session.pop(portal_auth.SESSION_KEY, None)
+    elif state == "ended":
+        portal_auth.end_browser_session()
         from flask_login import current_user
 
         g.user = current_user._get_current_object()

@@ -58,8 +58,11 @@ class PublicRequestView(PortalView):
         if request.method == "GET":
             fields = uploads.load_draft(_draft_token())["fields"] or {"preferred_slot": "morning"}
             return self._form(fields)
-        token = _draft_token(create=True)
         fields = public_intake.clean_fields(request.form)
+        if over_limit("PORTICO_PUBLIC_FORM_RATE_LIMIT", request.remote_addr):
+            flash(_("Too many requests from your network. Please wait a while and try again."), "danger")
+            return self._form(fields, None, 429)
+        token = _draft_token(create=True)
         errors: dict[str, list] = {}
         for file_id in request.form.getlist("remove_file"):
             uploads.remove_pending(token, file_id)
