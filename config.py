@@ -86,11 +86,16 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
-    MAX_CONTENT_LENGTH = int(os.environ.get("PORTICO_MAX_UPLOAD_BYTES", 25 * 1024 * 1024))
+    MAX_CONTENT_LENGTH = int(os.environ.get("PORTICO_MAX_UPLOAD_BYTES", 25 * 1024 * 1024))  # one request
+    PORTICO_UPLOAD_MAX_BYTES = int(os.environ.get("PORTICO_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))  # one file
 
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = os.environ.get("PORTICO_LOGIN_RATE_LIMIT", "10 per minute")
     API_LOGIN_RATE_LIMIT = os.environ.get("PORTICO_API_LOGIN_RATE_LIMIT", "10 per minute")
+    # The portal's sign-in forms and public request form (defaults in app/services/portal_auth.py RATE_LIMITS).
+    PORTICO_LOGIN_LINK_RATE_LIMIT = os.environ.get("PORTICO_LOGIN_LINK_RATE_LIMIT")  # per e-mail address
+    PORTICO_PORTAL_IP_RATE_LIMIT = os.environ.get("PORTICO_PORTAL_IP_RATE_LIMIT")  # per client address
+    PORTICO_PUBLIC_REQUEST_RATE_LIMIT = os.environ.get("PORTICO_PUBLIC_REQUEST_RATE_LIMIT")
     RATELIMIT_ENABLED = _bool("PORTICO_RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
