@@ -55,7 +55,7 @@ class Estimate(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     note: Mapped[str | None] = mapped_column(Text)  # shown to the customer
     decline_reason: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
 
     customer = relationship("Customer")

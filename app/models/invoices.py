@@ -35,7 +35,7 @@ class Invoice(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     tax: Mapped[Decimal] = mapped_column(Money, default=ZERO, nullable=False)
     total: Mapped[Decimal] = mapped_column(Money, default=ZERO, nullable=False)
     amount_paid: Mapped[Decimal] = mapped_column(Money, default=ZERO, nullable=False)
-    issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     authorized_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     authorized_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
@@ -93,7 +93,7 @@ class Payment(Model):
     method: Mapped[str] = mapped_column(String(20), nullable=False)  # cash, card, transfer, online, cheque
     reference: Mapped[str | None] = mapped_column(String(120))
     provider: Mapped[str | None] = mapped_column(String(40))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
 
     invoice = relationship(Invoice, back_populates="payments")

@@ -54,7 +54,7 @@ class ServiceRequest(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     status: Mapped[str] = mapped_column(String(20), default="new", nullable=False)
     scheduled_start: Mapped[dt.datetime | None] = mapped_column(DateTime)
     scheduled_slot: Mapped[str | None] = mapped_column(String(10))
-    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     decline_reason: Mapped[str | None] = mapped_column(Text)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(10), default="staff", nullable=False)  # public / portal / staff

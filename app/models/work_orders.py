@@ -61,7 +61,7 @@ class WorkOrder(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     scheduled_end: Mapped[dt.datetime | None] = mapped_column(DateTime)
     received_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     ready_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
 
@@ -140,7 +140,7 @@ class TimeEntry(Model):
         ForeignKey("work_order.id", ondelete="CASCADE"), nullable=False, index=True
     )
     technician_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id"), nullable=False)
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     note: Mapped[str | None] = mapped_column(Text)
 
