@@ -30,7 +30,7 @@ class Api:
         return path if path.startswith("/api/") else "/api/v1" + path
 
     def get(self, path, q=None, **kwargs):
-        query = {"q": json.dumps(q)} if q is not None else None
+        query = {"q": json.dumps(q)} if q is not None else kwargs.pop("query_string", None)
         return self.client.get(self.url(path), headers=self.headers(kwargs.pop("headers", None)),
                                query_string=query, **kwargs)
 
