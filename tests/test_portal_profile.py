@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Address, AuditEvent, Customer, Notification, PortalUser, Unit, User
+from app.models import Address, AuditEvent, Customer, Notification, OutboxEmail, PortalUser, Unit, User
 from app.services import customers
 from app.services.errors import NotFound, ValidationFailed
 from tests.conftest import PASSWORD, login
@@ -43,7 +43,7 @@ PERSON = {"first_name": "Jane", "last_name": "Frost", "email": "jane.frost@examp
 
 
 # ---------------------------------------------------------------- the person
-def test_profile_edit_changes_the_login_email_and_keeps_login_working(people, me, client, db):
+def test_profile_edit_changes_the_login_email_and_keeps_login_working(people, me, app, db):
     response = me.post("/portal/profile", data=PERSON)
     assert response.status_code == 302
     user = db.session.get(User, people["jane"].id)
@@ -53,9 +53,19 @@ def test_profile_edit_changes_the_login_email_and_keeps_login_working(people, me
     assert db.session.get(Customer, people["fleet"].id).email == "jane.frost@example.com"  # followed the person
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "portal_user"))
     assert "e-mail" in audit.reason and audit.actor_id == user.id
-    client.get("/logout/")
-    assert login(client, "jane").status_code == 302
-    assert client.get("/portal/profile").status_code == 200
+    fresh = app.test_client()  # another browser: the password door takes the new address
+    response = fresh.post("/portal/login/password", data={"username": "jane.frost@example.com",
+                                                           "password": PASSWORD})
+    assert response.status_code == 303
+    assert fresh.get("/portal/profile").status_code == 200
+    old = app.test_client().post("/portal/login/password", data={"username": "fleet@example.com",
+                                                                 "password": PASSWORD})
+    assert old.status_code == 401
+    app.test_client().post("/portal/login", data={"email": "jane.frost@example.com"})  # the e-mail link door
+    assert db.session.scalar(select(OutboxEmail).where(OutboxEmail.to_address == "jane.frost@example.com"))
+    staff_door = app.test_client()
+    assert login(staff_door, "jane").status_code == 302  # the username still works on FAB's form
+    assert staff_door.get("/portal/profile").status_code == 200
 
 
 def test_profile_refuses_a_taken_or_invalid_email_and_keeps_the_input(people, me, db):
@@ -230,3 +240,14 @@ def test_colleagues_share_the_account_but_not_the_person(people, db, client):
     assert colleague.phone is None
     login(client, "colleague", PASSWORD)
     assert "1 Depot Road" in main(client.get("/portal/profile"))
+
+
+def test_the_chosen_language_is_spoken_on_every_page(people, me, db):
+    assert me.post("/portal/profile", data=PERSON).status_code == 302  # language "de"
+    page = me.get("/portal/").get_data(as_text=True)
+    assert "Willkommen, Arctic Refrigeration" in page and ">Übersicht" in page and "Fällige Zahlungen" in page
+    assert "Kostenvoranschläge" in me.get("/portal/estimates").get_data(as_text=True)
+    refused = me.post("/portal/profile/units", data={"kind": "device", "make": "X", "imei": "123"})
+    assert "Das ist keine gültige IMEI" in main(refused)
+    assert me.post("/portal/profile", data=dict(PERSON, language="en")).status_code == 302
+    assert "Welcome, Arctic Refrigeration" in me.get("/portal/").get_data(as_text=True)

@@ -12,6 +12,7 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from stdnum import imei as imei_number
 
@@ -53,7 +54,7 @@ def _check_lengths(values: dict, errors: dict) -> None:
     for field, value in values.items():
         limit = _LIMITS.get(field)
         if limit and value and len(value) > limit:
-            errors.setdefault(field, []).append(f"At most {limit} characters.")
+            errors.setdefault(field, []).append(_("At most %(limit)s characters.", limit=limit))
 
 
 def customer_of(actor: Actor) -> Customer:
@@ -85,26 +86,26 @@ def update_profile(actor: Actor, *, first_name=None, last_name=None, email=None,
     errors: dict[str, list[str]] = {}
     for field in ("first_name", "last_name"):
         if not values[field]:
-            errors[field] = ["This field is required."]
+            errors[field] = [_("This field is required.")]
     _check_lengths(values, errors)
     if values["phone"] and not _PHONE.fullmatch(values["phone"]):
-        errors["phone"] = ["Use digits, spaces and + ( ) - . only."]
+        errors["phone"] = [_("Use digits, spaces and + ( ) - . only.")]
     address = _clean(email)
     if not address:
-        errors["email"] = ["Your e-mail address is required: it is how you log in."]
+        errors["email"] = [_("Your e-mail address is required: it is how you log in.")]
     else:
         try:
             address = validate_email(address, check_deliverability=False).normalized
         except EmailNotValidError:
-            errors["email"] = ["Enter a valid e-mail address such as name@example.com."]
+            errors["email"] = [_("Enter a valid e-mail address such as name@example.com.")]
         else:
             taken = db.session.scalar(select(User.id).where(func.lower(User.email) == address.lower(),
                                                             User.id != user.id))
             if taken is not None:
-                errors["email"] = ["Another account already uses this e-mail address."]
+                errors["email"] = [_("Another account already uses this e-mail address.")]
     language = _clean(language)
     if language and language not in languages():
-        errors["language"] = ["Choose one of the offered languages."]
+        errors["language"] = [_("Choose one of the offered languages.")]
     if errors:
         raise ValidationFailed(errors)
     changed = [name for name, old, new in (
@@ -136,7 +137,8 @@ def set_preferences(actor: Actor, wanted) -> Customer:
     wanted = set(wanted or ())
     unknown = wanted - set(NOTIFICATION_GROUPS)
     if unknown:
-        raise ValidationFailed({"preferences": ["Unknown notification group: " + ", ".join(sorted(unknown))]})
+        raise ValidationFailed({"preferences": [_("Unknown notification group: %(groups)s",
+                                                  groups=", ".join(sorted(unknown)))]})
     customer = customer_of(actor)
     customer.preferences = {group: group in wanted for group in NOTIFICATION_GROUPS}  # a new dict: JSON change
     record_edit(customer, actor)
@@ -148,17 +150,17 @@ def set_preferences(actor: Actor, wanted) -> Customer:
 def _address_values(fields: dict) -> dict:
     unknown = set(fields) - set(ADDRESS_FIELDS)
     if unknown:
-        raise ValidationFailed({name: ["Unknown field."] for name in sorted(unknown)})
+        raise ValidationFailed({name: [_("Unknown field.")] for name in sorted(unknown)})
     values = {name: _clean(fields.get(name)) for name in ADDRESS_FIELDS}
     errors: dict[str, list[str]] = {}
-    for name, label in (("line1", "the street and number"), ("city", "the town or city"),
-                        ("postal_code", "the postal code")):
+    for name, label in (("line1", _("Give the street and number.")), ("city", _("Give the town or city.")),
+                        ("postal_code", _("Give the postal code."))):
         if not values[name]:
-            errors[name] = [f"Give {label}."]
+            errors[name] = [label]
     if values["country"]:
         values["country"] = values["country"].upper()
         if not re.fullmatch(r"[A-Z]{2}", values["country"]):
-            errors["country"] = ["Use the two-letter country code, e.g. DE or GB."]
+            errors["country"] = [_("Use the two-letter country code, e.g. DE or GB.")]
     _check_lengths(values, errors)
     if errors:
         raise ValidationFailed(errors)
@@ -199,8 +201,8 @@ def address_in_use(address: Address) -> bool:
 def delete_address(actor: Actor, address_id) -> None:
     address = get_for(Address, address_id, actor)
     if address_in_use(address):
-        raise ValidationFailed({"address": [f"{address.one_line()} is used by a service request and cannot be "
-                                            "deleted. You can edit it instead."]})
+        raise ValidationFailed({"address": [_("%(address)s is used by a service request and cannot be deleted. "
+                                              "You can edit it instead.", address=address.one_line())]})
     customer = customer_of(actor)
     if customer.default_service_address_id == address.id:
         customer.default_service_address_id = None
@@ -224,7 +226,7 @@ def set_default_addresses(actor: Actor, service_address_id=None, billing_address
         try:
             chosen[field] = get_for(Address, ident, actor).id
         except NotFound:
-            errors[field] = ["Choose one of your own addresses."]
+            errors[field] = [_("Choose one of your own addresses.")]
     if errors:
         raise ValidationFailed(errors)
     customer.default_service_address_id = chosen["default_service_address"]
@@ -238,37 +240,37 @@ def set_default_addresses(actor: Actor, service_address_id=None, billing_address
 def _unit_values(fields: dict, customer_id: int, unit_id: int | None) -> dict:
     unknown = set(fields) - set(UNIT_FIELDS)
     if unknown:
-        raise ValidationFailed({name: ["Unknown field."] for name in sorted(unknown)})
+        raise ValidationFailed({name: [_("Unknown field.")] for name in sorted(unknown)})
     values = {name: _clean(fields.get(name)) for name in UNIT_FIELDS}
     errors: dict[str, list[str]] = {}
     values["kind"] = values["kind"] or "device"
     if values["kind"] not in UNIT_KINDS:
-        errors["kind"] = ["Choose vehicle, device or equipment."]
+        errors["kind"] = [_("Choose vehicle, device or equipment.")]
     if not any(values[name] for name in ("make", "model", "unit_number", "serial_number", "imei", "vin")):
-        errors["make"] = ["Give at least a make, a model or an identifier (unit number, serial, IMEI, VIN)."]
+        errors["make"] = [_("Give at least a make, a model or an identifier (unit number, serial, IMEI, VIN).")]
     if values["imei"]:
         values["imei"] = imei_number.compact(values["imei"])
         if not imei_number.is_valid(values["imei"]):
-            errors["imei"] = ["This is not a valid IMEI (15 digits; dial *#06# on the phone to see it)."]
+            errors["imei"] = [_("This is not a valid IMEI (15 digits; dial *#06# on the phone to see it).")]
     if values["vin"]:
         values["vin"] = values["vin"].replace(" ", "").upper()
         if not _VIN.fullmatch(values["vin"]):
-            errors["vin"] = ["A VIN has 17 letters and digits (no I, O or Q)."]
+            errors["vin"] = [_("A VIN has 17 letters and digits (no I, O or Q).")]
     if values["year"]:
         try:
             values["year"] = int(values["year"])
         except ValueError:
-            errors["year"] = ["Give the year as four digits."]
+            errors["year"] = [_("Give the year as four digits.")]
         else:
             if not 1900 <= values["year"] <= dt.date.today().year + 1:
-                errors["year"] = ["Give a year between 1900 and next year."]
+                errors["year"] = [_("Give a year between 1900 and next year.")]
     _check_lengths(values, errors)
     if values["unit_number"] and "unit_number" not in errors:
         clash = db.session.scalar(select(Unit.id).where(Unit.customer_id == customer_id,
                                                         Unit.unit_number == values["unit_number"],
                                                         Unit.id != (unit_id or -1)))
         if clash is not None:
-            errors["unit_number"] = ["You already have a unit with this number."]
+            errors["unit_number"] = [_("You already have a unit with this number.")]
     if errors:
         raise ValidationFailed(errors)
     return values

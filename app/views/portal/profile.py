@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_babel import gettext as _
+from flask_babel import refresh
 
 from ...extensions import db
 from ...models import NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, Unit
@@ -55,6 +56,7 @@ class PortalProfileView(PortalView):
         except ValidationFailed as exc:
             db.session.rollback()
             return self._page("person", exc.errors, 422)
+        refresh()  # a new language applies at once, to the confirmation below too
         flash(_("Your profile was saved."), "success")
         return redirect(url_for("PortalProfileView.show"))
 
