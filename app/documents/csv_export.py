@@ -100,17 +100,51 @@ def utc_bounds(start: dt.date | None, end: dt.date | None, zone) -> tuple[dt.dat
 
 
 # ------------------------------------------------------------------ cells
-def safe(value: str) -> str:
-    """Neutralise a cell a spreadsheet would run as a formula."""
-    return "'" + value if value and value.startswith(FORMULA_START) else value
+def safe(value) -> str:
+    """Neutralise a cell a spreadsheet would run as a formula (None is an empty cell)."""
+    if value is None:
+        return ""
+    value = value if isinstance(value, str) else str(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def local_iso(zone):
+    """A formatter of naive-UTC times as ISO 8601 in ``zone`` (``2025-03-10T00:30:00+01:00``).
+
+    The zone's offset is looked up once per UTC hour (rows come in time order, so a small cache hits
+    nearly always); an hour in which the offset changes is converted exactly, time by time.
+    """
+    offsets: dict = {}
+    hour_span = dt.timedelta(hours=1) - dt.timedelta(microseconds=1)
+
+    def exact(value: dt.datetime) -> str:
+        return value.replace(tzinfo=UTC).astimezone(zone).replace(microsecond=0).isoformat()
+
+    def fmt(value: dt.datetime | None) -> str:
+        if value is None:
+            return ""
+        hour = value.replace(minute=0, second=0, microsecond=0)
+        found = offsets.get(hour)
+        if found is None:
+            if len(offsets) > 4096:
+                offsets.clear()
+            first = hour.replace(tzinfo=UTC).astimezone(zone)
+            last = (hour + hour_span).replace(tzinfo=UTC).astimezone(zone)
+            found = offsets[hour] = (first.utcoffset(), first.isoformat()[-6:]) \
+                if first.utcoffset() == last.utcoffset() else False
+        if found is False:
+            return exact(value)
+        return (value + found[0]).replace(microsecond=0).isoformat() + found[1]
+
+    return fmt
 
 
 def _amount(quantity, price) -> Decimal:
     return (Decimal(quantity) * Decimal(price)).quantize(CENT)
 
 
-def _items_by_order(ids: list[int]) -> dict[int, list]:
-    rows = db.session.execute(
+def _items_by_order(conn, ids: list[int]) -> dict[int, list]:
+    rows = conn.execute(
         select(WorkItem.work_order_id, WorkItem.kind, WorkItem.part_number, WorkItem.description,
                WorkItem.quantity, WorkItem.unit_price)
         .where(WorkItem.work_order_id.in_(ids)).order_by(WorkItem.work_order_id, WorkItem.position, WorkItem.id)
@@ -166,41 +200,25 @@ def stream_orders_csv(actor, start: dt.date | None = None, end: dt.date | None =
     """Yield the CSV in chunks of ``BATCH`` orders (a header row first)."""
     zone = shop_zone()
     columns = _columns(actor)
-    names = [name for name, _col in columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(names)
+    writer.writerow([name for name, _col in columns])
     yield buffer.getvalue()
-    # Output position → (kind, index into the SQL row): a column, a time column, or the item cells.
-    plan, sql_index, items_at = [], 1, None
-    for name, col in columns:
-        if col is None:
-            if items_at is None:
-                items_at = len(plan)
-                plan.append(("items", None))
-            continue
-        plan.append(("time" if name in TIME_COLUMNS else "text", sql_index))
-        sql_index += 1
-    result = db.session.execute(_query(actor, columns, start, end, customer_id, zone),
-                                execution_options={"yield_per": BATCH})
+    sql_columns = [name for name, col in columns if col is not None]
+    when = local_iso(zone)
+    converters = [when if name in TIME_COLUMNS else safe for name in sql_columns]
+    items_at = next(i for i, (_name, col) in enumerate(columns) if col is None)
+    conn = db.session.connection()
+    result = conn.execution_options(yield_per=BATCH).execute(
+        _query(actor, columns, start, end, customer_id, zone))
     for rows in result.partitions():
         buffer.seek(0)
         buffer.truncate()
-        items = _items_by_order([row[0] for row in rows])
+        items = _items_by_order(conn, [row[0] for row in rows])
         for row in rows:
-            out = []
-            for kind, index in plan:
-                if kind == "items":
-                    out.extend(_item_cells(items.get(row[0], ())))
-                    continue
-                value = row[index]
-                if value is None:
-                    out.append("")
-                elif kind == "time":
-                    out.append(value.replace(tzinfo=UTC).astimezone(zone).isoformat(timespec="seconds"))
-                else:
-                    out.append(safe(str(value)))
-            writer.writerow(out)
+            cells = [convert(value) for convert, value in zip(converters, row[1:], strict=True)]
+            cells[items_at:items_at] = _item_cells(items.get(row[0], ()))
+            writer.writerow(cells)
         yield buffer.getvalue()
 
 
