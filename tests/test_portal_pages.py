@@ -483,3 +483,31 @@ def test_estimate_pages_count(world, me, db):
     assert "Page 1 of 2" in page
     assert db.session.scalar(select(func.count(Estimate.id)).where(Estimate.customer_id == m["customer"].id)) > 26
     assert db.session.scalar(select(func.count(DisputeNote.id))) == 0
+
+
+def test_links_to_other_parts_follow_the_routes_and_the_reseller_flag(world, app, db):
+    from flask import g
+
+    from tests.conftest import login
+    from tests.factories import CustomerFactory, make_user
+
+    reseller = make_user("Reseller", customer=CustomerFactory(name="FixIt", kind="reseller"))
+    db.session.commit()
+    has = app.view_functions.__contains__
+    client = app.test_client()
+    assert login(client, reseller.username).status_code == 302
+    body = text(client.get("/portal/orders"))
+    nav = body[body.index('<nav aria-label="Portal">'):body.index("</nav>")]
+    assert ("Shipments" in nav) == has("PortalShipmentView.list")
+    assert ("New repair order" in body) == has("PortalRepairOrderView.new")
+    assert ("Export CSV" in body) == has("PortalResellerDocumentView.export_form")
+    for cached in ("_login_user", "user", "_portico_customer", "portal_actor"):  # the tests share one app context
+        g.pop(cached, None)
+    customer = app.test_client()
+    assert login(customer, world["mine"]["user"].username).status_code == 302
+    plain = text(customer.get("/portal/orders"))
+    assert "Orders" in plain and "Shipments" not in plain and "Export CSV" not in plain
+    assert ("New repair order" in plain) == has("PortalRepairOrderView.new")
+    order_id = world["mine"]["done_order"].id
+    detail = text(customer.get(f"/portal/orders/{order_id}"))
+    assert (f"/portal/orders/{order_id}/pdf" in detail) == has("PortalDocumentView.work_order_pdf")

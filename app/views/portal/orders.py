@@ -14,6 +14,7 @@ from ...services.errors import ServiceError, ValidationFailed
 from ...services.search import search_orders
 from .base import PortalView, customer_required
 from .page_helpers import (
+    first_link,
     flash_service_error,
     form_value,
     get_or_404,
@@ -33,10 +34,16 @@ def search(stmt, term: str):
     return search_orders(stmt, term, internal=True)
 
 
-def reseller_links(actor) -> dict:
-    if not actor.is_reseller:
-        return {"new_repair_order": None, "shipments": None}
-    return {"new_repair_order": repair_order_link(), "shipments": shipments_link()}
+def other_parts_links(actor) -> dict:
+    """Pages other parts build, linked once they exist: any customer's repair order form (a reseller's is
+    confirmed at once, others wait for the shop); a reseller's shipments and CSV export."""
+    reseller = actor.is_reseller
+    return {
+        "new_repair_order": repair_order_link(),
+        "shipments": shipments_link() if reseller else None,
+        "export_link": first_link(("PortalResellerDocumentView.export_form",), ("/portal/orders/export",))
+        if reseller else None,
+    }
 
 
 class PortalOrdersView(PortalView):
@@ -54,8 +61,7 @@ class PortalOrdersView(PortalView):
         stmt = search(stmt, term).options(selectinload(WorkOrder.unit))
         page = paginate(stmt.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()))
         return self.render("portal/orders.html", page=page, tab=tab, tabs=TAB_LABELS, q=term,
-                           export_link=optional_link("/portal/orders/export.csv") if self.actor.is_reseller else None,
-                           **reseller_links(self.actor))
+                           **other_parts_links(self.actor))
 
     @expose("/orders/<int:order_id>")
     @customer_required
