@@ -139,3 +139,15 @@ def test_dashboard_for_managers_only(manager, login_as):
     assert "New service requests" in response.text and "<svg" in response.text
     login_as(make_user("Advisor"))
     assert client.get("/dashboard/").status_code == 403
+
+
+def test_the_form_reads_the_schedule_aloud_while_it_is_typed(manager, login_as):
+    client = login_as(manager)
+    assert "/reportdefinitionview/preview" in client.get("/reportdefinitionview/add").text
+    with time_machine.travel(dt.datetime(2026, 10, 20, 12, 0, tzinfo=dt.UTC), tick=False):
+        data = client.get("/reportdefinitionview/preview?cron=0+7+*+*+1-5").get_json()
+    assert data["description"] == "every weekday (Monday to Friday) at 07:00"
+    assert data["next"][0] == "Wed 2026-10-21 07:00 CEST" and data["next"][-1] == "Tue 2026-10-27 07:00 CET"
+    assert "Give five fields" in client.get("/reportdefinitionview/preview?cron=7am").get_json()["error"]
+    login_as(make_user("Advisor"))
+    assert client.get("/reportdefinitionview/preview?cron=0+7+*+*+1").status_code == 403

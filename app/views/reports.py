@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 
-from flask import flash, redirect, send_file, url_for
+from flask import flash, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import expose
-from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import select
@@ -81,8 +81,10 @@ def _schedule_label(value) -> str:
 class ReportDefinitionView(StaffModelView):
     datamodel = SQLAInterface(ReportDefinition)
     class_permission_name = PERMISSION
-    method_permission_name = {"run_now": "edit"}
+    method_permission_name = {"run_now": "edit", "preview": "list"}
     show_template = "staff/report_definition_show.html"
+    add_template = "staff/report_definition_add.html"
+    edit_template = "staff/report_definition_edit.html"
     list_title = "Scheduled reports"
     show_title = add_title = edit_title = "Scheduled report"
     list_columns = ["name", "kind", "cron", "format", "enabled", "updated_at"]
@@ -112,12 +114,12 @@ class ReportDefinitionView(StaffModelView):
             "kind": SelectField("Report", choices=[SelectChoice(kind, m.TITLE) for kind, m in CATALOGUE.items()],
                                 widget=Select2Widget()),
             "params": TextAreaField("Parameters", default='{"period": "last_week"}', description=params_help(),
-                                    validators=[_valid_params]),
+                                    validators=[_valid_params], widget=BS3TextAreaFieldWidget()),
             "cron": StringField("Schedule", default="0 7 * * 1", validators=[_valid_cron],
-                                description=self.description_columns["cron"]),
+                                description=self.description_columns["cron"], widget=BS3TextFieldWidget()),
             "format": SelectField("Format", choices=[SelectChoice(v, t) for v, t in FORMAT_LABELS.items()],
                                   widget=Select2Widget(), validators=[_valid_format]),
-            "recipients": TextAreaField("Recipients", validators=[_valid_recipients],
+            "recipients": TextAreaField("Recipients", validators=[_valid_recipients], widget=BS3TextAreaFieldWidget(),
                                         description=self.description_columns["recipients"]),
         }
         self.add_form_extra_fields = dict(fields)
@@ -164,6 +166,17 @@ class ReportDefinitionView(StaffModelView):
             period=service.preview_bounds(item), scheduler_alive=service.scheduler_alive(),
             may_run=self.appbuilder.sm.has_access("can_edit", PERMISSION),
         )
+
+    @expose("/preview", methods=["GET"])
+    @has_access
+    def preview(self):
+        """The schedule read aloud and its next five runs, for the form's live preview (JSON)."""
+        cron = request.args.get("cron", "")[:100]
+        try:
+            upcoming = next_runs(cron, shop_zone(), utcnow(), 5)
+        except CronError as exc:
+            return jsonify({"error": str(exc)})
+        return jsonify({"description": describe(cron), "next": [m.strftime("%a %Y-%m-%d %H:%M %Z") for m in upcoming]})
 
     @expose("/run/<int:pk>", methods=["POST"])
     @has_access
