@@ -45,6 +45,10 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
         write_orders_csv(path, actor=Actor.system_actor(f"scheduled export for {reseller.name}"),
                          customer_id=reseller.id, start=local_start.date(),
                          end=(local_end - dt.timedelta(days=1)).date())
+        # The export streams with ``yield_per``; on PostgreSQL that option stays on the transaction's
+        # connection (every later statement would become a server-side cursor, an UPDATE included): end
+        # the transaction here so the run's own writes get a plain connection.
+        session.commit()
         files.append({"name": name, "path": path, "content_type": "text/csv"})
     return ReportResult(
         title=f"{TITLE}: {reseller.name}", row_count=int(count or 0), files=files,
