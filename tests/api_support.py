@@ -1,7 +1,6 @@
 """Helpers for the REST API tests: log in through the real JWT endpoint and call the API as that user."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from tests.factories import PASSWORD
@@ -48,5 +47,40 @@ def api_as(client, user) -> Api:
     return Api(client, login_token(client, user.username))
 
 
-def day_after_tomorrow() -> str:
-    return (dt.date.today() + dt.timedelta(days=2)).isoformat()
+def build_account(name, service_type, location, method, staff, technician):
+    """A reseller account with one row of every resource, each in a live state (made through the services)."""
+    from app.extensions import db
+    from app.models import Address, WorkItem
+    from app.services import estimates, invoices, requests, shipments, work_orders
+    from tests.factories import CustomerFactory, UnitFactory, actor, make_user, tomorrow
+
+    customer = CustomerFactory(name=name, kind="reseller")
+    user = make_user("Reseller", customer=customer)
+    unit = UnitFactory(customer=customer)
+    address = Address(customer=customer, line1="1 Road", city="Town", postal_code="1")
+    db.session.add(address)
+    db.session.commit()
+    own = actor(user)
+    req = requests.submit(own, service_type_id=service_type.id, subject=f"{name} request", preferred_date=tomorrow(),
+                          preferred_slot="morning", unit_id=unit.id)
+    est = requests.perform(req, "confirm", staff, estimate=True)
+    estimates.set_lines(est, staff, [{"description": "Work", "hours": "1", "rate": "10",
+                                      "parts": [{"description": "Part", "quantity": "1", "unit_price": "5"}]}])
+    estimates.perform(est, "submit", staff)
+    order = work_orders.create(own, kind="repair", fault="Broken", unit_id=unit.id,
+                               service_location_id=location.id, shipping_method_id=method.id)
+    shipped = work_orders.create(own, kind="repair", fault="Broken too", service_location_id=location.id,
+                                 shipping_method_id=method.id)
+    shipment = shipments.create(own, work_orders=[shipped.id])
+    billed = work_orders.create(staff, customer_id=customer.id, kind="job", fault="Service")
+    billed.items.append(WorkItem(kind="labour", description="Service", quantity=1, unit_price=10))
+    db.session.commit()
+    work_orders.perform(billed, "receive", staff)
+    work_orders.perform(billed, "clock_on", technician)
+    work_orders.perform(billed, "ready", technician)
+    invoice = work_orders.perform(billed, "invoice", staff)
+    invoices.perform(invoice, "submit", staff)
+    return {"user": user, "rows": {"customer": customer.id, "unit": unit.id, "service_request": req.id,
+                                   "estimate": est.id, "work_order": order.id, "invoice": invoice.id,
+                                   "shipment": shipment.id},
+            "address": address.id, "billed": billed.id, "lines": [line.id for line in est.labour_lines]}

@@ -10,16 +10,12 @@ from __future__ import annotations
 import pytest
 
 from app.api import resources
-from app.extensions import db as _db
-from app.models import Address, ReportDefinition, WorkItem
-from app.services import estimates, invoices, requests, shipments, work_orders
-from tests.api_support import Api, api_as
+from app.models import ReportDefinition
+from tests.api_support import Api, api_as, build_account
 from tests.factories import (
-    CustomerFactory,
     ServiceLocationFactory,
     ServiceTypeFactory,
     ShippingMethodFactory,
-    UnitFactory,
     actor,
     make_user,
     tomorrow,
@@ -49,39 +45,6 @@ def call(api: Api, method: str, path: str):
     return getattr(api, method.lower())(path, json={})
 
 
-def _account(name, service_type, location, method, staff, technician):
-    customer = CustomerFactory(name=name, kind="reseller")
-    user = make_user("Reseller", customer=customer)
-    unit = UnitFactory(customer=customer)
-    address = Address(customer=customer, line1="1 Road", city="Town", postal_code="1")
-    _db.session.add(address)
-    _db.session.commit()
-    own = actor(user)
-    req = requests.submit(own, service_type_id=service_type.id, subject=f"{name} request", preferred_date=tomorrow(),
-                          preferred_slot="morning", unit_id=unit.id)
-    est = requests.perform(req, "confirm", staff, estimate=True)
-    estimates.set_lines(est, staff, [{"description": "Work", "hours": "1", "rate": "10",
-                                      "parts": [{"description": "Part", "quantity": "1", "unit_price": "5"}]}])
-    estimates.perform(est, "submit", staff)
-    order = work_orders.create(own, kind="repair", fault="Broken", unit_id=unit.id,
-                               service_location_id=location.id, shipping_method_id=method.id)
-    shipped = work_orders.create(own, kind="repair", fault="Broken too", service_location_id=location.id,
-                                 shipping_method_id=method.id)
-    shipment = shipments.create(own, work_orders=[shipped.id])
-    billed = work_orders.create(staff, customer_id=customer.id, kind="job", fault="Service")
-    billed.items.append(WorkItem(kind="labour", description="Service", quantity=1, unit_price=10))
-    _db.session.commit()
-    work_orders.perform(billed, "receive", staff)
-    work_orders.perform(billed, "clock_on", technician)
-    work_orders.perform(billed, "ready", technician)
-    invoice = work_orders.perform(billed, "invoice", staff)
-    invoices.perform(invoice, "submit", staff)
-    return {"user": user, "rows": {"customer": customer.id, "unit": unit.id, "service_request": req.id,
-                                   "estimate": est.id, "work_order": order.id, "invoice": invoice.id,
-                                   "shipment": shipment.id},
-            "address": address.id, "billed": billed.id, "lines": [line.id for line in est.labour_lines]}
-
-
 @pytest.fixture()
 def world(client, db):
     service_type, location, method = ServiceTypeFactory(), ServiceLocationFactory(), ShippingMethodFactory()
@@ -90,8 +53,8 @@ def world(client, db):
     plain = make_user("Customer")
     db.session.commit()
     staff = actor(advisor)
-    a = _account("Alpha", service_type, location, method, staff, actor(tech_a))
-    b = _account("Beta", service_type, location, method, staff, actor(tech_b))
+    a = build_account("Alpha", service_type, location, method, staff, actor(tech_a))
+    b = build_account("Beta", service_type, location, method, staff, actor(tech_b))
     report = ReportDefinition(name="Weekly", kind="open_requests", cron="0 7 * * 1", recipients=["m@example.com"])
     db.session.add(report)
     db.session.commit()

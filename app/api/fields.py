@@ -95,3 +95,23 @@ class Ref(fields.Integer):
         if result is not None and not 0 < result < 2**31:
             raise ValidationError("Not a valid id.")
         return result
+
+
+class ClockTime(fields.Field):
+    """A time of day as ``"HH:MM"`` (shop time)."""
+
+    default_error_messages = {"invalid": "Give the time as HH:MM, e.g. 14:30."}
+
+    def __init__(self, **kwargs):
+        metadata = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$", "example": "14:30",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.strftime("%H:%M") if value is not None else None
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return dt.datetime.strptime(str(value), "%H:%M").time()
+        except ValueError:
+            raise self.make_error("invalid") from None

@@ -15,7 +15,7 @@ from ..services import requests
 from . import options as opt
 from .base import Action, PorticoApi
 from .common import ApiError
-from .fields import Ref, UTCDateTime
+from .fields import ClockTime, Ref, UTCDateTime
 from .schemas import In, Out, ReasonOptional, ReasonRequired, VersionedIn, choice, text
 
 
@@ -41,7 +41,7 @@ class RequestOut(Out):
     summary = fields.String()
     preferred_date = fields.Date()
     preferred_slot = fields.String()
-    preferred_time = fields.Time(format="%H:%M")
+    preferred_time = ClockTime()
     estimate_required = fields.Boolean()
     scheduled_start = UTCDateTime()
     confirmed_at = UTCDateTime()
@@ -69,8 +69,8 @@ class RequestOwnIn(In):
     summary = fields.String(allow_none=True, validate=validate.Length(max=10000))
     preferred_date = fields.Date(required=True)
     preferred_slot = choice(SLOTS, load_default="morning")
-    preferred_time = fields.Time(format="%H:%M", allow_none=True,
-                                 metadata={"description": "HH:MM in shop time; only with the custom slot."})
+    preferred_time = ClockTime(allow_none=True,
+                               metadata={"description": "HH:MM in shop time; only with the custom slot."})
     address = Ref(allow_none=True)
     unit = Ref(allow_none=True)
     service_location = Ref(allow_none=True)
