@@ -12,7 +12,7 @@ from flask import send_file
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates
 from sqlalchemy import select
 
 from ..extensions import db
@@ -56,6 +56,16 @@ class ReportIn(In):
                          metadata={"description": 'Period and filters, e.g. {"period": "last_week"}.'})
     enabled = fields.Boolean(load_default=True)
 
+    @validates("kind")
+    def _kind(self, value, **_):
+        catalogue = _catalogue()
+        if catalogue is not None and value not in catalogue:
+            raise ValidationError(f"Choose a report from the catalogue: {', '.join(sorted(catalogue))}.")
+
+    @validates("cron")
+    def _cron(self, value, **_):
+        check_cron(value)
+
 
 class ReportEditIn(ReportIn):
     name = text(120, allow_blank=False)
@@ -84,6 +94,31 @@ class ReportRunOut(Out):
     row_count = fields.Integer()
     error = fields.String()
     files = fields.List(fields.Nested(RunFile), attribute="links")
+
+
+def _catalogue():
+    try:
+        from ..reports import CATALOGUE
+    except ImportError:  # pragma: no cover - the reports part ships with Portico
+        return None
+    return CATALOGUE
+
+
+def check_cron(value: str) -> None:
+    """Five cron fields, in the shop's time zone (the reports package reads Sunday as 0, as cron does)."""
+    from ..services.settings import shop_zone
+
+    try:
+        from ..reports.schedule import trigger_for
+    except ImportError:  # pragma: no cover
+        from apscheduler.triggers.cron import CronTrigger
+
+        def trigger_for(expr, zone):
+            return CronTrigger.from_crontab(expr, timezone=zone)
+    try:
+        trigger_for(value, shop_zone())
+    except ValueError as error:
+        raise ValidationError(str(error) or "Not a cron expression such as 0 7 * * 1.") from None
 
 
 def _service():
