@@ -164,3 +164,11 @@ def test_staff_export_route(shop):
     assert staff.get("/documents/orders.csv?customer_id=abc").status_code == 400
     assert client_for(shop["tech"]).get("/documents/orders.csv").status_code == 403
     assert client_for(shop["reseller"]).get("/documents/orders.csv").status_code == 403
+
+
+def test_streaming_leaves_the_sessions_connection_as_it_was(shop):
+    """``yield_per`` is set per statement: later statements of the transaction are not server-side cursors."""
+    reseller_orders(shop, 2)
+    list(stream_orders_csv(shop["reseller_actor"]))
+    options = db.session.connection().get_execution_options()
+    assert "yield_per" not in options and "stream_results" not in options

@@ -209,8 +209,10 @@ def stream_orders_csv(actor, start: dt.date | None = None, end: dt.date | None =
     converters = [when if name in TIME_COLUMNS else safe for name in sql_columns]
     items_at = next(i for i, (_name, col) in enumerate(columns) if col is None)
     conn = db.session.connection()
-    result = conn.execution_options(yield_per=BATCH).execute(
-        _query(actor, columns, start, end, customer_id, zone))
+    # Per statement, not ``conn.execution_options()``: that would change the session's connection in place
+    # and make every later statement of the transaction a server-side cursor on PostgreSQL.
+    result = conn.execute(_query(actor, columns, start, end, customer_id, zone),
+                          execution_options={"yield_per": BATCH})
     for rows in result.partitions():
         buffer.seek(0)
         buffer.truncate()
