@@ -55,7 +55,9 @@ class Figure:
 
     @property
     def trend(self) -> str:
-        return "up" if self.this_total > self.last_same_time else "down" if self.this_total < self.last_same_time else ""
+        if self.this_total == self.last_same_time:
+            return ""
+        return "up" if self.this_total > self.last_same_time else "down"
 
 
 @dataclass
