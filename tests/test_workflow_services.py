@@ -177,6 +177,7 @@ def test_estimate_without_labour_cannot_be_submitted(shop):
     ({"hours": "-1"}, "labour_lines.0.hours"),
     ({"rate": "12.345"}, "labour_lines.0.rate"),
     ({"rate": "abc"}, "labour_lines.0.rate"),
+    ({"rate": "1e30"}, "labour_lines.0.rate"),
     ({"parts": [{"description": "x", "quantity": "0", "unit_price": "1"}]}, "labour_lines.0.parts.0.quantity"),
 ])
 def test_money_and_hours_are_validated(shop, bad, field):

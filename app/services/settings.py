@@ -36,7 +36,8 @@ def money(value) -> Decimal:
         result = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
     except (InvalidOperation, ValueError) as exc:
         raise ValueError(f"{value!r} is not an amount") from exc
-    if not result.is_finite():
+    # Finite and small enough for a Numeric(12, 2) column (1e30 would make quantize raise).
+    if not result.is_finite() or abs(result) >= Decimal("1e10"):
         raise ValueError(f"{value!r} is not an amount")
     return result.quantize(CENT, rounding=ROUND_HALF_UP)
 
