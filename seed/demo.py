@@ -706,6 +706,21 @@ def summary() -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ entry point
+def _reports_and_links(users) -> None:
+    """A scheduled weekly report with a queued first run (the scheduler runs it) and a login link for Jane."""
+    from app.reports import revenue
+    from app.services import portal_auth
+    from app.services import reports as report_service
+
+    manager = actor_for(users["manager"])
+    definition = report_service.create_definition(
+        manager, name="Weekly revenue", kind=revenue.KIND, cron="0 7 * * 1", format="pdf",
+        recipients=["manager@example.com"], params={"period": "last_week"})
+    report_service.queue_run(definition, manager)
+    portal_auth.issue_token(users["customer"])
+    db.session.commit()
+
+
 def load_demo() -> str:
     """Create the demo accounts and customers that are missing and, once, the history; return a summary."""
     _ensure_roles()
@@ -744,5 +759,6 @@ def load_demo() -> str:
                 "The demo history stopped part-way (each step commits, so what was made so far stays). Load the "
                 "demo into an empty database: the next run would find Jane Doe's requests and skip the history."
             ) from exc
+        _reports_and_links(users)
         lines.append("Demo history loaded through the service layer:")
     return "\n".join(lines + summary())
