@@ -11,14 +11,15 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from flask import request, url_for
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import utcnow
 from ..services.errors import ServiceError, ValidationFailed
 from ..services.settings import shop_zone, to_utc
-from .workflow import parse_local
+from .workflow import action_label, parse_local
 
 log = logging.getLogger(__name__)
 
@@ -134,3 +135,44 @@ def attachments_downloadable() -> bool:
     from flask import current_app
 
     return any(rule.rule.startswith("/attachments/<") for rule in current_app.url_map.iter_rules())
+
+
+class BoardView(BaseView):
+    """A board of cards (booking board, service board): ``index`` renders it, ``act`` runs one card action
+    through the service (``perform``) and re-renders the board with a refusal at the card.
+
+    Subclasses set ``model``, ``board_name``, ``card_actions``, ``typed_fields`` and ``service`` (the
+    workflow module), and write ``_render``, ``_params(action)`` and ``_after(obj, number, action, result)``.
+    """
+
+    method_permission_name = {"index": "list", "act": "transition"}
+    default_view = "index"
+    model = None
+    board_name = "board"
+    card_actions: tuple[str, ...] = ()
+    typed_fields: tuple[str, ...] = ()
+    service = None
+
+    @expose("/")
+    @has_access
+    def index(self):
+        return self._render()
+
+    @expose("/<int:pk>/<action>", methods=["POST"])
+    @has_access
+    def act(self, pk: int, action: str):
+        from ..services.scope import current_actor
+
+        obj = db.session.get(self.model, pk)
+        if obj is None:
+            abort(404)
+        if action not in self.card_actions:
+            flash(f"{action_label(action)} is not available on the {self.board_name}.", "danger")
+            return redirect(board_url(f"{self.endpoint}.index", anchor=f"card-{pk}"))
+        number = obj.number
+        result, refused = run_card_action(
+            self._render, pk, action, typed_values(*self.typed_fields),
+            lambda: self.service.perform(obj, action, current_actor(), **self._params(action)))
+        if refused:
+            return refused
+        return self._after(obj, number, action, result)

@@ -13,9 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import BaseView, expose
-from flask_appbuilder.security.decorators import has_access
+from flask import flash, redirect, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -26,6 +24,7 @@ from ..services.scope import current_actor
 from ..services.settings import get_settings
 from .boards import (
     COLUMN_LIMIT,
+    BoardView,
     CardFailure,
     age,
     attachments_downloadable,
@@ -36,8 +35,6 @@ from .boards import (
     local_today,
     parse_day,
     parse_id,
-    run_card_action,
-    typed_values,
 )
 from .workflow import action_label
 
@@ -109,34 +106,15 @@ def _waiting_since(req: ServiceRequest) -> dt.datetime:
     return max([req.created_at, *times])
 
 
-class BookingBoardView(BaseView):
+class BookingBoardView(BoardView):
     route_base = "/bookingboard"
     class_permission_name = PERMISSION
-    method_permission_name = {"index": "list", "act": "transition"}
-    default_view = "index"
     template = "staff/booking_board.html"
-
-    @expose("/")
-    @has_access
-    def index(self):
-        return self._render()
-
-    @expose("/<int:pk>/<action>", methods=["POST"])
-    @has_access
-    def act(self, pk: int, action: str):
-        req = db.session.get(ServiceRequest, pk)
-        if req is None:
-            abort(404)
-        if action not in CARD_ACTIONS:
-            flash(f"{action_label(action)} is not available on the booking board.", "danger")
-            return redirect(board_url(f"{self.endpoint}.index", anchor=f"card-{pk}"))
-        number = req.number
-        result, refused = run_card_action(
-            self._render, pk, action, typed_values(*TYPED_FIELDS),
-            lambda: requests.perform(req, action, current_actor(), **self._params(action)))
-        if refused:
-            return refused
-        return self._after(req, number, action, result)
+    model = ServiceRequest
+    board_name = "booking board"
+    card_actions = CARD_ACTIONS
+    typed_fields = TYPED_FIELDS
+    service = requests
 
     # --- helpers -------------------------------------------------------------------------------------
 

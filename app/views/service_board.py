@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import BaseView, expose
-from flask_appbuilder.security.decorators import has_access
+from flask import flash, redirect, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -25,13 +23,12 @@ from ..services.scope import current_actor
 from ..services.settings import to_local, to_utc
 from .boards import (
     COLUMN_LIMIT,
+    BoardView,
     age,
     board_url,
     expected_version,
     local_datetime,
     parse_id,
-    run_card_action,
-    typed_values,
 )
 from .filters import status_label
 from .workflow import action_label, technicians
@@ -72,33 +69,18 @@ class Filters:
         return stmt
 
 
-class ServiceBoardView(BaseView):
+class ServiceBoardView(BoardView):
     route_base = "/serviceboard"
     class_permission_name = PERMISSION
-    method_permission_name = {"index": "list", "act": "transition"}
-    default_view = "index"
     template = "staff/service_board.html"
+    model = WorkOrder
+    board_name = "service board"
+    card_actions = CARD_ACTIONS
+    typed_fields = TYPED_FIELDS
+    service = work_orders
 
-    @expose("/")
-    @has_access
-    def index(self):
-        return self._render()
-
-    @expose("/<int:pk>/<action>", methods=["POST"])
-    @has_access
-    def act(self, pk: int, action: str):
-        order = db.session.get(WorkOrder, pk)
-        if order is None:
-            abort(404)
-        if action not in CARD_ACTIONS:
-            flash(f"{action_label(action)} is not available on the service board.", "danger")
-            return redirect(board_url(f"{self.endpoint}.index", anchor=f"card-{pk}"))
-        number = order.number
-        _result, refused = run_card_action(
-            self._render, pk, action, typed_values(*TYPED_FIELDS),
-            lambda: work_orders.perform(order, action, current_actor(), **self._params(action)))
-        if refused:
-            return refused
+    def _after(self, order, number, action, _result):
+        pk = order.id
         if action == "assign":
             who = order.technician.username if order.technician else "nobody"
             when = f", {_local(order.scheduled_start)}" if order.scheduled_start else ""
