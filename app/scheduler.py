@@ -146,8 +146,8 @@ class PorticoScheduler:
         return self.active
 
     def _activate(self, paused: bool) -> None:
+        from .core.settings import get_settings
         from .services import reports
-        from .services.settings import get_settings
 
         with self.app.app_context():
             zone = get_settings().time_zone
@@ -216,7 +216,7 @@ class PorticoScheduler:
 
     def sync_definitions(self) -> dict:
         """Make the report jobs match the enabled definitions (added, changed, removed)."""
-        from .services.settings import get_settings
+        from .core.settings import get_settings
 
         scheduler = self.scheduler
         if scheduler is None:
@@ -250,8 +250,8 @@ class PorticoScheduler:
 
     def fire(self, definition_id: int) -> None:
         """A definition's slot is due: record the run once and execute it."""
+        from .core.settings import shop_zone
         from .services import reports
-        from .services.settings import shop_zone
 
         with self._busy, self.app.app_context():
             if not self.active:

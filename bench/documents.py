@@ -137,9 +137,9 @@ def our_export(actor) -> int:
 
 
 def bench_csv(app, samples: int) -> list[tuple]:
+    from app.core.actors import Actor
     from app.extensions import db
     from app.models import WorkOrder
-    from app.services.actors import Actor
 
     actor = Actor.system_actor("bench")
     rows = []

@@ -56,10 +56,10 @@ def _one_report(session, module, period: str, zone, now, folder: Path, filters: 
 
 
 def measure_reports(app, periods: list[str], samples: int, echo) -> list[dict]:
+    from app.core.settings import shop_zone
     from app.extensions import db
     from app.models import utcnow
     from app.reports import CATALOGUE
-    from app.services.settings import shop_zone
 
     rows = []
     with app.app_context(), tempfile.TemporaryDirectory(prefix="portico-bench-reports-") as tmp:

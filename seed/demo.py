@@ -21,6 +21,10 @@ from sqlalchemy import func, select
 from stdnum import imei as imei_number
 from stdnum import luhn
 
+from app.core.actors import Actor
+from app.core.errors import ValidationFailed
+from app.core.scope import actor_for
+from app.core.settings import to_utc
 from app.extensions import db
 from app.models import (
     ESTIMATE_STATUSES,
@@ -51,10 +55,6 @@ from app.models import (
     utcnow,
 )
 from app.services import estimates, invoices, requests, shipments, work_orders
-from app.services.actors import Actor
-from app.services.errors import ValidationFailed
-from app.services.scope import actor_for
-from app.services.settings import to_utc
 
 # ------------------------------------------------------------------------------------------ accounts
 #: username, role, first name, last name, customer account key (see CUSTOMERS) or None

@@ -9,6 +9,8 @@ import factory
 from factory.alchemy import SQLAlchemyModelFactory
 from flask import current_app
 
+from app.core.actors import Actor
+from app.core.scope import actor_for
 from app.extensions import db
 from app.models import (
     Address,
@@ -19,8 +21,6 @@ from app.models import (
     ShippingMethod,
     Unit,
 )
-from app.services.actors import Actor
-from app.services.scope import actor_for
 
 PASSWORD = "test-password-1"
 _counter = itertools.count(1)

@@ -8,10 +8,10 @@ from flask import current_app, g
 from flask.testing import FlaskClient
 from PIL import Image
 
+from app.core.settings import get_settings
 from app.extensions import db
 from app.models import WorkItem
 from app.services import estimates, invoices, work_orders
-from app.services.settings import get_settings
 from tests.factories import (
     AddressFactory,
     CustomerFactory,

@@ -8,9 +8,9 @@ import pytest
 import time_machine
 from sqlalchemy import event, func, select
 
+from app.core.settings import get_settings, to_local
 from app.models import Attachment, AuditEvent, Estimate, ServiceRequest, TimeProposal
 from app.services import requests
-from app.services.settings import get_settings, to_local
 from app.views.boards import attachments_downloadable
 from tests.factories import (
     CustomerFactory,

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
+from app.core.errors import StaleObject, ValidationFailed
+from app.core.settings import get_settings
 from app.models import Customer, ServiceRequest
 from app.services import requests
-from app.services.errors import StaleObject, ValidationFailed
-from app.services.settings import get_settings
 from tests.factories import ServiceLocationFactory, ServiceTypeFactory, UnitFactory, actor, make_user
 
 pytestmark = pytest.mark.postgres

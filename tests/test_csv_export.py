@@ -8,11 +8,11 @@ import io
 import pytest
 from sqlalchemy import event
 
+from app.core.errors import ValidationFailed
 from app.documents import csv_export
 from app.documents.csv_export import parse_range, stream_orders_csv, write_orders_csv
 from app.extensions import db
 from app.services import work_orders
-from app.services.errors import ValidationFailed
 from tests.repair_shop import INTERNAL_REF, build, client_for, reseller_orders, rich_order
 
 

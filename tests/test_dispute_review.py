@@ -10,10 +10,10 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from app.core.settings import get_settings
 from app.models import DisputeNote, Estimate, Notification
 from app.services import estimates
 from app.services.estimate_diff import diff, snapshot, summary
-from app.services.settings import get_settings
 from tests.factories import CustomerFactory, actor, make_user
 
 LINES = [

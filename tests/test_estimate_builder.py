@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from app.core.settings import get_settings
 from app.models import AuditEvent, Estimate, Notification
 from app.services import estimates, requests
-from app.services.settings import get_settings
 from tests.factories import CustomerFactory, ServiceTypeFactory, actor, make_user, tomorrow
 
 LINES = [

@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from app.core.settings import get_settings
 from app.models import Invoice, Payment
 from app.services import estimates, invoices, work_orders
-from app.services.settings import get_settings
 from tests.factories import CustomerFactory, actor, make_user
 
 LINES = [{"description": "Service", "hours": "2.00", "rate": "50.00",

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from app.core.errors import InvalidTransition, NotFound, PermissionDenied, ServiceError, ValidationFailed
+from app.core.settings import get_settings
 from app.models import AuditEvent, Notification, OutboxEmail, Payment
 from app.services import invoices, notify, payments, work_orders
-from app.services.errors import InvalidTransition, NotFound, PermissionDenied, ServiceError, ValidationFailed
-from app.services.settings import get_settings
 from tests.factories import CustomerFactory, actor, make_user
 
 

@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from app.core.actors import Actor
 from app.models import AuditEvent, Customer, LoginToken, OutboxEmail, PortalSession, PortalUser, utcnow
 from app.services import portal_auth
-from app.services.actors import Actor
 from tests.conftest import PASSWORD
 from tests.factories import make_user
 from tests.portal_support import last_link as last_link_path
@@ -107,7 +107,7 @@ def test_link_expires_and_is_extended_by_each_use(app, client, db, customer_user
 
 
 def test_unused_link_expires_after_the_setting(app, client, db, customer_user):
-    from app.services.settings import get_settings
+    from app.core.settings import get_settings
 
     get_settings().magic_link_hours = 1
     db.session.commit()

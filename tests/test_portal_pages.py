@@ -22,6 +22,7 @@ from app.models import (
     ServiceRequest,
     TimeProposal,
     WorkOrder,
+    dispute_log,
 )
 from app.services import estimates, work_orders
 from tests.portal_world import LINES, build_world, in_days
@@ -298,14 +299,14 @@ def test_dispute_chosen_lines_each_with_a_note(world, me, db):
     db.session.refresh(est)
     assert est.status == "disputed" and labour.disputed and part.disputed
     assert not est.labour_lines[1].disputed
-    log = {n.text for n in estimates.dispute_log(est)}
+    log = {n.text for n in dispute_log(est)}
     assert {"2.5 hours is a lot", "Compressor is cheaper elsewhere", "Please check"} <= log
     page = main(me.get(f"/portal/estimates/{est.id}"))
     assert "Your dispute was sent" in page and "2.5 hours is a lot" in page
 
     response = me.post(f"/portal/estimates/{est.id}/notes", data={"text": "Any news?"})
     assert response.status_code == 302
-    assert "Any news?" in {n.text for n in estimates.dispute_log(est)}
+    assert "Any news?" in {n.text for n in dispute_log(est)}
     empty = me.post(f"/portal/estimates/{est.id}/notes", data={"text": ""})
     assert empty.status_code == 422 and 'id="text-error"' in main(empty)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.core.errors import NotFound, ValidationFailed
 from app.models import Address, AuditEvent, Customer, Notification, OutboxEmail, PortalUser, Unit, User
 from app.services import customers
-from app.services.errors import NotFound, ValidationFailed
 from tests.conftest import PASSWORD, login
 from tests.factories import AddressFactory, CustomerFactory, UnitFactory, actor, make_user
 

@@ -215,7 +215,7 @@ def test_a_rejected_file_keeps_the_rest(client, db, service_type):
 
 
 def test_too_many_files(client, db, service_type):
-    from app.services.settings import get_settings
+    from app.core.settings import get_settings
 
     get_settings().photo_limit = 2
     db.session.commit()

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.models import Unit, WorkOrder
 from app.services import units
-from app.services.errors import ValidationFailed
 from app.services.search import search_orders
 from tests.factories import ServiceLocationFactory, UnitFactory
 from tests.repair_shop import VALID_IMEI, anonymous, build, client_for, rich_order

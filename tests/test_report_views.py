@@ -8,9 +8,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from app.core.actors import Actor
 from app.models import ReportDefinition, ReportRun
 from app.services import reports
-from app.services.actors import Actor
 from tests.factories import make_user
 
 

@@ -14,11 +14,11 @@ import time_machine
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from app.core.actors import Actor
 from app.models import OutboxEmail, ReportRun
 from app.reports import CATALOGUE
 from app.reports.periods import period_bounds
 from app.services import estimates, invoices, reports, requests, work_orders
-from app.services.actors import Actor
 from tests.factories import CustomerFactory, ServiceTypeFactory, UnitFactory, actor, make_user
 
 UTC = dt.UTC

@@ -15,12 +15,12 @@ import time_machine
 from flask import current_app
 from sqlalchemy import func, select
 
+from app.core.actors import Actor
 from app.models import ReportRun, SchedulerLease
 from app.reports import CATALOGUE
 from app.reports.schedule import latest_fire_time, trigger_for
 from app.scheduler import Lease, PorticoScheduler
 from app.services import reports
-from app.services.actors import Actor
 
 UTC = dt.UTC
 ROOT = Path(__file__).resolve().parent.parent

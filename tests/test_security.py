@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from app.core.errors import NotFound
+from app.core.scope import get_for, scoped
 from app.models import (
     Address,
     Customer,
@@ -18,8 +20,6 @@ from app.models import (
 )
 from app.security import API_CUSTOMER, ROLE_DEFINITIONS
 from app.services import estimates, requests, work_orders
-from app.services.errors import NotFound
-from app.services.scope import get_for, scoped
 from tests.factories import PASSWORD, CustomerFactory, ServiceTypeFactory, UnitFactory, actor, make_user
 
 

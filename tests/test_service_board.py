@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import event, select
 
+from app.core.settings import get_settings, to_local
 from app.models import AuditEvent, WorkOrder
 from app.services import work_orders
-from app.services.settings import get_settings, to_local
 from tests.factories import CustomerFactory, ServiceLocationFactory, UnitFactory, actor, make_user
 
 BOARD = "/serviceboard/"

@@ -10,6 +10,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
+from app.core.settings import get_settings
 from app.models import (
     Attachment,
     AuditEvent,
@@ -32,7 +33,6 @@ from app.models import (
     utcnow,
 )
 from app.services import estimates, requests, work_orders
-from app.services.settings import get_settings
 from app.views.base import StaffModelView
 from tests.factories import (
     AddressFactory,

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.core.actors import Actor
+from app.core.errors import InvalidTransition, PermissionDenied
 from app.services import estimates, invoices, requests, shipments, work_orders
-from app.services.actors import Actor
-from app.services.errors import InvalidTransition, PermissionDenied
 from app.services.workflow import CREATE
 
 ACTORS = {

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.models import Attachment, AuditEvent, OrderMessage, WorkItem
 from app.services import work_orders
-from app.services.errors import NotFound, PermissionDenied, ValidationFailed
 from app.views.boards import day_bounds, local_today
 from tests.factories import CustomerFactory, UnitFactory, actor, make_user
 

@@ -10,10 +10,10 @@ from PIL import Image
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from app.core.actors import Actor
+from app.core.errors import ValidationFailed
 from app.models import Attachment, AuditEvent, ServiceRequest, WorkOrder
 from app.services import requests, uploads
-from app.services.actors import Actor
-from app.services.errors import ValidationFailed
 from tests.factories import CustomerFactory, ServiceTypeFactory, make_user, tomorrow
 from tests.portal_support import separate_requests  # noqa: F401 - fixture
 
@@ -130,7 +130,7 @@ def test_saved_outside_static_under_a_random_name(app, db, service_request):
 
 
 def test_at_most_photo_limit_per_request(db, service_request):
-    from app.services.settings import get_settings
+    from app.core.settings import get_settings
 
     get_settings().photo_limit = 2
     actor = Actor.public(customer_id=service_request.customer_id)
@@ -143,8 +143,8 @@ def test_at_most_photo_limit_per_request(db, service_request):
 
 
 def test_at_most_photo_limit_per_work_order(db):
+    from app.core.settings import get_settings
     from app.services import work_orders
-    from app.services.settings import get_settings
 
     get_settings().photo_limit = 1
     customer = CustomerFactory()

@@ -8,9 +8,9 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from app.models import AuditEvent, Notification, OutboxEmail, TimeEntry, WorkOrder
+from app.core.errors import InvalidTransition, NotFound, PermissionDenied, StaleObject, ValidationFailed
+from app.models import AuditEvent, Notification, OutboxEmail, TimeEntry, WorkOrder, dispute_log
 from app.services import estimates, invoices, requests, shipments, work_orders
-from app.services.errors import InvalidTransition, NotFound, PermissionDenied, StaleObject, ValidationFailed
 from tests.factories import (
     CustomerFactory,
     ServiceLocationFactory,
@@ -75,7 +75,7 @@ def test_whole_cycle(shop, db):
     estimates.set_lines(r2, shop["staff"], [dict(LINES[0], parts=[dict(LINES[0]["parts"][0], unit_price="250.00")]),
                                              LINES[1]])
     estimates.perform(r2, "submit", shop["staff"])
-    assert len(estimates.dispute_log(r2)) == 2  # the log spans revisions
+    assert len(dispute_log(r2)) == 2  # the log spans revisions
 
     order = estimates.perform(r2, "approve", shop["jane"])
     assert r2.status == "approved" and req.status == "resolved"
@@ -199,7 +199,7 @@ def test_one_open_time_entry_per_technician(shop):
 
 
 def test_slot_capacity(shop, db):
-    from app.services.settings import get_settings
+    from app.core.settings import get_settings
 
     get_settings().slot_capacity = 1
     db.session.commit()

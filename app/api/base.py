@@ -24,10 +24,10 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
+from ..core.scope import current_actor
 from ..extensions import db
 from ..services.audit import record_edit
 from ..services.common import check_version, commit
-from ..services.scope import current_actor
 from . import idempotency
 from .common import ApiError, FilterScope, audience, guarded, json_body, load, parse_int, respond
 from .filters import coerce_filters

@@ -2,7 +2,7 @@
 
 Errors follow SPEC §6: 400 malformed, 401 not logged in, 403 role not allowed, 404 absent or not yours,
 409 transition not allowed (the body names the current ``status``), 413 too large, 422 validation with
-``{"message": {field: [..]}}``. Service exceptions carry their meaning (``app.services.errors``) and are
+``{"message": {field: [..]}}``. Service exceptions carry their meaning (``app.core.errors``) and are
 mapped here; nothing a client sends may end in a 500.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..core.errors import ServiceError
+from ..core.scope import current_actor, current_user_obj, customer_for_user, scoped
 from ..extensions import db
-from ..services.errors import ServiceError
-from ..services.scope import current_actor, current_user_obj, customer_for_user, scoped
 from ..views.errors import error_body
 
 log = logging.getLogger(__name__)

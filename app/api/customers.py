@@ -13,6 +13,8 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 from sqlalchemy import select
 
+from ..core.fields import Ref, UTCDateTime
+from ..core.scope import get_for, scoped
 from ..extensions import db
 from ..models import (
     CUSTOMER_KINDS,
@@ -30,10 +32,8 @@ from ..models import (
 )
 from ..services.audit import record
 from ..services.common import commit
-from ..services.scope import get_for, scoped
 from .base import PorticoApi
 from .common import ApiError
-from .fields import Ref, UTCDateTime
 from .schemas import In, Out, choice, text
 
 LANGUAGES = ("en", "de")

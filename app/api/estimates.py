@@ -10,12 +10,12 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from ..models import Estimate
+from ..core.errors import InvalidTransition
+from ..core.fields import Money, Quantity, Ref, UTCDateTime
+from ..models import Estimate, dispute_log
 from ..services import estimates
-from ..services.errors import InvalidTransition
 from . import options as opt
 from .base import Action, Document, Listing, PorticoApi
-from .fields import Money, Quantity, Ref, UTCDateTime
 from .schemas import In, Out, ReasonOptional, ReasonRequired, TextBody, VersionedIn, not_blank, text
 
 
@@ -198,4 +198,4 @@ class EstimateApi(PorticoApi):
         return params
 
     def dispute_log(self, item, actor):
-        return estimates.dispute_log(item)
+        return dispute_log(item)

@@ -9,13 +9,13 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import fields, validate
 from sqlalchemy import select
 
+from ..core.fields import Money, Quantity, Ref, UTCDateTime
+from ..core.scope import scoped
 from ..models import Invoice, WorkOrder
 from ..services import invoices
 from ..services.invoices import PAYMENT_METHODS
-from ..services.scope import scoped
 from . import options as opt
 from .base import Action, Document, PorticoApi
-from .fields import Money, Quantity, Ref, UTCDateTime
 from .schemas import In, Out, ReasonRequired, VersionedIn, choice, text
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..core.scope import scoped
 from ..extensions import db
 from ..models import (
     Address,
@@ -20,7 +21,6 @@ from ..models import (
     User,
     WorkOrder,
 )
-from ..services.scope import scoped
 from .common import ApiError
 
 

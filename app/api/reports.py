@@ -15,14 +15,14 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import ValidationError, fields, validate, validates
 from sqlalchemy import select
 
+from ..core.fields import Ref, UTCDateTime
+from ..core.scope import current_actor
 from ..extensions import db
 from ..models import ReportDefinition, ReportRun
 from ..services.audit import record
 from ..services.common import commit
-from ..services.scope import current_actor
 from .base import Action, Listing, PorticoApi
 from .common import ApiError, guarded, parse_int
-from .fields import Ref, UTCDateTime
 from .openapi import PK, docstring, errors
 from .schemas import In, Out, choice, text
 
@@ -106,7 +106,7 @@ def _catalogue():
 
 def check_cron(value: str) -> None:
     """Five cron fields, in the shop's time zone (the reports package reads Sunday as 0, as cron does)."""
-    from ..services.settings import shop_zone
+    from ..core.settings import shop_zone
 
     try:
         from ..reports.schedule import trigger_for
@@ -211,7 +211,7 @@ class ReportApi(PorticoApi):
 
     @guarded
     def _run_file(self, pk, run_id, name):
-        from ..services.errors import NotFound
+        from ..core.errors import NotFound
 
         current_actor()
         definition = self.item_or_404(pk)

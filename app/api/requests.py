@@ -10,12 +10,12 @@ import datetime as dt
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from ..core.fields import ClockTime, Ref, UTCDateTime
 from ..models import SLOTS, ServiceRequest
 from ..services import requests
 from . import options as opt
 from .base import Action, PorticoApi
 from .common import ApiError
-from .fields import ClockTime, Ref, UTCDateTime
 from .schemas import In, Out, ReasonOptional, ReasonRequired, VersionedIn, choice, text
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .fields import Ref, UTCDateTime
+from ..core.fields import Ref, UTCDateTime
 
 
 class Out(Schema):

@@ -8,11 +8,11 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import fields, validate
 
+from ..core.fields import Ref, UTCDateTime
 from ..models import Shipment
 from ..services import shipments
 from . import options as opt
 from .base import Action, Document, PorticoApi
-from .fields import Ref, UTCDateTime
 from .schemas import In, Out, text
 
 

@@ -13,14 +13,14 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
+from ..core.fields import Money, Quantity, Ref, UTCDateTime, to_storage
+from ..core.scope import current_actor
 from ..extensions import db
 from ..models import WORK_ORDER_KINDS, OrderMessage, WorkOrder
 from ..services import work_orders
-from ..services.scope import current_actor
 from . import options as opt
 from .base import Action, Document, Listing, PorticoApi
 from .common import guarded
-from .fields import Money, Quantity, Ref, UTCDateTime, to_storage
 from .openapi import docstring, file_spec
 from .schemas import In, Out, ReasonRequired, VersionedIn, choice, not_blank, text
 

@@ -38,7 +38,7 @@ def html_to_pdf(html: str, fetcher: SafeURLFetcher | None = None) -> bytes:
 
 def render_pdf(kind: str, obj) -> bytes:
     """The PDF of ``obj`` as document ``kind`` (work_order, estimate, invoice, packing_list, label)."""
-    from ..services.settings import get_settings
+    from ..core.settings import get_settings
 
     html = render_html(kind, obj)
     key = cache.cache_key(kind, obj, get_settings(), html)

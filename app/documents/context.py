@@ -10,9 +10,9 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..core.settings import get_settings, tax_for
 from ..extensions import db
-from ..models import ZERO, Estimate, Invoice, Shipment, WorkItem, WorkOrder
-from ..services.settings import get_settings, tax_for
+from ..models import ZERO, Estimate, Invoice, Shipment, WorkItem, WorkOrder, dispute_log
 from .codes import code128_svg, logo_url, qr_svg
 
 TITLES = {
@@ -94,8 +94,6 @@ def work_order(order: WorkOrder) -> dict:
 
 
 def estimate(est: Estimate) -> dict:
-    from ..services.estimates import dispute_log
-
     if est.status == "disputed":
         dispute_state = ("Disputed — acknowledged by the shop" if est.acknowledged_at
                          else "Disputed — waiting for the shop's answer")

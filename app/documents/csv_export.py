@@ -26,11 +26,11 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from ..core.errors import ValidationFailed
+from ..core.scope import scoped
+from ..core.settings import shop_zone
 from ..extensions import db
 from ..models import Customer, ServiceLocation, Shipment, ShippingMethod, Unit, WorkItem, WorkOrder
-from ..services.errors import ValidationFailed
-from ..services.scope import scoped
-from ..services.settings import shop_zone
 
 BATCH = 2000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -159,3 +159,15 @@ class DisputeNote(Model):
 
     def __str__(self) -> str:
         return f"{self.side}: {self.text[:40]}"
+
+
+def dispute_log(est: Estimate) -> list[DisputeNote]:
+    """The dispute log of an estimate: one log per estimate number, across every revision, oldest first."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+
+    return list(db.session.scalars(
+        select(DisputeNote).where(DisputeNote.estimate_number == est.number)
+        .order_by(DisputeNote.created_at, DisputeNote.id)
+    ))

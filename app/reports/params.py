@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
+from ..core.errors import ValidationFailed
 from ..extensions import db
 from ..models import Customer, Role, ServiceLocation, ServiceType, User
-from ..services.errors import ValidationFailed
 from . import CATALOGUE, formats_for
 from .periods import PERIODS, date_bounds, period_bounds
 from .schedule import CronError, trigger_for
@@ -138,7 +138,7 @@ def validate_definition(definition) -> None:
     if definition.kind not in CATALOGUE:
         errors["kind"] = ["Choose a report from the catalogue."]
     try:
-        from ..services.settings import shop_zone
+        from ..core.settings import shop_zone
 
         trigger_for(definition.cron or "", shop_zone())
         definition.cron = " ".join(definition.cron.split())

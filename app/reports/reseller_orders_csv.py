@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from ..core.actors import Actor
+from ..core.errors import ValidationFailed
 from ..models import Customer, WorkOrder
-from ..services.actors import Actor
-from ..services.errors import ValidationFailed
 from .base import Param, ReportResult
 
 KIND = "reseller_orders_csv"

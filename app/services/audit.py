@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select
 
+from ..core.actors import Actor
 from ..extensions import db
 from ..models import AuditEvent
-from .actors import Actor
 
 
 def entity_type(obj) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
+from ..core.settings import get_settings
 from ..models import ServiceRequest, utcnow
-from .settings import get_settings
 
 
 def _escape(text: str) -> str:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..core.errors import StaleObject, ValidationFailed
 from ..extensions import db
-from .errors import StaleObject, ValidationFailed
 
 
 def check_version(obj, expected_version, entity: str) -> None:
@@ -37,7 +37,7 @@ def require_text(value, field: str, message: str = "This field is required.") ->
 
 def dispatch(actions: dict, obj, action: str, actor, machine, **params):
     """Run the service function registered for ``action`` (used by screens and the API alike)."""
-    from .errors import InvalidTransition, ServiceError
+    from ..core.errors import InvalidTransition, ServiceError
 
     handler = actions.get(action)
     if handler is None:

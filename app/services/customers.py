@@ -16,6 +16,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from stdnum import imei as imei_number
 
+from ..core.actors import Actor
+from ..core.errors import NotFound, ValidationFailed
+from ..core.scope import get_for, scoped
 from ..extensions import db
 from ..models import (
     NOTIFICATION_GROUPS,
@@ -30,11 +33,8 @@ from ..models import (
     WorkOrder,
     utcnow,
 )
-from .actors import Actor
 from .audit import record, record_edit
 from .common import commit
-from .errors import NotFound, ValidationFailed
-from .scope import get_for, scoped
 
 ADDRESS_FIELDS = ("label", "line1", "line2", "city", "state", "postal_code", "country")
 UNIT_FIELDS = ("kind", "unit_number", "make", "model", "serial_number", "imei", "vin", "year")

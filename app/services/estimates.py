@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
-
+from ..core.actors import Actor
+from ..core.errors import ValidationFailed
+from ..core.settings import get_settings, money, tax_for
 from ..extensions import db
 from ..models import ZERO, Customer, DisputeNote, Estimate, LabourLine, PartLine, ServiceRequest, Unit, utcnow
 from . import estimate_diff, notify, numbering
-from .actors import Actor
 from .audit import record
 from .common import check_version, commit, dispatch, require_text
-from .errors import ValidationFailed
-from .settings import get_settings, money, tax_for
 from .workflow import CREATE, StateMachine, Transition
 
 MACHINE = StateMachine("estimate", [
@@ -107,7 +105,7 @@ def set_lines(est: Estimate, actor: Actor, lines: list[dict], expected_version=N
     """Replace a draft's lines (the estimate builder saves through here)."""
     check_version(est, expected_version, "estimate")
     if est.status != "draft":
-        from .errors import InvalidTransition
+        from ..core.errors import InvalidTransition
 
         raise InvalidTransition("estimate", est.status, "edit")
     built = build_lines(lines)
@@ -280,7 +278,7 @@ def add_note(est: Estimate, actor: Actor, text=None, **_ignored) -> DisputeNote:
     text = require_text(text, "text", "Write the note.")
     side = "customer" if actor.is_customer else "staff"
     if actor.is_customer:
-        from .scope import ensure_owner
+        from ..core.scope import ensure_owner
 
         ensure_owner(est, actor)
     note = DisputeNote(estimate_number=est.number, estimate_id=est.id, side=side, author_id=actor.user_id, text=text)
@@ -294,12 +292,6 @@ def add_note(est: Estimate, actor: Actor, text=None, **_ignored) -> DisputeNote:
     commit("estimate", est)
     return note
 
-
-def dispute_log(est: Estimate) -> list[DisputeNote]:
-    return list(db.session.scalars(
-        select(DisputeNote).where(DisputeNote.estimate_number == est.number)
-        .order_by(DisputeNote.created_at, DisputeNote.id)
-    ))
 
 
 def revise(est: Estimate, actor: Actor, expected_version=None, **_ignored) -> Estimate:

@@ -6,13 +6,13 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from ..core.actors import Actor
+from ..core.errors import InvalidTransition, ValidationFailed
+from ..core.settings import get_settings, money, tax_for
 from ..extensions import db
 from ..models import ZERO, Invoice, InvoiceLine, Payment, WorkOrder, utcnow
 from . import notify, numbering
-from .actors import Actor
 from .common import check_version, commit, dispatch
-from .errors import InvalidTransition, ValidationFailed
-from .settings import get_settings, money, tax_for
 from .workflow import CREATE, StateMachine, Transition
 
 PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "online")

@@ -20,9 +20,9 @@ from email.utils import make_msgid
 from flask import current_app
 from sqlalchemy import select
 
+from ..core.settings import get_settings
 from ..extensions import db
 from ..models import OutboxEmail, utcnow
-from .settings import get_settings
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8

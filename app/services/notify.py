@@ -9,9 +9,9 @@ import re
 
 from flask import current_app
 
+from ..core.settings import absolute, get_settings
 from ..extensions import db
 from ..models import Customer, Notification, OutboxEmail, PortalUser, User
-from .settings import absolute, get_settings
 
 
 def queue_email(to_address: str, subject: str, text: str, html: str | None = None, *,

@@ -21,12 +21,12 @@ from typing import Protocol, runtime_checkable
 
 from flask import current_app, has_app_context
 
+from ..core.actors import Actor
+from ..core.errors import InvalidTransition, PermissionDenied, ServiceError, ValidationFailed
+from ..core.scope import get_for
 from ..extensions import db
 from ..models import Invoice
 from . import invoices, notify
-from .actors import Actor
-from .errors import InvalidTransition, PermissionDenied, ServiceError, ValidationFailed
-from .scope import get_for
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from sqlalchemy import func, select, update
 
+from ..core.actors import Actor
+from ..core.settings import absolute, get_settings
 from ..extensions import db
 from ..models import Customer, LoginToken, PortalSession, PortalUser, User, utcnow
 from . import audit, notify
-from .actors import Actor
-from .settings import absolute, get_settings
 
 LOGIN = "login"
 PASSWORD_RESET = "password_reset"

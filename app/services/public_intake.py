@@ -24,13 +24,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..core.actors import Actor
+from ..core.errors import ValidationFailed
+from ..core.settings import absolute, get_settings, to_local
 from ..extensions import db
 from ..models import SLOTS, Address, Customer, OutboxEmail, PortalUser, PublicSubmission, ServiceType, User, utcnow
 from . import notify, portal_auth, requests, uploads
-from .actors import Actor
-from .errors import ValidationFailed
 from .portal_auth import LoginRefused, normalise_email, token_hash
-from .settings import absolute, get_settings, to_local
 
 log = logging.getLogger(__name__)
 

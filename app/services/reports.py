@@ -20,15 +20,15 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..core.actors import Actor
+from ..core.errors import NotFound, ValidationFailed
+from ..core.settings import absolute, get_settings, shop_zone
 from ..extensions import db
 from ..models import ReportDefinition, ReportRun, SchedulerLease, utcnow
 from ..reports import CATALOGUE
 from ..reports.params import clean_params, run_bounds, validate_definition  # noqa: F401 (re-exported)
 from ..reports.render import render_pdf, write_csv
 from . import notify
-from .actors import Actor
-from .errors import NotFound, ValidationFailed
-from .settings import absolute, get_settings, shop_zone
 
 log = logging.getLogger(__name__)
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024

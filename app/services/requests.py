@@ -6,6 +6,9 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..core.actors import Actor
+from ..core.errors import StaleObject, ValidationFailed
+from ..core.settings import get_settings, to_local, to_utc
 from ..extensions import db
 from ..models import (
     Address,
@@ -19,10 +22,7 @@ from ..models import (
     utcnow,
 )
 from . import notify, numbering
-from .actors import Actor
 from .common import check_version, commit, dispatch
-from .errors import StaleObject, ValidationFailed
-from .settings import get_settings, to_local, to_utc
 from .workflow import CREATE, StateMachine, Transition
 
 MACHINE = StateMachine("service request", [

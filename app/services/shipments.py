@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..core.actors import Actor
+from ..core.errors import PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..models import Shipment, WorkOrder, utcnow
 from . import notify, numbering
-from .actors import Actor
 from .common import check_version, commit, dispatch
-from .errors import PermissionDenied, ValidationFailed
 from .workflow import CREATE, StateMachine, Transition
 
 MACHINE = StateMachine("shipment", [

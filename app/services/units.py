@@ -10,10 +10,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from stdnum import imei as stdnum_imei
 
+from ..core.actors import Actor
+from ..core.errors import ValidationFailed
 from ..extensions import db
 from ..models import UNIT_KINDS, Unit
-from .actors import Actor
-from .errors import ValidationFailed
 
 #: The device fields a customer may type, with their column lengths.
 DEVICE_FIELDS = {"kind": 20, "make": 80, "model": 80, "serial_number": 80, "imei": 20}
@@ -100,6 +100,6 @@ def unit_from_device(actor: Actor, customer_id: int | None, device: dict) -> Uni
 
 def own_unit(actor: Actor, unit_id) -> Unit:
     """One of the actor's units (``NotFound`` for anyone else's), for pickers that take a unit id."""
-    from .scope import get_for
+    from ..core.scope import get_for
 
     return get_for(Unit, unit_id, actor)

@@ -34,12 +34,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 from werkzeug.utils import secure_filename
 
+from ..core.actors import Actor
+from ..core.errors import ValidationFailed
+from ..core.settings import get_settings
 from ..extensions import db
 from ..models import Attachment, ServiceRequest, WorkOrder
 from . import audit
-from .actors import Actor
-from .errors import ValidationFailed
-from .settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..core.actors import Actor
+from ..core.errors import PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..models import (
     Customer,
@@ -18,9 +20,7 @@ from ..models import (
     utcnow,
 )
 from . import notify, numbering
-from .actors import Actor
 from .common import check_version, commit, dispatch, require_text
-from .errors import PermissionDenied, ValidationFailed
 from .workflow import CREATE, StateMachine, Transition
 
 BEFORE_COMPLETED = ("pending_confirmation", "confirmed", "received", "in_progress", "ready")
@@ -246,7 +246,7 @@ def assign(order: WorkOrder, actor: Actor, technician_id=None, scheduled_start=N
     if not actor.is_staff:
         raise PermissionDenied("Only the shop assigns technicians.")
     if order.status in ("completed", "cancelled"):
-        from .errors import InvalidTransition
+        from ..core.errors import InvalidTransition
 
         raise InvalidTransition("work order", order.status, "assign")
     order.technician_id = int(technician_id) if technician_id else None
@@ -265,7 +265,7 @@ def assign(order: WorkOrder, actor: Actor, technician_id=None, scheduled_start=N
 
 def add_message(order: WorkOrder, actor: Actor, text=None, public=True, **_ignored) -> OrderMessage:
     """A message between customer and technicians (public) or an internal note (staff, public=False)."""
-    from .scope import ensure_owner
+    from ..core.scope import ensure_owner
 
     text = require_text(text, "text", "Write the message.")
     ensure_owner(order, actor)
@@ -293,8 +293,8 @@ def set_item_done(item: WorkItem, actor: Actor, done: bool) -> WorkItem:
     A technician may do it only on an order they may see (their own or an unassigned one: anything else is
     ``NotFound``, as everywhere); customers never. Not a state change, so no transition table row.
     """
+    from ..core.scope import get_for
     from .audit import record
-    from .scope import get_for
 
     if not (actor.is_staff or actor.is_technician):
         raise PermissionDenied("Only the workshop marks work done.")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .actors import Actor
+from ..core.actors import Actor
+from ..core.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from ..core.scope import ensure_owner
 from .audit import record
-from .errors import InvalidTransition, PermissionDenied, ValidationFailed
-from .scope import ensure_owner
 
 CREATE = None  # the "—" of SPEC §3: the record does not exist yet
 

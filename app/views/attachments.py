@@ -7,11 +7,11 @@ from flask_appbuilder import BaseView, expose
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..core.errors import NotFound
+from ..core.scope import current_actor, get_for, scoped
 from ..extensions import db
 from ..models import Attachment, WorkOrder
 from ..services import uploads
-from ..services.errors import NotFound
-from ..services.scope import current_actor, get_for, scoped
 
 PERMISSION = "ServiceRequests"
 

@@ -21,11 +21,11 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
+from ..core.scope import current_actor, scoped
+from ..core.settings import to_local, to_utc
 from ..extensions import db
 from ..models import Role, User, WorkOrder
 from ..services import audit
-from ..services.scope import current_actor, scoped
-from ..services.settings import to_local, to_utc
 from .filters import format_local, format_money, status_label
 
 READ_ONLY = ["can_list", "can_show"]

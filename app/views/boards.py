@@ -15,10 +15,10 @@ from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..core.errors import ServiceError, ValidationFailed
+from ..core.settings import shop_zone, to_utc
 from ..extensions import db
 from ..models import utcnow
-from ..services.errors import ServiceError, ValidationFailed
-from ..services.settings import shop_zone, to_utc
 from .workflow import action_label, parse_local
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ class BoardView(BaseView):
     @expose("/<int:pk>/<action>", methods=["POST"])
     @has_access
     def act(self, pk: int, action: str):
-        from ..services.scope import current_actor
+        from ..core.scope import current_actor
 
         obj = db.session.get(self.model, pk)
         if obj is None:

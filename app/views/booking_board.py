@@ -17,11 +17,11 @@ from flask import flash, redirect, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..core.scope import current_actor
+from ..core.settings import get_settings
 from ..extensions import db
 from ..models import ServiceLocation, ServiceRequest, ServiceType, TimeProposal, utcnow
 from ..services import requests
-from ..services.scope import current_actor
-from ..services.settings import get_settings
 from .boards import (
     COLUMN_LIMIT,
     BoardView,

@@ -164,8 +164,8 @@ class CustomerView(StaffModelView):
         return self._set_locked(items, False)
 
     def _set_locked(self, items, locked: bool):
+        from ..core.scope import current_actor
         from ..services.portal_auth import lock_customer
-        from ..services.scope import current_actor
 
         items = items if isinstance(items, list) else [items]
         changed = [item for item in items if item is not None and lock_customer(item, current_actor(), locked)]

@@ -9,10 +9,10 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from markupsafe import Markup
 
+from ..core.settings import get_settings, shop_zone
 from ..extensions import db
 from ..models import utcnow
 from ..reports.dashboard import DAYS, Figure, build
-from ..services.settings import get_settings, shop_zone
 
 WIDTH, HEIGHT, BOTTOM = 280, 92, 14
 LAST_COLOUR, THIS_COLOUR = "#c9d3de", "#2f6f9f"

@@ -20,11 +20,11 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
+from ..core.errors import ServiceError, ValidationFailed
+from ..core.scope import current_actor
 from ..extensions import db
-from ..models import AuditEvent, DisputeNote, Estimate, LabourLine, PartLine
+from ..models import AuditEvent, DisputeNote, Estimate, LabourLine, PartLine, dispute_log
 from ..services import estimate_diff, estimates
-from ..services.errors import ServiceError, ValidationFailed
-from ..services.scope import current_actor
 
 log = logging.getLogger(__name__)
 PERMISSION = "DisputeReview"
@@ -103,7 +103,7 @@ class DisputeReviewView(BaseView):
         return est
 
     def _page(self, est: Estimate, *, note_text: str = "", errors=None, status: int = 200):
-        log = estimates.dispute_log(est)
+        log = dispute_log(est)
         change = estimate_diff.diff(est.previous, est) if est.previous is not None else None
         actor = current_actor()
         allowed = set(estimates.MACHINE.allowed_actions(est.status, actor, est))

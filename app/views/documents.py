@@ -12,11 +12,11 @@ from functools import wraps
 from flask import abort, redirect, request
 from flask_appbuilder import BaseView, expose
 
+from ..core.errors import NotFound, ValidationFailed
+from ..core.scope import current_actor, current_user_obj, get_for
 from ..documents import MODELS
 from ..documents.csv_export import parse_range, stream_orders_csv
 from ..documents.responses import csv_response, export_name, pdf_response
-from ..services.errors import NotFound, ValidationFailed
-from ..services.scope import current_actor, current_user_obj, get_for
 
 PERMISSIONS = {"work_order": "WorkOrders", "estimate": "Estimates", "invoice": "Invoices",
                "packing_list": "Shipments", "label": "Shipments"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import flash, jsonify, redirect, request
 
-from ..services.errors import InvalidTransition, ServiceError, StaleObject, ValidationFailed
+from ..core.errors import InvalidTransition, ServiceError, StaleObject, ValidationFailed
 
 
 def error_body(error: ServiceError) -> dict:

@@ -21,12 +21,12 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..core.errors import ServiceError, ValidationFailed
+from ..core.scope import current_actor
+from ..core.settings import get_settings, money
 from ..extensions import db
 from ..models import Estimate, LabourLine, PartLine
 from ..services import estimates
-from ..services.errors import ServiceError, ValidationFailed
-from ..services.scope import current_actor
-from ..services.settings import get_settings, money
 from .filters import format_money, status_label
 
 log = logging.getLogger(__name__)

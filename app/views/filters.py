@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..services.settings import get_settings, to_local
+from ..core.settings import get_settings, to_local
 
 
 def format_money(value) -> str:

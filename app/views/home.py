@@ -2,7 +2,7 @@
 from flask import current_app, g, redirect, url_for
 from flask_appbuilder import IndexView, expose
 
-from ..services.scope import actor_for
+from ..core.scope import actor_for
 
 #: Where each side lands after logging in: (endpoint, permission view name it needs).
 LANDING = {

@@ -24,12 +24,12 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
+from ..core.errors import ServiceError, ValidationFailed
+from ..core.scope import current_actor
 from ..extensions import db
 from ..models import Invoice, WorkOrder
 from ..services import invoices, work_orders
-from ..services.errors import ServiceError, ValidationFailed
 from ..services.invoices import PAYMENT_METHODS
-from ..services.scope import current_actor
 from .filters import format_money, status_label
 
 log = logging.getLogger(__name__)

@@ -19,15 +19,15 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from ..core.errors import NotFound, ServiceError, ValidationFailed
+from ..core.scope import current_actor
+from ..core.settings import shop_zone
 from ..extensions import db
 from ..models import ReportDefinition, ReportRun, utcnow
 from ..reports import CATALOGUE, PERIODS, formats_for
 from ..reports.params import FORMAT_LABELS, clean_params, parse_recipients
 from ..reports.schedule import EXAMPLES, CronError, describe, next_runs
 from ..services import reports as service
-from ..services.errors import NotFound, ServiceError, ValidationFailed
-from ..services.scope import current_actor
-from ..services.settings import shop_zone
 from .base import READ_ONLY, StaffModelView, choice_field, get_or_404, status_badge, time_formatters, yes_no
 
 PERMISSION = "Reports"

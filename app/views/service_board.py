@@ -15,12 +15,12 @@ from flask import flash, redirect, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from ..core.errors import ValidationFailed
+from ..core.scope import current_actor
+from ..core.settings import to_local, to_utc
 from ..extensions import db
 from ..models import WORK_ORDER_KINDS, ServiceLocation, WorkOrder, utcnow
 from ..services import work_orders
-from ..services.errors import ValidationFailed
-from ..services.scope import current_actor
-from ..services.settings import to_local, to_utc
 from .boards import (
     COLUMN_LIMIT,
     BoardView,

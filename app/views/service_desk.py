@@ -20,6 +20,7 @@ from ..models import (
     PartLine,
     ServiceRequest,
     TimeProposal,
+    dispute_log,
 )
 from .base import (
     ACTIVE_ONLY,
@@ -229,7 +230,7 @@ class EstimateView(WorkflowMixin, StaffModelView):
     base_order = ("created_at", "desc")
 
     def summary_context(self, item) -> dict:
-        return {"dispute_log": self.service().dispute_log(item)}
+        return {"dispute_log": dispute_log(item)}
 
     def post_add_redirect(self):
         """A new estimate goes straight to the builder for its lines."""

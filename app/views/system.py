@@ -9,9 +9,9 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup
 from sqlalchemy import or_
 
+from ..core.scope import current_actor
 from ..extensions import db
 from ..models import AuditEvent, LoginToken, Notification, OutboxEmail, utcnow
-from ..services.scope import current_actor
 from .base import READ_ONLY, StaffModelView, choice_field, status_badge, time_formatters
 
 

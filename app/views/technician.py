@@ -22,10 +22,10 @@ from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..core.scope import current_actor
 from ..extensions import db
 from ..models import OrderMessage, TimeEntry, WorkItem, WorkOrder
 from ..services import work_orders
-from ..services.scope import current_actor
 from .base import (
     READ_ONLY,
     FilterTechnicianScope,
@@ -180,8 +180,8 @@ class TechnicianTodayView(BaseView):
         return work_orders.perform(order, action, actor, note=note, **expected_version())
 
     def _photo(self, order: WorkOrder, actor):
+        from ..core.errors import ValidationFailed
         from ..services import uploads
-        from ..services.errors import ValidationFailed
 
         upload = request.files.get("photo")
         if upload is None or not upload.filename:

@@ -18,12 +18,12 @@ from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..core.errors import ServiceError, ValidationFailed
+from ..core.scope import current_actor
+from ..core.settings import to_local, to_utc
 from ..extensions import db
 from ..models import Role, User
 from ..services.audit import history
-from ..services.errors import ServiceError, ValidationFailed
-from ..services.scope import current_actor
-from ..services.settings import to_local, to_utc
 from .base import get_or_404
 from .filters import status_label
 

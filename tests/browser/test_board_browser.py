@@ -52,9 +52,9 @@ def test_confirm_a_request_from_its_card(db, live_server, page, browser_login, s
 
 
 def test_assign_a_technician_on_the_service_board(db, live_server, page, browser_login, screenshot):
+    from app.core.settings import to_local
     from app.models import WorkOrder
     from app.services import work_orders
-    from app.services.settings import to_local
 
     customer = CustomerFactory(name="Arctic Refrigeration")
     staff = actor(make_user("Advisor", username="service-advisor"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import abort
 from flask_appbuilder import expose
 
+from ...core.errors import NotFound
+from ...core.scope import get_for
 from ...models import Attachment
-from ...services.errors import NotFound
-from ...services.scope import get_for
 from ..attachments import send_attachment
 from .base import PortalView, customer_required
 

@@ -15,12 +15,12 @@ from flask_appbuilder import expose
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ...core.scope import current_user_obj
+from ...core.settings import get_settings
 from ...extensions import db
 from ...models import PortalUser
 from ...services import portal_auth
 from ...services.portal_auth import LoginRefused, normalise_email, over_limit, safe_next
-from ...services.scope import current_user_obj
-from ...services.settings import get_settings
 from .base import PortalView, customer_required, portal_actor
 from .locale import SESSION_KEY as LOCALE_KEY
 from .locale import languages

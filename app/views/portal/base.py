@@ -4,7 +4,7 @@ Portal pages are Flask-AppBuilder ``BaseView``s under ``/portal/`` with their ow
 (``app/templates/portal/``). A page decorated with ``@customer_required`` is open only to a logged-in
 portal user (roles Customer / Reseller, linked to a customer account); everyone else is sent to
 ``/portal/login``, and staff get 403 (they use the staff screens). Every row a page shows or changes is
-fetched through ``app.services.scope`` with ``self.actor``, so another customer's id answers 404.
+fetched through ``app.core.scope`` with ``self.actor``, so another customer's id answers 404.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from flask_appbuilder import BaseView
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from ...services.scope import actor_for, current_user_obj
+from ...core.scope import actor_for, current_user_obj
 
 PORTAL_PERMISSION = "can_access"
 
@@ -123,8 +123,8 @@ class PortalView(BaseView):
 
     def render(self, template: str, **context):
         """Render a portal template with the shop settings and the customer in the context."""
+        from ...core.settings import get_settings
         from ...models import Customer
-        from ...services.settings import get_settings
 
         actor = g.get("portal_actor")
         customer = None

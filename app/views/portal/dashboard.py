@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from ...core.scope import scoped
 from ...extensions import db
 from ...models import Estimate, Invoice, Notification, ServiceRequest, WorkOrder, utcnow
-from ...services.scope import scoped
 
 LIMIT = 10
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 
+from ...core.errors import NotFound, ValidationFailed
+from ...core.scope import get_for
 from ...documents.csv_export import parse_range, stream_orders_csv
 from ...documents.responses import csv_response, export_name, pdf_response
 from ...models import Estimate, Invoice, Shipment, WorkOrder
-from ...services.errors import NotFound, ValidationFailed
-from ...services.scope import get_for
 from .base import PortalView, customer_required
 
 #: States in which a document is still the shop's draft: the customer does not see it.

@@ -8,10 +8,10 @@ from flask_appbuilder import expose
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from ...core.errors import ServiceError, ValidationFailed
 from ...extensions import db
-from ...models import Estimate, LabourLine, WorkOrder
+from ...models import Estimate, LabourLine, WorkOrder, dispute_log
 from ...services import estimates
-from ...services.errors import ServiceError, ValidationFailed
 from .base import PortalView, customer_required
 from .page_helpers import flash_service_error, form_value, get_or_404, mine, optional_link, paginate
 
@@ -84,7 +84,7 @@ class PortalEstimatesView(PortalView):
         can_note = est.status in NOTE_STATES
         return self.render(
             "portal/estimates_show.html", est=est, revisions=revisions, latest=latest, previous=previous,
-            changes=changes, log=estimates.dispute_log(est), lines_by_ref=lines_by_ref, order=order,
+            changes=changes, log=dispute_log(est), lines_by_ref=lines_by_ref, order=order,
             actions=actions, can_note=can_note, errors=errors or {}, form=request.form,
             pdf_link=optional_link(f"/portal/estimates/{est.id}/pdf"),
         ), status

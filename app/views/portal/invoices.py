@@ -6,10 +6,10 @@ from flask_appbuilder import expose
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from ...core.errors import ServiceError, ValidationFailed
 from ...extensions import db
 from ...models import Invoice, InvoiceLine, Payment
 from ...services import invoices
-from ...services.errors import ServiceError, ValidationFailed
 from .base import PortalView, customer_required
 from .page_helpers import flash_service_error, form_value, get_or_404, mine, optional_link, paginate
 

@@ -18,8 +18,8 @@ def languages() -> dict:
 
 
 def portal_locale() -> str:
+    from ...core.scope import current_user_obj
     from ...services.portal_auth import user_language
-    from ...services.scope import current_user_obj
 
     known = languages()
     user = current_user_obj()

@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from ...core.errors import ServiceError, ValidationFailed
 from ...extensions import db
 from ...models import PORTAL_TABS, Attachment, Invoice, OrderMessage, WorkItem, WorkOrder
 from ...services import work_orders
-from ...services.errors import ServiceError, ValidationFailed
 from ...services.search import search_orders
 from .base import PortalView, customer_required
 from .page_helpers import (

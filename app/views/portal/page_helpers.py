@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BuildError, RequestRedirect
 
+from ...core.errors import InvalidTransition, NotFound, PermissionDenied, ServiceError, StaleObject
+from ...core.scope import get_for, scoped
 from ...extensions import db
-from ...services.errors import InvalidTransition, NotFound, PermissionDenied, ServiceError, StaleObject
-from ...services.scope import get_for, scoped
 
 PAGE_SIZE = 25
 

@@ -8,10 +8,10 @@ from flask_appbuilder import expose
 from flask_babel import gettext as _
 from flask_babel import refresh
 
+from ...core.errors import ValidationFailed
 from ...extensions import db
 from ...models import NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, Unit
 from ...services import customers
-from ...services.errors import ValidationFailed
 from .base import PortalView, customer_required
 from .page_helpers import form_value, get_or_404, mine
 

@@ -16,10 +16,10 @@ from flask import abort, flash, redirect, request, send_file, session, url_for
 from flask_appbuilder import expose
 from flask_babel import gettext as _
 
+from ...core.errors import ValidationFailed
 from ...extensions import db
 from ...models import SLOTS
 from ...services import public_intake, uploads
-from ...services.errors import ValidationFailed
 from ...services.portal_auth import LoginRefused, over_limit
 from .base import PortalView
 

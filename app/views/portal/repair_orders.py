@@ -13,11 +13,11 @@ from flask import abort, flash, redirect, request
 from flask_appbuilder import expose
 from sqlalchemy import select
 
+from ...core.errors import NotFound, ServiceError, ValidationFailed
+from ...core.scope import scoped
 from ...extensions import db
 from ...models import UNIT_KINDS, ServiceLocation, ShippingMethod, Unit
 from ...services import units, work_orders
-from ...services.errors import NotFound, ServiceError, ValidationFailed
-from ...services.scope import scoped
 from .base import PortalView, customer_required
 
 ORDER_FIELDS = ("unit_id", "device_kind", "make", "model", "serial_number", "imei", "fault", "accessories",

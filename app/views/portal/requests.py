@@ -9,6 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ...core.errors import NotFound, ServiceError, ValidationFailed
+from ...core.scope import get_for
 from ...extensions import db
 from ...models import (
     SLOTS,
@@ -24,8 +26,6 @@ from ...models import (
     WorkOrder,
 )
 from ...services import customers, requests
-from ...services.errors import NotFound, ServiceError, ValidationFailed
-from ...services.scope import get_for
 from .base import PortalView, customer_required
 from .page_helpers import (
     flash_service_error,

@@ -13,11 +13,11 @@ from flask_appbuilder import expose
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ...core.errors import NotFound, ServiceError, ValidationFailed
+from ...core.scope import get_for, scoped
 from ...extensions import db
 from ...models import Shipment, WorkOrder
 from ...services import shipments
-from ...services.errors import NotFound, ServiceError, ValidationFailed
-from ...services.scope import get_for, scoped
 from .base import PortalView, customer_required
 
 RECENT = 50

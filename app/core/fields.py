@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields
 
-from ..services.settings import money, to_utc
+from .settings import money, to_utc
 
 
 class Money(fields.Field):
