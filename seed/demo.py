@@ -315,7 +315,7 @@ class History:
             est = self.confirm(req, confirm_at, estimate=True)
         else:
             est = requests.perform(req, "estimate", self.staff)
-        return estimates.set_lines(est, self.staff, lines)
+        return estimates.perform(est, "edit", self.staff, labour_lines=lines)
 
     def work(self, order: WorkOrder, tech: Actor, hours: str, *, ready: bool = True, note: str | None = None):
         """The technician clocks on, works ``hours`` and clocks off (then marks the order ready)."""
@@ -510,7 +510,7 @@ class History:
             ]),
             ("Function test and safety check", "0.50", "95.00", []),
         )
-        estimates.set_lines(revision, staff, lines)
+        estimates.perform(revision, "edit", staff, labour_lines=lines)
         estimates.perform(revision, "submit", staff)
         estimates.perform(revision, "notes", fleet, text="Thank you, approved.")
         order = estimates.perform(revision, "approve", fleet)
@@ -716,7 +716,7 @@ def _reports_and_links(users) -> None:
     definition = report_service.create_definition(
         manager, name="Weekly revenue", kind=revenue.KIND, cron="0 7 * * 1", format="pdf",
         recipients=["manager@example.com"], params={"period": "last_week"})
-    report_service.queue_run(definition, manager)
+    report_service.perform(definition, "run", manager)
     portal_auth.issue_token(users["customer"])
     db.session.commit()
 

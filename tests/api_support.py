@@ -64,7 +64,7 @@ def build_account(name, service_type, location, method, staff, technician):
     req = requests.submit(own, service_type_id=service_type.id, subject=f"{name} request", preferred_date=tomorrow(),
                           preferred_slot="morning", unit_id=unit.id)
     est = requests.perform(req, "confirm", staff, estimate=True)
-    estimates.set_lines(est, staff, [{"description": "Work", "hours": "1", "rate": "10",
+    estimates.perform(est, "edit", staff, labour_lines=[{"description": "Work", "hours": "1", "rate": "10",
                                       "parts": [{"description": "Part", "quantity": "1", "unit_price": "5"}]}])
     estimates.perform(est, "submit", staff)
     order = work_orders.create(own, kind="repair", fault="Broken", unit_id=unit.id,

@@ -63,7 +63,7 @@ def build_customer(name: str, staff, tech, *, service_type, location, username: 
 
     estimated = submit(f"{name} estimated request", estimate_required=True)
     estimate = requests.perform(estimated, "confirm", staff, start=in_days(5), estimate=True)
-    estimates.set_lines(estimate, staff, LINES)
+    estimates.perform(estimate, "edit", staff, labour_lines=LINES)
     estimates.perform(estimate, "submit", staff)
 
     draft_request = submit(f"{name} draft estimate request")
@@ -71,7 +71,7 @@ def build_customer(name: str, staff, tech, *, service_type, location, username: 
 
     approved_request = submit(f"{name} approved request")
     approved = requests.perform(approved_request, "confirm", staff, start=in_days(7), estimate=True)
-    estimates.set_lines(approved, staff, LINES)
+    estimates.perform(approved, "edit", staff, labour_lines=LINES)
     estimates.perform(approved, "submit", staff)
     done_order = estimates.perform(approved, "approve", me)
     done_order.customer_reference = f"PO-{name.upper()}-7"

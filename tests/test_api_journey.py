@@ -164,7 +164,8 @@ def test_staff_books_and_creates_work_directly_and_refusals_name_the_state(shop)
     assert customer.post(f"/service_request/{other['id']}/confirm").status_code == 403  # staff's action
     declined = ok(advisor.post(f"/service_request/{other['id']}/decline", json={"reason": "No parts"}))
     assert declined["result"]["status"] == "rejected" and declined["result"]["decline_reason"] == "No parts"
-    missing = advisor.post(f"/service_request/{other['id']}/decline", json={})
+    third = ok(customer.post("/service_request/", json=body), 201)["result"]  # still open: only the reason lacks
+    missing = advisor.post(f"/service_request/{third['id']}/decline", json={})
     assert missing.status_code == 422 and "reason" in missing.get_json()["message"]
 
 

@@ -243,7 +243,7 @@ def test_diff_of_real_revisions(shop, db):
     est = shop["est"]
     r2 = estimates.perform(est, "revise", shop["staff"])
     assert not diff(est, r2).changed and snapshot(r2)["label"] == r2.display_number
-    estimates.set_lines(r2, shop["staff"], [LINES[0]])
+    estimates.perform(r2, "edit", shop["staff"], labour_lines=[LINES[0]])
     result = diff(est, r2)
     assert [e.status for e in result.lines] == ["unchanged", "removed"]
     assert result.lines[0].parts[0].was_disputed and result.lines[0].parts[0].dispute_note == "Compressor price?"

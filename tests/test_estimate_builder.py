@@ -173,7 +173,7 @@ def test_a_stale_form_is_refused_not_overwritten(shop, login_as, db):
     client = login_as(shop["advisor"])
     est = shop["est"]
     opened = est.version
-    estimates.set_lines(est, shop["staff"], [dict(LINES[1], description="Someone else's line")])
+    estimates.perform(est, "edit", shop["staff"], labour_lines=[dict(LINES[1], description="Someone else's line")])
     response = client.post(f"/estimatebuilder/{est.id}", data=form_of([dict(LINES[0], description="Mine")], opened))
     assert response.status_code == 409
     assert "changed by someone else" in response.text and 'value="Mine"' in response.text
@@ -264,10 +264,10 @@ def test_a_new_estimate_for_a_customer_goes_to_the_builder(shop, login_as, db):
 def test_set_lines_audits_changes_only(shop, db):
     est = shop["est"]
     version = est.version
-    estimates.set_lines(est, shop["staff"], LINES)  # the same lines again: nothing to record
+    estimates.perform(est, "edit", shop["staff"], labour_lines=LINES)  # the same lines again: nothing to record
     assert est.version == version
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "edit lines")) is None
-    estimates.set_lines(est, shop["staff"], [LINES[0], dict(LINES[1], description="Pressure test")])
+    estimates.perform(est, "edit", shop["staff"], labour_lines=[LINES[0], dict(LINES[1], description="Pressure test")])
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "edit lines"))
     assert est.version == version + 1
     assert audit.from_status == audit.to_status == "draft"

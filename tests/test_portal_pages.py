@@ -71,17 +71,11 @@ def test_dashboard_updates_after_payment_and_approval(world, me, db):
     assert "Pay now" in page  # authorized: now due for payment
     assert f"/portal/estimates/{m['estimate'].id}\"" not in page
     response = me.post(f"/portal/invoices/{m['invoice'].id}/pay", data={"token": "tok_demo_ok"})
-    if _payments_missing():
-        pytest.skip("app.services.payments has not landed yet")
     assert response.status_code == 302
     page = main(me.get("/portal/"))
     assert "Nothing to pay" in page
 
 
-def _payments_missing() -> bool:
-    from app.views.portal.invoices import payments_module
-
-    return payments_module() is None
 
 
 def test_nav_shows_sections_and_unread_count(world, me, db):
@@ -232,10 +226,6 @@ def _png() -> bytes:
 
 
 def test_new_request_with_photos(world, me, db):
-    from app.views.portal.requests import uploads_module
-
-    if uploads_module() is None:
-        pytest.skip("app.services.uploads has not landed yet")
     data = _new_request_form(world, photos=[(io.BytesIO(_png()), "fridge.png")])
     assert me.post("/portal/requests/new", data=data, content_type="multipart/form-data").status_code == 302
     req = db.session.scalar(select(ServiceRequest).where(ServiceRequest.subject == "Freezer alarm"))
@@ -333,7 +323,7 @@ def test_revisions_link_to_the_current_one_and_show_changes(world, me, db):
     assert "the shop is preparing a revised estimate" in old  # R2 is still a draft
     assert me.get(f"/portal/estimates/{r2.id}").status_code == 404
     cheaper = [dict(LINES[0], parts=[dict(LINES[0]["parts"][0], unit_price="250.00")]), LINES[1]]
-    estimates.set_lines(r2, staff, cheaper)
+    estimates.perform(r2, "edit", staff, labour_lines=cheaper)
     estimates.perform(r2, "submit", staff)
     old = main(me.get(f"/portal/estimates/{est.id}"))
     assert f'href="/portal/estimates/{r2.id}"' in old and r2.display_number in old
@@ -443,9 +433,6 @@ def test_authorize_then_pay(world, me, db):
     assert invoice.status == "open" and invoice.authorized_at is not None
     page = main(me.get(f"/portal/invoices/{invoice.id}"))
     assert "Authorization needed" not in page
-    if _payments_missing():
-        assert "not available yet" in page
-        pytest.skip("app.services.payments has not landed yet")
     assert "Demo payment provider" in page and 'value="tok_demo_ok"' in page
     assert me.post(f"/portal/invoices/{invoice.id}/pay", data={"token": "tok_demo_ok"}).status_code == 302
     db.session.refresh(invoice)
@@ -454,8 +441,6 @@ def test_authorize_then_pay(world, me, db):
 
 
 def test_declined_payment_is_shown_at_the_form(world, me, db):
-    if _payments_missing():
-        pytest.skip("app.services.payments has not landed yet")
     invoice = world["theirs"]["invoice"]  # an open one (no authorization needed), of the other customer
     assert me.post(f"/portal/invoices/{invoice.id}/pay", data={"token": "tok_demo_ok"}).status_code == 404
     mine = world["mine"]["invoice"]

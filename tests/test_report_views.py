@@ -107,7 +107,7 @@ def test_run_now_queues_a_run_that_the_scheduler_executes(manager, login_as, db)
 
 def test_downloads_are_permission_checked(manager, login_as, db):
     definition = _definition(format="csv")
-    run = reports.queue_run(definition, Actor.system_actor("test"))
+    run = reports.perform(definition, "run", Actor.system_actor("test"))
     reports.claim(run.id, "test-worker")
     run = reports.execute(db.session.get(ReportRun, run.id))
     name = run.files[0]["name"]

@@ -40,7 +40,7 @@ def _request(staff, customer, service_type, subject):
 def _estimate(staff, customer, unit, hours, rate, parts=()):
     lines = [{"description": "Labour", "hours": hours, "rate": rate, "parts": list(parts)}]
     est = estimates.create(staff, customer_id=customer.id, unit_id=unit.id, labour_lines=lines)
-    return estimates.submit(est, staff)
+    return estimates.perform(est, "submit", staff)
 
 
 @pytest.fixture()
@@ -67,19 +67,19 @@ def shop(db):
     # Requests: R1 booked after 6 h, R2 after 24 h, R3 still new, R4 (week before) proposed, R5 declined.
     with at(10, 10):
         r4 = _request(staff, b, service_type, "R4")
-        requests.propose(r4, staff, start=dt.datetime(2026, 11, 20, 9, 0))
+        requests.perform(r4, "propose", staff, start=dt.datetime(2026, 11, 20, 9, 0))
     with at(16, 9):
         r1 = _request(staff, a, service_type, "R1")
     with at(16, 15):
-        requests.confirm(r1, staff)
+        requests.perform(r1, "confirm", staff)
     with at(17, 8):
         r2 = _request(staff, b, service_type, "R2")
     with at(18, 8):
-        requests.confirm(r2, staff)
+        requests.perform(r2, "confirm", staff)
     with at(18, 10):
         _request(staff, a, service_type, "R3")
     with at(19, 11):
-        requests.decline(_request(staff, c, service_type, "R5"), staff, reason="Out of area")
+        requests.perform(_request(staff, c, service_type, "R5"), "decline", staff, reason="Out of area")
 
     # Estimates: E5 (sent the week before), E1 approved, E2 disputed → revised → approved, E3 declined, E4 open.
     with at(10, 12):
@@ -88,64 +88,64 @@ def shop(db):
         e1 = _estimate(staff, a, unit_a, "2.00", "80.00",
                        [{"part_number": "P-1", "description": "Fan", "quantity": "1", "unit_price": "45.50"}])
     with at(17, 11):
-        wo1 = estimates.approve(e1, client_a)
+        wo1 = estimates.perform(e1, "approve", client_a)
     with at(17, 12):
         e2 = _estimate(staff, b, unit_b, "1.50", "90.00")
     with at(18, 9):
-        estimates.dispute(e2, client_b, lines=[{"kind": "labour", "id": e2.labour_lines[0].id, "note": "Too long"}],
-                          note="Please check")
-        e2r2 = estimates.revise(e2, staff)
+        disputed = [{"kind": "labour", "id": e2.labour_lines[0].id, "note": "Too long"}]
+        estimates.perform(e2, "dispute", client_b, lines=disputed, note="Please check")
+        e2r2 = estimates.perform(e2, "revise", staff)
     with at(19, 8):
-        estimates.submit(e2r2, staff)
+        estimates.perform(e2r2, "submit", staff)
     with at(19, 9):
-        wo2 = estimates.approve(e2r2, client_b)
+        wo2 = estimates.perform(e2r2, "approve", client_b)
     with at(18, 13):
         e3 = _estimate(staff, b, unit_b, "3.00", "90.00")
     with at(19, 14):
-        estimates.decline(e3, client_b, reason="Too expensive")
+        estimates.perform(e3, "decline", client_b, reason="Too expensive")
     with at(19, 15):
         _estimate(staff, a, unit_a, "1.00", "80.00")
 
     # Work orders: WO1 (tech 1, 2.5 h, completed), WO2 (tech 2, 1 h, in progress), WO3 (staff, no unit),
     # WO4 (reseller, tech 1, 1.5 h, received 18th 09:00 → completed 20th 12:00), WO5 (reseller, confirmed).
     with at(17, 9, 30):
-        work_orders.receive(wo1, staff)
+        work_orders.perform(wo1, "receive", staff)
     with at(17, 10):
-        work_orders.clock_on(wo1, t1)
+        work_orders.perform(wo1, "clock_on", t1)
     with at(17, 12, 30):
-        work_orders.clock_off(wo1, t1)
+        work_orders.perform(wo1, "clock_off", t1)
     with at(18, 8):
         wo3 = work_orders.create(staff, customer_id=a.id, kind="repair", fault="No unit given")
         wo4 = work_orders.create(seller, kind="repair", unit_id=unit_r1.id, fault="Cracked screen")
     with at(18, 9):
-        work_orders.receive(wo4, staff)
+        work_orders.perform(wo4, "receive", staff)
     with at(18, 11):
-        work_orders.ready(wo1, t1)
+        work_orders.perform(wo1, "ready", t1)
     with at(18, 12):
-        work_orders.complete(wo1, staff)
+        work_orders.perform(wo1, "complete", staff)
     with at(18, 14):
-        inv1 = work_orders.create_invoice(wo1, staff)
+        inv1 = work_orders.perform(wo1, "invoice", staff)
     with at(18, 15):
-        invoices.submit(inv1, staff)
+        invoices.perform(inv1, "submit", staff)
     with at(19, 8):
-        work_orders.clock_on(wo4, t1)
+        work_orders.perform(wo4, "clock_on", t1)
     with at(19, 9, 30):
-        work_orders.clock_off(wo4, t1)
-        work_orders.receive(wo2, staff)
+        work_orders.perform(wo4, "clock_off", t1)
+        work_orders.perform(wo2, "receive", staff)
     with at(19, 10):
-        work_orders.clock_on(wo2, t2)
+        work_orders.perform(wo2, "clock_on", t2)
     with at(19, 11):
-        work_orders.clock_off(wo2, t2)
-        invoices.record_payment(inv1, staff, amount="100.00", method="cash")
+        work_orders.perform(wo2, "clock_off", t2)
+        invoices.perform(inv1, "payments", staff, amount="100.00", method="cash")
     with at(20, 10):
-        work_orders.ready(wo4, t1)
+        work_orders.perform(wo4, "ready", t1)
     with at(20, 12):
-        work_orders.complete(wo4, staff)
+        work_orders.perform(wo4, "complete", staff)
     with at(20, 13):
-        inv2 = work_orders.create_invoice(wo4, staff)
-        invoices.submit(inv2, staff)
+        inv2 = work_orders.perform(wo4, "invoice", staff)
+        invoices.perform(inv2, "submit", staff)
     with at(21, 9):
-        invoices.record_payment(inv2, staff, amount="169.58", method="transfer")
+        invoices.perform(inv2, "payments", staff, amount="169.58", method="transfer")
         wo5 = work_orders.create(seller, kind="repair", unit_id=unit_r2.id, fault="Battery")
     return {"a": a, "b": b, "c": c, "reseller": reseller, "inv1": inv1, "inv2": inv2, "wo3": wo3, "wo4": wo4,
             "wo5": wo5}

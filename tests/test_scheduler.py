@@ -175,7 +175,7 @@ def test_a_run_that_raises_is_failed_and_the_scheduler_goes_on(db, schedulers, m
     succeeded, = _runs(db, working.id)
     assert succeeded.status == "succeeded"
     assert runner.active and runner.scheduler.running
-    queued = reports.queue_run(broken, Actor.system_actor("test"))
+    queued = reports.perform(broken, "run", Actor.system_actor("test"))
     assert _wait_for(lambda: _status(db, queued.id) == "failed")
 
 

@@ -115,8 +115,9 @@ def two_customers(db):
                               preferred_date=__import__("datetime").date.today(), preferred_slot="morning",
                               unit_id=unit.id)
         est = requests.perform(req, "confirm", staff, estimate=True)
-        estimates.set_lines(est, staff, [{"description": "Work", "hours": "1", "rate": "10",
+        estimates.perform(est, "edit", staff, labour_lines=[{"description": "Work", "hours": "1", "rate": "10",
                                           "parts": [{"description": "P", "quantity": "1", "unit_price": "5"}]}])
+        estimates.perform(est, "submit", staff)  # a draft is the shop's: the customer sees it once it is sent
         work_orders.create(staff, customer_id=customer.id, fault=f"{name} fault")
         people[name] = dict(customer=customer, actor=actor(user), request=req, estimate=est)
     people["staff"] = staff

@@ -10,6 +10,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
+from app.core.errors import InvalidTransition
 from app.core.settings import get_settings
 from app.models import (
     Attachment,
@@ -364,23 +365,32 @@ def test_refused_add_comes_back_with_the_error_at_the_field(shop, login_as, db):
 
 
 def test_lines_of_a_sent_estimate_cannot_change(shop, login_as, db):
+    """The line screens are read-only (a second door beside the builder); the estimate's edit refuses too."""
     client = login_as(shop["advisor"])
     est = shop["estimate"]
     estimates.perform(est, "submit", actor(shop["advisor"]))
     line = est.labour_lines[0]
     client.post(f"/labourlineview/edit/{line.id}", data={"position": 0, "description": "Cheaper", "hours": "0.1",
                                                           "rate": "1"})
-    assert any("is sent: its lines can only be changed while it is draft" in m for m in flashes(client))
+    client.post("/labourlineview/add", data={"estimate": est.id, "position": 1, "description": "More",
+                                             "hours": "2", "rate": "50"})
+    with pytest.raises(InvalidTransition) as refused:
+        estimates.perform(est, "edit", actor(shop["advisor"]), labour_lines=[{"description": "Cheaper",
+                                                                               "hours": "0.1", "rate": "1"}])
+    assert "Cannot edit this estimate: it is sent." in refused.value.message
     db.session.refresh(line)
     assert line.description == "Marker labour"
+    assert [ln.description for ln in db.session.get(type(est), est.id).labour_lines] == ["Marker labour"]
 
 
 def test_new_labour_line_updates_the_draft_totals(shop, login_as, db):
-    client = login_as(shop["advisor"])
     est = shop["estimate"]
     before = est.subtotal
-    client.post("/labourlineview/add", data={"estimate": est.id, "position": 1, "description": "More",
-                                             "hours": "2", "rate": "50"})
+    lines = [{"description": ln.description, "hours": str(ln.hours), "rate": str(ln.rate),
+              "parts": [{"description": p.description, "part_number": p.part_number, "quantity": str(p.quantity),
+                         "unit_price": str(p.unit_price)} for p in ln.parts]} for ln in est.labour_lines]
+    estimates.perform(est, "edit", actor(shop["advisor"]),
+                      labour_lines=[*lines, {"description": "More", "hours": "2", "rate": "50"}])
     db.session.refresh(est)
     assert est.subtotal == before + Decimal("100.00")
 

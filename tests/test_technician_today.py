@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import InvalidTransition, NotFound, PermissionDenied
 from app.models import Attachment, AuditEvent, OrderMessage, WorkItem
 from app.services import work_orders
 from app.views.boards import day_bounds, local_today
@@ -184,15 +184,15 @@ def test_set_item_done_service_rules(shop, db):
     wo = shop["order"]()
     item = wo.items[0]
     with pytest.raises(NotFound):
-        work_orders.set_item_done(item, actor(shop["other"]), True)
+        work_orders.perform(wo, "item", actor(shop["other"]), item=item.id, done=True)
     customer_user = make_user("Customer", customer=shop["customer"])
     with pytest.raises(PermissionDenied):
-        work_orders.set_item_done(item, actor(customer_user), True)
-    work_orders.set_item_done(item, shop["staff"], True)  # the office may correct it
+        work_orders.perform(wo, "item", actor(customer_user), item=item.id, done=True)
+    work_orders.perform(wo, "item", shop["staff"], item=item.id, done=True)  # the office may correct it
     assert item.done
     not_received = shop["order"](receive=False)
-    with pytest.raises(ValidationFailed) as refused:
-        work_orders.set_item_done(not_received.items[0], actor(shop["tech"]), True)
+    with pytest.raises(InvalidTransition) as refused:  # the table's states: 409, naming the state
+        work_orders.perform(not_received, "item", actor(shop["tech"]), item=not_received.items[0].id, done=True)
     assert "can no longer change" in refused.value.message or "confirmed" in refused.value.message
     db.session.refresh(not_received.items[0])
     assert not not_received.items[0].done

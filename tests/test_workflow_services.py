@@ -57,7 +57,7 @@ def test_whole_cycle(shop, db):
     est = requests.perform(req, "confirm", shop["staff"], estimate=True)
     assert req.status == "accepted" and req.scheduled_start is not None
     assert est.status == "draft" and est.number == "EST-000001"
-    estimates.set_lines(est, shop["staff"], LINES)
+    estimates.perform(est, "edit", shop["staff"], labour_lines=LINES)
     assert est.subtotal == Decimal("540.00")  # 2.5*80 + 300 + 0.5*80
     assert est.tax == Decimal("102.60") and est.total == Decimal("642.60")
 
@@ -72,8 +72,8 @@ def test_whole_cycle(shop, db):
     r2 = estimates.perform(est, "revise", shop["staff"])
     assert est.status == "superseded" and r2.display_number == "EST-000001-R2" and r2.status == "draft"
     assert [line.description for line in r2.labour_lines] == ["Replace compressor", "Leak test"]
-    estimates.set_lines(r2, shop["staff"], [dict(LINES[0], parts=[dict(LINES[0]["parts"][0], unit_price="250.00")]),
-                                             LINES[1]])
+    cheaper = [dict(LINES[0], parts=[dict(LINES[0]["parts"][0], unit_price="250.00")]), LINES[1]]
+    estimates.perform(r2, "edit", shop["staff"], labour_lines=cheaper)
     estimates.perform(r2, "submit", shop["staff"])
     assert len(dispute_log(r2)) == 2  # the log spans revisions
 
@@ -183,7 +183,7 @@ def test_estimate_without_labour_cannot_be_submitted(shop):
 def test_money_and_hours_are_validated(shop, bad, field):
     est = estimates.create(shop["staff"], customer_id=shop["customer"].id)
     with pytest.raises(ValidationFailed) as refused:
-        estimates.set_lines(est, shop["staff"], [dict(LINES[0], **bad)])
+        estimates.perform(est, "edit", shop["staff"], labour_lines=[dict(LINES[0], **bad)])
     assert field in refused.value.errors
 
 

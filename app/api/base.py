@@ -7,8 +7,9 @@ FAB gives the routes, JWT / API-key authentication with permission checks (``@pr
 - answers in the caller's *audience* (staff, technician without prices, customer without internal
   fields), lets each audience filter and sort only on what it may see, and lists only the caller's own
   rows as options in ``_info``;
-- creates and changes records through the service layer (``create`` / ``update`` / ``service.perform``),
-  never by FAB's generic add and edit, with each body validated by a marshmallow schema first;
+- creates records through the service layer (``create``) and changes them only through ``perform``:
+  ``PUT`` is the entity's ``edit`` action, ``POST /<pk>/<action>`` its other actions, each body parsed by
+  the schema of that row of the entity's action table (the OpenAPI document shows the same schema);
 - answers the errors of SPEC §6 (``common.guarded``) and honours ``Idempotency-Key`` on every POST.
 
 Resources declare ``actions`` (``POST /<pk>/<action>``), ``listings`` (``GET /<pk>/<name>``) and
@@ -28,6 +29,7 @@ from ..core.scope import current_actor
 from ..extensions import db
 from ..services.audit import record_edit
 from ..services.common import check_version, commit
+from ..services.workflow import perform
 from . import idempotency
 from .common import ApiError, FilterScope, audience, guarded, json_body, load, parse_int, respond
 from .filters import coerce_filters
@@ -36,9 +38,11 @@ from .openapi import RESPONSES, action_spec, crud_specs, docstring, file_spec, l
 
 @dataclass(frozen=True)
 class Action:
-    """``POST /<pk>/<name>``: ``body`` schema (None: only ``version``), ``creates`` the answer's id key."""
+    """``POST /<pk>/<name>``: a row of the service's action table; ``creates`` the answer's id key.
 
-    body: type | None = None
+    The body schema is the row's own parameter schema (``service.TABLE``), so the API, the screens and
+    the portal parse an action's parameters the same way."""
+
     creates: str | None = None
     summary: str = ""
 
@@ -82,7 +86,7 @@ class PorticoApi(ModelRestApi):
     page_size = 20
     responses = {**ModelRestApi.responses, **RESPONSES}
     entity = "record"
-    service = None  # the app.services module with perform(obj, action, actor, **params)
+    service = None  # the app.services module whose TABLE holds this entity's actions
     #: audience ("staff", "technician", "customer") -> marshmallow schema class
     schemas: dict = {}
     add_schemas: dict = {}
@@ -103,7 +107,7 @@ class PorticoApi(ModelRestApi):
         name, entity = cls.__name__, cls.entity
         components = []
         for action, spec in cls.actions.items():
-            body = spec.body or VersionBody
+            body = cls.service.TABLE.schema(action)
             components.append(body)
             _route(cls, f"action_{action}", f"/<pk>/{action}", "POST", "action",
                    lambda self, pk, action=action: self.run_action(pk, action),
@@ -266,6 +270,9 @@ class PorticoApi(ModelRestApi):
         if schema is None:
             raise ApiError(403, f"Your role may not change {self.entity}s.")
         item = self.item_or_404(pk)
+        if self.service is not None:  # an entity with an action table: PUT is its "edit" action
+            perform(item, "edit", actor, json_body())
+            return respond(200, id=item.id, result=self.dump(item, actor))
         data = load(schema(), json_body(), partial=True)
         check_version(item, data.pop("version", None), self.entity)
         with db.session.no_autoflush:
@@ -275,6 +282,7 @@ class PorticoApi(ModelRestApi):
         return respond(200, id=item.id, result=self.dump(item, actor))
 
     def update(self, item, actor, data: dict) -> None:
+        """Reference data without an action table (customers, units): set the fields."""
         for name, value in data.items():
             setattr(item, name, value)
 
@@ -309,19 +317,12 @@ class PorticoApi(ModelRestApi):
         body = json_body(required=False)
 
         def produce():
-            params = load((spec.body or VersionBody)(), body)
-            if "version" in params:
-                params["expected_version"] = params.pop("version")
-            params = self.action_params(item, actor, action, params)
-            result = self.service.perform(item, action, actor, **params)
+            result = perform(item, action, actor, body)
             if spec.creates:
                 return 200, {spec.creates: result.id}
             return 200, {"id": item.id, "result": self.dump(item, actor), **self.action_extra(action, item, result)}
 
         return idempotency.run(actor, body, produce)
-
-    def action_params(self, item, actor, action: str, params: dict) -> dict:
-        return params
 
     def action_extra(self, action: str, item, result) -> dict:
         return {}

@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..core.errors import ServiceError
+from ..core.errors import ServiceError, flatten_messages
 from ..core.scope import current_actor, current_user_obj, customer_for_user, scoped
 from ..extensions import db
 from ..views.errors import error_body
@@ -44,21 +44,6 @@ def respond(code: int, /, **body):
     return response
 
 
-def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested messages as ``{"labour_lines.0.hours": [...]}`` (the services' own shape)."""
-    if isinstance(messages, list):
-        if all(isinstance(m, str) for m in messages):
-            return {prefix or "_schema": list(messages)}
-        flat: dict[str, list[str]] = {}
-        for i, item in enumerate(messages):
-            flat.update(flatten(item, f"{prefix}.{i}" if prefix else str(i)))
-        return flat
-    if isinstance(messages, dict):
-        flat = {}
-        for key, value in messages.items():
-            flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-        return flat
-    return {prefix or "_schema": [str(messages)]}
 
 
 def refuse_locked_account() -> None:
@@ -84,7 +69,7 @@ def guarded(view):
             return respond(error.status_code, **error_body(error))
         except ValidationError as error:
             db.session.rollback()
-            return respond(422, message=flatten(error.messages))
+            return respond(422, message=flatten_messages(error.messages))
         except IntegrityError as error:
             db.session.rollback()
             log.info("API write refused by a constraint: %s", error.orig)
@@ -138,7 +123,7 @@ def load(schema, data: dict, **kwargs) -> dict:
     try:
         return schema.load(data, **kwargs)
     except ValidationError as error:
-        raise ApiError(422, flatten(error.messages)) from None
+        raise ApiError(422, flatten_messages(error.messages)) from None
 
 
 def audience(actor) -> str:
@@ -150,32 +135,14 @@ def audience(actor) -> str:
     return "customer"
 
 
-def hidden_from_customers(model):
-    """Documents that are still the shop's drafts (as in the portal): unsent estimates, draft invoices."""
-    from ..models import Estimate, Invoice
-
-    if model is Estimate:
-        return Estimate.sent_at.is_not(None)
-    if model is Invoice:
-        return Invoice.status != "draft"
-    return None
-
-
 class FilterScope(BaseFilter):
-    """A base filter for every resource: only the rows ``scope.scoped`` lets the current actor see (and,
-    for customers, no document the shop has not sent them yet)."""
+    """A base filter for every resource: only the rows ``scope.scoped`` lets the current actor see."""
 
     name = "Rows the user may see"
     arg_name = None
 
     def apply(self, query, value):
-        actor = current_actor()
-        query = scoped(query, self.model, actor)
-        if audience(actor) == "customer":
-            shown = hidden_from_customers(self.model)
-            if shown is not None:
-                query = query.where(shown)
-        return query
+        return scoped(query, self.model, current_actor())
 
 
 def parse_int(value) -> int | None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from ..core.errors import InvalidTransition
 from ..core.fields import Money, Quantity, Ref, UTCDateTime
 from ..models import Estimate, dispute_log
 from ..services import estimates
 from . import options as opt
 from .base import Action, Document, Listing, PorticoApi
-from .schemas import In, Out, ReasonOptional, ReasonRequired, TextBody, VersionedIn, not_blank, text
+from .schemas import In, Out, text
 
 
 class PartOut(Out):
@@ -96,25 +95,6 @@ class EstimateIn(In):
             raise ValidationError("Give the service request (or at least the customer).", "service_request")
 
 
-class EstimateEditIn(In):
-    unit = Ref(allow_none=True)
-    note = fields.String(allow_none=True, validate=validate.Length(max=10000))
-    labour_lines = fields.List(fields.Nested(LabourIn), validate=validate.Length(max=200),
-                               metadata={"description": "Replaces every line of the draft."})
-    version = fields.Integer()
-
-
-class DisputeLineIn(In):
-    kind = fields.String(required=True, validate=validate.OneOf(("labour", "part")))
-    id = fields.Integer(required=True, strict=True)
-    note = fields.String(required=True, validate=[validate.Length(min=1, max=2000), not_blank])
-
-
-class DisputeBody(VersionedIn):
-    note = fields.String(allow_none=True, validate=validate.Length(max=5000))
-    lines = fields.List(fields.Nested(DisputeLineIn), required=True, validate=validate.Length(min=1, max=200))
-
-
 class DisputeNoteOut(Out):
     id = fields.Integer()
     estimate = Ref(attribute="estimate_id")
@@ -137,7 +117,7 @@ class EstimateApi(PorticoApi):
     service = estimates
     schemas = {"staff": EstimateOut, "customer": EstimateOut}
     add_schemas = {"staff": EstimateIn}
-    edit_schemas = {"staff": EstimateEditIn}
+    edit_schemas = {"staff": estimates.EstimateEdit}
     list_columns = ["id", "number", "revision", "display_number", "status", "customer", "service_request", "unit",
                     "subtotal", "tax", "total", "sent_at", "created_at"]
     search = {"staff": ["number", "revision", "status", "customer", "service_request", "unit", "sent_at"],
@@ -148,13 +128,13 @@ class EstimateApi(PorticoApi):
     actions = {
         "submit": Action(summary="Send the draft to the customer"),
         "approve": Action(creates="work_order_id", summary="Approve (customer): creates the work order"),
-        "decline": Action(ReasonRequired, summary="Decline with a reason (customer)"),
-        "dispute": Action(DisputeBody, summary="Dispute one or more labour or part lines, each with a note "
+        "decline": Action(summary="Decline with a reason (customer)"),
+        "dispute": Action(summary="Dispute one or more labour or part lines, each with a note "
                                                "(customer)"),
         "acknowledge": Action(summary="Acknowledge the dispute (staff)"),
-        "notes": Action(TextBody, summary="Add a note to the dispute log (either side)"),
+        "notes": Action(summary="Add a note to the dispute log (either side)"),
         "revise": Action(creates="estimate_id", summary="Copy into the next revision as a draft (staff)"),
-        "cancel": Action(ReasonOptional, summary="Cancel the estimate (staff)"),
+        "cancel": Action(summary="Cancel the estimate (staff)"),
     }
     listings = {"notes": Listing(DisputeNoteOut, "dispute_log", "dispute log (every revision)")}
     documents = {"pdf": Document("estimate", "estimate as PDF")}
@@ -174,28 +154,6 @@ class EstimateApi(PorticoApi):
         return estimates.create(actor, customer_id=customer_id, service_request_id=request.id if request else None,
                                 unit_id=unit_id, labour_lines=_lines(data.get("labour_lines", [])),
                                 note=data.get("note"))
-
-    def update(self, item, actor, data):
-        if item.status != "draft":
-            raise InvalidTransition("estimate", item.status, "edit")
-        if "unit" in data:
-            unit = opt.pick(self.options, "unit", actor, data.pop("unit"), "Choose one of the customer's units.")
-            if unit is not None and unit.customer_id != item.customer_id:
-                raise ValidationError("Choose one of the customer's units.", "unit")
-            item.unit_id = unit.id if unit else None
-        if "note" in data:
-            item.note = data.pop("note")
-        lines = data.pop("labour_lines", None)
-        if lines is not None:
-            from ..services.audit import record_edit
-
-            record_edit(item, actor)
-            estimates.set_lines(item, actor, _lines(lines))
-
-    def action_params(self, item, actor, action, params):
-        if action == "dispute":
-            params["lines"] = [dict(line) for line in params.get("lines", [])]
-        return params
 
     def dispute_log(self, item, actor):
         return dispute_log(item)

@@ -6,17 +6,17 @@ invoice once it is submitted (not while it is the shop's draft) and may authoriz
 from __future__ import annotations
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from marshmallow import fields, validate
+from marshmallow import fields
 from sqlalchemy import select
 
 from ..core.fields import Money, Quantity, Ref, UTCDateTime
 from ..core.scope import scoped
 from ..models import Invoice, WorkOrder
 from ..services import invoices
-from ..services.invoices import PAYMENT_METHODS
+from ..services.workflow import perform
 from . import options as opt
 from .base import Action, Document, PorticoApi
-from .schemas import In, Out, ReasonRequired, VersionedIn, choice, text
+from .schemas import In, Out
 
 
 class InvoiceLineOut(Out):
@@ -68,18 +68,6 @@ class InvoiceIn(In):
     work_order = Ref(required=True, metadata={"description": "A ready or completed work order."})
 
 
-class InvoiceEditIn(In):
-    due_date = fields.Date(allow_none=True)
-    note = fields.String(allow_none=True, validate=validate.Length(max=10000))
-    version = fields.Integer()
-
-
-class PaymentBody(VersionedIn):
-    amount = Money(required=True)
-    method = choice(PAYMENT_METHODS, required=True)
-    reference = text(120)
-
-
 def invoiceable_orders(actor):
     return (scoped(select(WorkOrder), WorkOrder, actor)
             .where(WorkOrder.status.in_(("ready", "completed"))).order_by(WorkOrder.id.desc()))
@@ -94,7 +82,7 @@ class InvoiceApi(PorticoApi):
     service = invoices
     schemas = {"staff": InvoiceOut, "customer": InvoiceOut}
     add_schemas = {"staff": InvoiceIn}
-    edit_schemas = {"staff": InvoiceEditIn}
+    edit_schemas = {"staff": invoices.InvoiceEdit}
     list_columns = ["id", "number", "status", "customer", "work_order", "total", "amount_paid", "balance",
                     "issued_at", "due_date", "created_at"]
     search = {"staff": ["number", "status", "customer", "work_order", "issued_at", "due_date", "paid_at"],
@@ -105,12 +93,12 @@ class InvoiceApi(PorticoApi):
     actions = {
         "submit": Action(summary="Issue the draft: open, or awaiting authorization for customers that require it"),
         "authorize": Action(summary="Authorize the invoice (customer)"),
-        "payments": Action(PaymentBody, summary="Record a payment (staff); paid when payments reach the total"),
-        "void": Action(ReasonRequired, summary="Void the invoice with a reason (staff)"),
+        "payments": Action(summary="Record a payment (staff); paid when payments reach the total"),
+        "void": Action(summary="Void the invoice with a reason (staff)"),
     }
     documents = {"pdf": Document("invoice", "invoice as PDF")}
 
     def create(self, actor, data):
         order = opt.pick(self.options, "work_order", actor, data["work_order"],
                          "Choose a ready or completed work order.")
-        return invoices.create_from_work_order(order, actor)
+        return perform(order, "invoice", actor)

@@ -19,6 +19,9 @@ from ..core.fields import Ref, UTCDateTime
 from ..core.scope import current_actor
 from ..extensions import db
 from ..models import ReportDefinition, ReportRun
+from ..reports import CATALOGUE
+from ..reports.schedule import trigger_for
+from ..services import reports
 from ..services.audit import record
 from ..services.common import commit
 from .base import Action, Listing, PorticoApi
@@ -58,23 +61,12 @@ class ReportIn(In):
 
     @validates("kind")
     def _kind(self, value, **_):
-        catalogue = _catalogue()
-        if catalogue is not None and value not in catalogue:
-            raise ValidationError(f"Choose a report from the catalogue: {', '.join(sorted(catalogue))}.")
+        if value not in CATALOGUE:
+            raise ValidationError(f"Choose a report from the catalogue: {', '.join(sorted(CATALOGUE))}.")
 
     @validates("cron")
     def _cron(self, value, **_):
         check_cron(value)
-
-
-class ReportEditIn(ReportIn):
-    name = text(120, allow_blank=False)
-    kind = fields.String(validate=validate.Length(min=1, max=40))
-    cron = fields.String(validate=validate.Length(min=1, max=100))
-    format = choice(FORMATS)
-    recipients = fields.List(fields.Email(), validate=validate.Length(min=1, max=50))
-    params = fields.Dict(keys=fields.String())
-    enabled = fields.Boolean()
 
 
 class RunFile(Out):
@@ -96,54 +88,14 @@ class ReportRunOut(Out):
     files = fields.List(fields.Nested(RunFile), attribute="links")
 
 
-def _catalogue():
-    try:
-        from ..reports import CATALOGUE
-    except ImportError:  # pragma: no cover - the reports part ships with Portico
-        return None
-    return CATALOGUE
-
-
 def check_cron(value: str) -> None:
     """Five cron fields, in the shop's time zone (the reports package reads Sunday as 0, as cron does)."""
     from ..core.settings import shop_zone
 
     try:
-        from ..reports.schedule import trigger_for
-    except ImportError:  # pragma: no cover
-        from apscheduler.triggers.cron import CronTrigger
-
-        def trigger_for(expr, zone):
-            return CronTrigger.from_crontab(expr, timezone=zone)
-    try:
         trigger_for(value, shop_zone())
     except ValueError as error:
         raise ValidationError(str(error) or "Not a cron expression such as 0 7 * * 1.") from None
-
-
-def _service():
-    """``app.services.reports`` (the reports helper's module), if it is installed."""
-    try:
-        from ..services import reports
-    except ImportError:  # pragma: no cover - the reports part ships with Portico
-        return None
-    return reports
-
-
-class _Runner:
-    """``perform(definition, "run", actor)``: queue a run for the scheduler process."""
-
-    @staticmethod
-    def perform(definition, action, actor, **_params):
-        service = _service()
-        if not definition.enabled:
-            raise ApiError(409, "This report is disabled: enable it first.", status="disabled")
-        if service is not None:
-            return service.queue_run(definition, actor)
-        run = ReportRun(definition_id=definition.id, status="queued", trigger="manual", worker=actor.label[:80])
-        db.session.add(run)
-        db.session.commit()
-        return run
 
 
 class ReportApi(PorticoApi):
@@ -152,10 +104,10 @@ class ReportApi(PorticoApi):
     openapi_spec_tag = "Reports"
     datamodel = SQLAInterface(ReportDefinition)
     entity = "report"
-    service = _Runner
+    service = reports
     schemas = {"staff": ReportOut}
     add_schemas = {"staff": ReportIn}
-    edit_schemas = {"staff": ReportEditIn}
+    edit_schemas = {"staff": reports.DefinitionEdit}
     list_columns = ["id", "name", "kind", "cron", "format", "enabled", "created_at"]
     search = {"staff": ["name", "kind", "format", "enabled"]}
     orders = {"staff": ["id", "name", "kind", "created_at"]}
@@ -171,23 +123,7 @@ class ReportApi(PorticoApi):
 
     def create(self, actor, data):
         self._unique(data["name"])
-        service = _service()
-        if service is not None:
-            return service.create_definition(actor, **data)
-        definition = ReportDefinition(created_by_id=actor.user_id, **data)
-        db.session.add(definition)
-        db.session.flush()
-        record(definition, "create", None, None, actor)
-        commit("report", definition)
-        return definition
-
-    def update(self, item, actor, data):
-        if "name" in data:
-            self._unique(data["name"], item.id)
-        super().update(item, actor, data)
-        service = _service()
-        if service is not None:
-            service.prepare_definition(item, actor)
+        return reports.create_definition(actor, **data)
 
     def destroy(self, item, actor):
         record(item, "delete", None, None, actor, item.name)
@@ -216,11 +152,10 @@ class ReportApi(PorticoApi):
         current_actor()
         definition = self.item_or_404(pk)
         run = db.session.get(ReportRun, parse_int(run_id) or 0)
-        service = _service()
-        if run is None or run.definition_id != definition.id or service is None:
+        if run is None or run.definition_id != definition.id:
             raise ApiError(404, "Not found")
         try:
-            path = service.file_path(run, name)
+            path = reports.file_path(run, name)
         except NotFound as error:
             raise ApiError(404, error.message) from None
         mimetype = next((f.get("content_type") for f in run.files or [] if f.get("name") == name), None)

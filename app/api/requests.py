@@ -5,8 +5,6 @@ state change through ``requests.perform``.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import ValidationError, fields, validate, validates_schema
 
@@ -16,7 +14,7 @@ from ..services import requests
 from . import options as opt
 from .base import Action, PorticoApi
 from .common import ApiError
-from .schemas import In, Out, ReasonOptional, ReasonRequired, VersionedIn, choice, text
+from .schemas import In, Out, choice, text
 
 
 class ProposalOut(Out):
@@ -89,23 +87,6 @@ class RequestIn(RequestOwnIn):
     contact_phone = text(40)
 
 
-class RequestEditIn(RequestIn):
-    class Meta:
-        exclude = ("customer",)
-
-    version = fields.Integer()
-
-
-class ConfirmBody(VersionedIn):
-    start = UTCDateTime(allow_none=True, metadata={"description": "Book this time instead of the preferred one."})
-    estimate = fields.Boolean(load_default=False, metadata={"description": "Also create a draft estimate."})
-
-
-class ProposeBody(VersionedIn):
-    start = UTCDateTime(required=True)
-    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
-
-
 REFERENCES = {"service_type": "service_types", "service_location": "service_locations", "address": "addresses",
               "unit": "units"}
 MESSAGES = {"service_type": "Choose one of the offered service types.",
@@ -123,7 +104,7 @@ class ServiceRequestApi(PorticoApi):
     service = requests
     schemas = {"staff": RequestOut, "customer": RequestOwnOut}
     add_schemas = {"staff": RequestIn, "customer": RequestOwnIn}
-    edit_schemas = {"staff": RequestEditIn}
+    edit_schemas = {"staff": requests.RequestEdit}
     list_columns = ["id", "number", "status", "customer", "subject", "service_type", "unit", "preferred_date",
                     "preferred_slot", "scheduled_start", "created_at"]
     search = {"staff": ["number", "status", "customer", "subject", "service_type", "unit", "preferred_date",
@@ -134,12 +115,12 @@ class ServiceRequestApi(PorticoApi):
     options = {"customer": opt.customers, "service_type": opt.service_types,
                "service_location": opt.service_locations, "address": opt.addresses, "unit": opt.units}
     actions = {
-        "confirm": Action(ConfirmBody, summary="Confirm the booking (the preferred or a given time); "
-                                               "with estimate: true also create a draft estimate"),
-        "propose": Action(ProposeBody, summary="Propose another time (staff) or counter-propose (customer)"),
+        "confirm": Action(summary="Confirm the booking (the preferred or a given time); "
+                                  "with estimate: true also create a draft estimate"),
+        "propose": Action(summary="Propose another time (staff) or counter-propose (customer)"),
         "accept_time": Action(summary="Accept the proposed time (customer)"),
-        "decline": Action(ReasonRequired, summary="Decline the request with a reason (staff)"),
-        "cancel": Action(ReasonOptional, summary="Cancel the request (customer)"),
+        "decline": Action(summary="Decline the request with a reason (staff)"),
+        "cancel": Action(summary="Cancel the request (customer)"),
         "estimate": Action(creates="estimate_id", summary="Create a draft estimate for the accepted request"),
         "work_order": Action(creates="work_order_id", summary="Create a work order directly (the request is resolved)"),
     }
@@ -166,17 +147,6 @@ class ServiceRequestApi(PorticoApi):
             customer_id = opt.pick(self.options, "customer", actor, data.pop("customer"), MESSAGES["customer"]).id
         data = self._refs(actor, data, customer_id)
         return requests.submit(actor, customer_id=customer_id, **data)
-
-    def update(self, item, actor, data):
-        if "preferred_date" in data and data["preferred_date"] != item.preferred_date \
-                and data["preferred_date"] < dt.date.today():
-            raise ApiError(422, {"preferred_date": ["The preferred date cannot be in the past."]})
-        slot = data.get("preferred_slot", item.preferred_slot)
-        if slot == "custom" and not data.get("preferred_time", item.preferred_time):
-            raise ApiError(422, {"preferred_time": ["Give the time you would like (HH:MM)."]})
-        if "subject" in data and not (data["subject"] or "").strip():
-            raise ApiError(422, {"subject": ["Say in a few words what the request is about."]})
-        super().update(item, actor, self._refs(actor, data, item.customer_id))
 
     def action_extra(self, action, item, result):
         if action == "confirm" and result is not item and result is not None:

@@ -5,9 +5,9 @@ refuse unknown fields, so a typo is a 422 at that field instead of being silentl
 """
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
-from ..core.fields import Ref, UTCDateTime
+from ..core.fields import Ref, UTCDateTime, not_blank
 
 
 class Out(Schema):
@@ -36,11 +36,6 @@ def choice(values, *, required: bool = False, description: str = "", **kw):
     one_of = validate.OneOf(values, error=f"Choose one of: {', '.join(values)}.")
     metadata = {"description": description, "enum": list(values)}
     return fields.String(required=required, validate=one_of, metadata=metadata, **kw)
-
-
-def not_blank(value: str) -> None:
-    if value is None or not str(value).strip():
-        raise ValidationError("This field cannot be empty.")
 
 
 class VersionedIn(In):

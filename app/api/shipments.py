@@ -13,7 +13,7 @@ from ..models import Shipment
 from ..services import shipments
 from . import options as opt
 from .base import Action, Document, PorticoApi
-from .schemas import In, Out, text
+from .schemas import In, Out
 
 
 class OrderId(Out):
@@ -45,11 +45,6 @@ class ShipmentIn(ShipmentOwnIn):
     customer = Ref(required=True)
 
 
-class ShipmentEditIn(In):
-    tracking_number = text(80)
-    version = fields.Integer()
-
-
 class ShipmentApi(PorticoApi):
     resource_name = "shipment"
     class_permission_name = "ApiShipments"
@@ -59,7 +54,7 @@ class ShipmentApi(PorticoApi):
     service = shipments
     schemas = {"staff": ShipmentOut, "customer": ShipmentOut}
     add_schemas = {"staff": ShipmentIn, "customer": ShipmentOwnIn}
-    edit_schemas = {"staff": ShipmentEditIn}
+    edit_schemas = {"staff": shipments.ShipmentEdit}
     list_columns = ["id", "number", "status", "customer", "service_location", "shipping_method", "tracking_number",
                     "confirmed_at", "received_at", "created_at"]
     search = {"staff": ["number", "status", "customer", "service_location", "shipping_method", "tracking_number"],

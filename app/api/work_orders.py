@@ -13,7 +13,7 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
-from ..core.fields import Money, Quantity, Ref, UTCDateTime, to_storage
+from ..core.fields import Money, Quantity, Ref, UTCDateTime
 from ..core.scope import current_actor
 from ..extensions import db
 from ..models import WORK_ORDER_KINDS, OrderMessage, WorkOrder
@@ -22,7 +22,7 @@ from . import options as opt
 from .base import Action, Document, Listing, PorticoApi
 from .common import guarded
 from .openapi import docstring, file_spec
-from .schemas import In, Out, ReasonRequired, VersionedIn, choice, not_blank, text
+from .schemas import In, Out, choice, not_blank, text
 
 
 class WorkItemOut(Out):
@@ -128,36 +128,6 @@ class WorkOrderIn(WorkOrderOwnIn):
     internal_notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
 
 
-class WorkOrderEditIn(In):
-    kind = choice(WORK_ORDER_KINDS)
-    unit = Ref(allow_none=True)
-    service_location = Ref(allow_none=True)
-    shipping_method = Ref(allow_none=True)
-    fault = fields.String(allow_none=True, validate=validate.Length(max=10000))
-    accessories = fields.String(allow_none=True, validate=validate.Length(max=10000))
-    customer_reference = text(80)
-    internal_reference = text(80)
-    tracking_number = text(80)
-    public_notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
-    internal_notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
-    version = fields.Integer()
-
-
-class NoteBody(VersionedIn):
-    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
-
-
-class MessageBody(In):
-    text = fields.String(required=True, validate=[validate.Length(min=1, max=5000), not_blank])
-    public = fields.Boolean(load_default=True, metadata={"description": "Staff: false keeps it an internal note."})
-
-
-class AssignBody(VersionedIn):
-    technician = Ref(allow_none=True, required=True)
-    scheduled_start = UTCDateTime(allow_none=True)
-    scheduled_end = UTCDateTime(allow_none=True)
-
-
 class MessageOut(Out):
     id = fields.Integer()
     side = fields.String()
@@ -181,7 +151,7 @@ class WorkOrderApi(PorticoApi):
     service = work_orders
     schemas = {"staff": WorkOrderOut, "technician": WorkOrderTechOut, "customer": WorkOrderOwnOut}
     add_schemas = {"staff": WorkOrderIn, "customer": WorkOrderOwnIn}
-    edit_schemas = {"staff": WorkOrderEditIn}
+    edit_schemas = {"staff": work_orders.WorkOrderEdit}
     list_columns = ["id", "number", "status", "kind", "customer", "unit", "technician", "service_location",
                     "shipping_method", "shipment", "customer_reference", "scheduled_start", "created_at"]
     search = {"staff": ["number", "status", "kind", "customer", "unit", "technician", "service_location",
@@ -198,14 +168,14 @@ class WorkOrderApi(PorticoApi):
     actions = {
         "confirm": Action(summary="Confirm a customer's order (staff)"),
         "receive": Action(summary="The unit arrived or the technician is on site (staff)"),
-        "clock_on": Action(NoteBody, summary="Open a time entry (technician); takes an unassigned order"),
-        "clock_off": Action(NoteBody, summary="Close your open time entry (technician)"),
-        "ready": Action(NoteBody, summary="The unit is ready; closes open time entries (technician)"),
+        "clock_on": Action(summary="Open a time entry (technician); takes an unassigned order"),
+        "clock_off": Action(summary="Close your open time entry (technician)"),
+        "ready": Action(summary="The unit is ready; closes open time entries (technician)"),
         "complete": Action(summary="Complete the order (staff)"),
-        "cancel": Action(ReasonRequired, summary="Cancel with a reason (staff)"),
+        "cancel": Action(summary="Cancel with a reason (staff)"),
         "invoice": Action(creates="invoice_id", summary="Create the draft invoice of a ready or completed order"),
-        "messages": Action(MessageBody, summary="Send a message (customer and shop; staff may keep it internal)"),
-        "assign": Action(AssignBody, summary="Assign a technician and a time window (staff)"),
+        "messages": Action(summary="Send a message (customer and shop; staff may keep it internal)"),
+        "assign": Action(summary="Assign a technician and a time window (staff)"),
     }
     listings = {"messages": Listing(MessageOut, "message_log", "messages (customers: the public ones)")}
     documents = {"pdf": Document("work_order", "work order as PDF")}
@@ -235,17 +205,6 @@ class WorkOrderApi(PorticoApi):
         if device is not None:
             data["unit_id"] = unit_from_device(actor, customer_id, {k: v for k, v in device.items()}).id
         return work_orders.create(actor, customer_id=customer_id, **data)
-
-    def update(self, item, actor, data):
-        super().update(item, actor, self._refs(actor, data, item.customer_id))
-
-    def action_params(self, item, actor, action, params):
-        if action == "assign":
-            technician = opt.pick(self.options, "technician", actor, params.pop("technician"), MESSAGES["technician"])
-            params["technician_id"] = technician.id if technician else None
-            for name in ("scheduled_start", "scheduled_end"):
-                params[name] = to_storage(params.get(name))
-        return params
 
     def message_log(self, item, actor):
         stmt = select(OrderMessage).where(OrderMessage.work_order_id == item.id)

@@ -1,13 +1,44 @@
-"""Service exceptions carry their meaning; the API maps them to status codes, screens to flash messages."""
+"""Service exceptions carry their meaning and a translatable message.
+
+The API answers them as JSON with their status code, screens and the portal as a flash message or field
+errors on the form they came from (``app.views.errors``). Messages are ``lazy_gettext`` strings: they are
+put into words in the language of whoever reads them, when they are read (``.message`` and ``.errors``
+are plain strings in the current locale).
+"""
 from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+
+def words(code: str | None) -> str:
+    """``time_proposed`` → ``time proposed`` (states and actions inside a sentence)."""
+    return (code or "").replace("_", " ")
+
+
+#: Actions whose name is not a verb, as they read in "Cannot … this estimate".
+VERBS = {"payments": "pay", "pay_online": "pay", "messages": "send a message on", "notes": "add a note to",
+         "attach": "attach a file to", "lines": "change the lines of", "item": "tick the work items of",
+         "work_order": "create a work order for", "estimate": "create an estimate for",
+         "invoice": "invoice"}
+
+
+def verb(action: str) -> str:
+    return VERBS.get(action, words(action))
 
 
 class ServiceError(Exception):
     status_code = 400
 
-    def __init__(self, message: str):
+    def __init__(self, message):
         super().__init__(message)
-        self.message = message
+        self._message = message
+
+    @property
+    def message(self) -> str:
+        return str(self._message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class NotFound(ServiceError):
@@ -15,26 +46,34 @@ class NotFound(ServiceError):
 
     status_code = 404
 
-    def __init__(self, what: str = "Not found"):
-        super().__init__(what)
+    def __init__(self, what=None):
+        super().__init__(what or _l("Not found"))
 
 
 class PermissionDenied(ServiceError):
     status_code = 403
 
-    def __init__(self, message: str = "Your role may not do this."):
-        super().__init__(message)
+    def __init__(self, message=None):
+        super().__init__(message or _l("Your role may not do this."))
+
+    @classmethod
+    def for_action(cls, action: str, entity: str, creating: bool = False) -> PermissionDenied:
+        if creating:
+            return cls(_l("Your role may not %(action)s a %(entity)s.", action=words(action), entity=entity))
+        return cls(_l("Your role may not %(action)s this %(entity)s.", action=words(action), entity=entity))
 
 
 class InvalidTransition(ServiceError):
+    """The action is not allowed in the record's current state (409; the body names the state)."""
+
     status_code = 409
 
     def __init__(self, entity: str, current_status: str, action: str):
         self.entity = entity
         self.current_status = current_status
         self.action = action
-        label = current_status.replace("_", " ")
-        super().__init__(f"Cannot {action.replace('_', ' ')} this {entity}: it is {label}.")
+        super().__init__(_l("Cannot %(action)s this %(entity)s: it is %(status)s.", action=verb(action),
+                            entity=entity, status=words(current_status)))
 
 
 class StaleObject(ServiceError):
@@ -42,19 +81,39 @@ class StaleObject(ServiceError):
 
     def __init__(self, entity: str, current_status: str | None = None):
         self.current_status = current_status
-        super().__init__(
-            f"This {entity} was changed by someone else since you opened it. Reload it and try again."
-        )
+        super().__init__(_l("This %(entity)s was changed by someone else since you opened it. "
+                            "Reload it and try again.", entity=entity))
 
 
 class ValidationFailed(ServiceError):
-    """Field errors: ``{"field": ["message", ...]}``."""
+    """Field errors: ``{"field": ["message", ...]}`` (``labour_lines.0.hours`` for nested fields)."""
 
     status_code = 422
 
-    def __init__(self, errors: dict[str, list[str]] | str, field: str = "_schema"):
-        if isinstance(errors, str):
+    def __init__(self, errors, field: str = "_schema"):
+        if not isinstance(errors, dict):
             errors = {field: [errors]}
-        self.errors = errors
-        first = next(iter(errors.values()), ["Invalid input"])
-        super().__init__(first[0] if first else "Invalid input")
+        self._errors = errors
+        first = next(iter(errors.values()), None)
+        super().__init__(first[0] if first else _l("Invalid input"))
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return {name: [str(m) for m in messages] for name, messages in self._errors.items()}
+
+
+def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{"labour_lines.0.hours": [...]}`` (the services' own shape)."""
+    if isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            return {prefix or "_schema": list(messages)}
+        flat: dict[str, list[str]] = {}
+        for i, item in enumerate(messages):
+            flat.update(flatten_messages(item, f"{prefix}.{i}" if prefix else str(i)))
+        return flat
+    if isinstance(messages, dict):
+        flat = {}
+        for key, value in messages.items():
+            flat.update(flatten_messages(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix or "_schema": [str(messages)]}

@@ -11,7 +11,12 @@ from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields
 
-from .settings import money, to_utc
+from .settings import money, shop_zone, to_utc
+
+
+def not_blank(value: str) -> None:
+    if value is None or not str(value).strip():
+        raise ValidationError("This field cannot be empty.")
 
 
 class Money(fields.Field):
@@ -29,7 +34,7 @@ class Money(fields.Field):
         return f"{money(value):.2f}"
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
             raise self.make_error("invalid")
         raw = repr(value) if isinstance(value, float) else str(value).strip()
         try:
@@ -76,6 +81,38 @@ class UTCDateTime(fields.DateTime):
         return parsed
 
 
+class When(fields.Field):
+    """A time an action is given: a ``datetime`` as it is, or text as a person or a client writes it.
+
+    Text is ISO 8601 (``2025-03-14T09:30``, a ``datetime-local`` input, or with an offset); text without
+    an offset is the shop's local time and comes back aware in the shop's zone. A ``datetime`` object is
+    passed through untouched (what the caller means by it is the effect's convention).
+    """
+
+    default_error_messages = {"invalid": "Enter a date and time such as 2025-03-14 09:30."}
+
+    def __init__(self, **kwargs):
+        metadata = {"type": "string", "format": "date-time", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.isoformat() if value is not None else None
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dt.datetime):
+            return value
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise self.make_error("invalid") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=shop_zone())
+
+
 def to_storage(value: dt.datetime | None) -> dt.datetime | None:
     """An input time (aware, or naive shop time) as naive UTC."""
     return to_utc(value) if value is not None else None
@@ -111,7 +148,46 @@ class ClockTime(fields.Field):
         return value.strftime("%H:%M") if value is not None else None
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dt.time):
+            return value
         try:
             return dt.datetime.strptime(str(value), "%H:%M").time()
         except ValueError:
             raise self.make_error("invalid") from None
+
+
+class Day(fields.Date):
+    """A date: a ``date`` as it is, or ``YYYY-MM-DD``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Key(fields.Field):
+    """The id of a related row, given as an id or as the row itself (a screen's picker): the id."""
+
+    default_error_messages = {"invalid": "Not a valid id."}
+
+    def __init__(self, **kwargs):
+        metadata = {"type": "integer", "minimum": 1, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if hasattr(value, "__table__"):
+            return value.id
+        if isinstance(value, bool) or value in ("", None):
+            if value in ("", None) and self.allow_none:
+                return None
+            raise self.make_error("invalid")
+        try:
+            ident = int(str(value))
+        except ValueError:
+            raise self.make_error("invalid") from None
+        if not 0 < ident < 2**31:
+            raise self.make_error("invalid")
+        return ident

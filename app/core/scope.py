@@ -1,9 +1,11 @@
 """Row-level security in one place.
 
-A customer's portal user sees only their own customer account's rows; a technician sees the work orders
-assigned to them and the unassigned ones. Every screen, API endpoint, document and export that a
-customer can reach gets its rows through ``scoped()`` or ``get_for()``; FAB views use
-``current_customer_id`` in their ``base_filters``. A row that is not the actor's answers ``NotFound``
+A customer's portal user sees only their own customer account's rows, and of those only what the shop
+has given them (``CUSTOMER_VISIBLE``: no draft or never-sent estimate, no unissued invoice, no internal
+message, attachment or staff notification; a child row only when its parent is visible). A technician
+sees the work orders assigned to them and the unassigned ones. Every portal page, API route, document,
+export, picker and search that a customer can reach gets its rows through ``scoped()`` or ``get_for()``,
+and ``perform`` checks ``ensure_visible`` first. A row that is not the actor's answers ``NotFound``
 (404), exactly like a row that does not exist.
 """
 from __future__ import annotations
@@ -51,6 +53,21 @@ CHILDREN = {
     Payment: (Invoice, Payment.invoice_id),
     TimeProposal: (ServiceRequest, TimeProposal.service_request_id),
 }
+
+
+#: What a customer sees of their own account's rows: the one definition of "visible to the customer".
+CUSTOMER_VISIBLE = {
+    Estimate: Estimate.sent_at.is_not(None),  # drafts and estimates never sent are the shop's
+    Invoice: Invoice.issued_at.is_not(None),  # so are invoices never submitted (drafts, voided drafts)
+    Notification: Notification.audience == "customer",
+    Attachment: Attachment.public.is_(True),
+    OrderMessage: OrderMessage.public.is_(True),
+}
+
+
+def _visible(model, stmt):
+    condition = CUSTOMER_VISIBLE.get(model)
+    return stmt.where(condition) if condition is not None else stmt
 
 
 def customer_for_user(user) -> Customer | None:
@@ -117,21 +134,16 @@ def scoped(stmt, model, actor: Actor):
     if model is Customer:
         return stmt.where(Customer.id == actor.customer_id)
     if model in OWNED:
-        stmt = stmt.where(model.customer_id == actor.customer_id)
-        if model is Notification:
-            stmt = stmt.where(Notification.audience == "customer")
-        if model is Attachment:
-            stmt = stmt.where(Attachment.public.is_(True))
-        return stmt
+        return _visible(model, stmt.where(model.customer_id == actor.customer_id))
     if model is PartLine:
-        return stmt.join(LabourLine, PartLine.labour_line_id == LabourLine.id).join(
+        stmt = stmt.join(LabourLine, PartLine.labour_line_id == LabourLine.id).join(
             Estimate, LabourLine.estimate_id == Estimate.id
         ).where(Estimate.customer_id == actor.customer_id)
-    if model is OrderMessage:
-        stmt = stmt.where(OrderMessage.public.is_(True))
+        return _visible(Estimate, stmt)
     if model in CHILDREN:
         parent, fk = CHILDREN[model]
-        return stmt.join(parent, fk == parent.id).where(parent.customer_id == actor.customer_id)
+        stmt = stmt.join(parent, fk == parent.id).where(parent.customer_id == actor.customer_id)
+        return _visible(parent, _visible(model, stmt))
     # Anything else (settings, users, audit, reports…) is staff-only.
     return stmt.where(false())
 
@@ -148,8 +160,17 @@ def get_for(model, ident, actor: Actor):
     return row
 
 
-def ensure_owner(obj, actor: Actor) -> None:
-    """Defence in depth inside services: a customer acting on another account's row gets 404."""
-    if is_scoped(actor) and actor.customer_id is not None and getattr(obj, "customer_id", None) is not None:
-        if obj.customer_id != actor.customer_id:
+def ensure_visible(obj, actor: Actor) -> None:
+    """``perform``'s first check: an actor acting on a row they may not see gets 404, like an absent row."""
+    if obj is None:
+        raise NotFound()
+    if not (is_scoped(actor) or (actor.is_technician and isinstance(obj, WorkOrder))):
+        return
+    if obj.id is None:  # not saved yet: only its owner field can tell
+        if is_scoped(actor) and getattr(obj, "customer_id", actor.customer_id) != actor.customer_id:
             raise NotFound()
+        return
+    model = type(obj)
+    found = db.session.scalar(scoped(select(model.id).where(model.id == obj.id), model, actor))
+    if found is None:
+        raise NotFound()

@@ -1,7 +1,9 @@
-"""The service layer: every state change of Portico is a function here.
+"""The service layer: every change of Portico's data is an action of an entity's table here.
 
-Staff screens, the portal, the REST API and the scheduler call these functions; views stay thin. Each
-workflow module has a transition table (``MACHINE``), its action functions and ``perform(obj, action,
-actor, **params)``; every transition is audited and notifies the people concerned, and each function
-commits once.
+Each workflow module (``requests``, ``estimates``, ``work_orders``, ``invoices``, ``shipments``,
+``reports``) ends with its ``TABLE``: one row per action — transitions and everything else (notes,
+messages, assignments, payments, edits, lines, attachments, report runs) — naming its states, who may
+take it and its parameter schema. ``workflow.perform(obj, action, actor, params)`` is the one door that
+staff screens, the portal, the REST API and the scheduler call; effects never commit and never check
+states or roles. Shared basics (errors, actors, row scope, settings) live in ``app.core``.
 """

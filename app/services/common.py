@@ -9,7 +9,7 @@ from ..extensions import db
 
 def check_version(obj, expected_version, entity: str) -> None:
     """Refuse a stale form: it was opened on a version of ``obj`` that is no longer current."""
-    if expected_version in (None, ""):
+    if expected_version in (None, "") or not hasattr(obj, "version"):
         return
     try:
         expected = int(expected_version)
@@ -35,15 +35,7 @@ def require_text(value, field: str, message: str = "This field is required.") ->
     return value
 
 
-def dispatch(actions: dict, obj, action: str, actor, machine, **params):
-    """Run the service function registered for ``action`` (used by screens and the API alike)."""
-    from ..core.errors import InvalidTransition, ServiceError
-
-    handler = actions.get(action)
-    if handler is None:
-        raise InvalidTransition(machine.entity, getattr(obj, "status", "unknown"), action)
-    try:
-        return handler(obj, actor, **params)
-    except ServiceError:
-        db.session.rollback()
-        raise
+def apply_changes(obj, changes: dict) -> None:
+    """Set the parsed fields of an ``edit`` on ``obj`` (the effect validates the result as a whole)."""
+    for name, value in changes.items():
+        setattr(obj, name, value)

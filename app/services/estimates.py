@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from marshmallow import fields, validate
+
 from ..core.actors import Actor
 from ..core.errors import ValidationFailed
+from ..core.fields import Key
 from ..core.settings import get_settings, money, tax_for
 from ..extensions import db
 from ..models import ZERO, Customer, DisputeNote, Estimate, LabourLine, PartLine, ServiceRequest, Unit, utcnow
-from . import estimate_diff, notify, numbering
-from .audit import record
-from .common import check_version, commit, dispatch, require_text
-from .workflow import CREATE, StateMachine, Transition
-
-MACHINE = StateMachine("estimate", [
-    Transition((CREATE,), "create", ("staff",), "draft"),
-    Transition(("draft",), "submit", ("staff",), "sent"),
-    Transition(("sent",), "approve", ("customer",), "approved"),
-    Transition(("sent",), "decline", ("customer",), "declined", reason_required=True),
-    Transition(("sent",), "dispute", ("customer",), "disputed"),
-    Transition(("disputed",), "acknowledge", ("staff",), "disputed"),
-    Transition(("disputed", "declined"), "revise", ("staff",), "superseded"),
-    Transition(("draft", "sent", "disputed"), "cancel", ("staff",), "cancelled"),
-])
+from . import estimate_diff, notify, numbering, work_orders
+from .audit import record, record_edit
+from .common import apply_changes, commit
+from .params import Params, Reason, ReasonRequired, Text
+from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 
 def _link(est: Estimate) -> str:
@@ -101,14 +94,9 @@ def recompute(est: Estimate) -> None:
     est.total = est.subtotal + est.tax
 
 
-def set_lines(est: Estimate, actor: Actor, lines: list[dict], expected_version=None) -> Estimate:
-    """Replace a draft's lines (the estimate builder saves through here)."""
-    check_version(est, expected_version, "estimate")
-    if est.status != "draft":
-        from ..core.errors import InvalidTransition
-
-        raise InvalidTransition("estimate", est.status, "edit")
-    built = build_lines(lines)
+def set_lines(est: Estimate, actor: Actor, labour_lines: list[dict]) -> Estimate:
+    """Replace a draft's lines (the ``edit`` action with ``labour_lines``: the builder, the API)."""
+    built = build_lines(labour_lines)
     before = estimate_diff.snapshot(est)
     est.labour_lines.clear()
     db.session.flush()
@@ -118,7 +106,6 @@ def set_lines(est: Estimate, actor: Actor, lines: list[dict], expected_version=N
     if change.changed:
         est.updated_at = utcnow()  # the row changes even when only the lines do: its version moves on
         record(est, "edit lines", est.status, est.status, actor, estimate_diff.summary(change))
-    commit("estimate", est)
     return est
 
 
@@ -157,7 +144,7 @@ def prepare_new(est: Estimate, actor: Actor) -> Estimate:
     numbering.assign(est)
     db.session.add(est)
     recompute(est)
-    MACHINE.enter(est, "create", actor)
+    TABLE.enter(est, "create", actor)
     return est
 
 
@@ -178,46 +165,32 @@ def create(actor: Actor, *, customer_id=None, service_request_id=None, unit_id=N
     return est
 
 
-# ---------------------------------------------------------------- transitions
-def submit(est: Estimate, actor: Actor, expected_version=None, **_ignored):
-    check_version(est, expected_version, "estimate")
-    MACHINE.find(est.status, "submit", actor, est)
+# ---------------------------------------------------------------- actions
+def submit(est: Estimate, actor: Actor):
     if not est.labour_lines:
         raise ValidationFailed({"labour_lines": ["Add at least one labour line before sending the estimate."]})
     recompute(est)
-    MACHINE.apply(est, "submit", actor)
     est.sent_at = utcnow()
     notify.to_customer(est.customer, "estimate.sent", f"Estimate {est.display_number} is ready for you",
                        f"Total {est.total} {get_settings().currency}. Approve, decline or dispute it in the portal.",
                        link=_link(est), group="estimates")
-    commit("estimate", est)
     return est
 
 
-def approve(est: Estimate, actor: Actor, expected_version=None, **_ignored):
+def approve(est: Estimate, actor: Actor):
     """The customer approves: the work order is created from the labour and part lines."""
-    from . import requests, work_orders
-
-    check_version(est, expected_version, "estimate")
-    MACHINE.apply(est, "approve", actor)
     est.decided_at = utcnow()
     order = work_orders.from_estimate(est, actor)
-    if est.service_request is not None:
-        requests.resolve_by_estimate(est.service_request, actor)
     notify.to_staff("estimate.approved", f"{est.display_number} approved: work order {order.number}",
                     link=_staff_link(est), customer_id=est.customer_id)
-    commit("estimate", est)
     return order
 
 
-def decline(est: Estimate, actor: Actor, reason=None, expected_version=None, **_ignored):
-    check_version(est, expected_version, "estimate")
-    MACHINE.apply(est, "decline", actor, reason=reason)
+def decline(est: Estimate, actor: Actor, reason: str):
     est.decline_reason = reason.strip()
     est.decided_at = utcnow()
     notify.to_staff("estimate.declined", f"{est.display_number} declined", est.decline_reason,
                     link=_staff_link(est), customer_id=est.customer_id)
-    commit("estimate", est)
     return est
 
 
@@ -228,15 +201,10 @@ def _find_line(est: Estimate, kind: str, ident):
     return next((line for line in lines if str(line.id) == str(ident)), None)
 
 
-def dispute(est: Estimate, actor: Actor, lines=None, note=None, expected_version=None, **_ignored):
+def dispute(est: Estimate, actor: Actor, lines, note=None):
     """Dispute one or more lines, each with the customer's note."""
-    check_version(est, expected_version, "estimate")
-    MACHINE.find(est.status, "dispute", actor, est)
-    if not lines or not isinstance(lines, list):
-        raise ValidationFailed({"lines": ["Choose at least one line to dispute."]})
     errors, chosen = {}, []
     for i, item in enumerate(lines):
-        item = item if isinstance(item, dict) else {}
         line = _find_line(est, item.get("kind"), item.get("id"))
         if line is None:
             errors[f"lines.{i}"] = ["Choose a labour or part line of this estimate."]
@@ -247,40 +215,30 @@ def dispute(est: Estimate, actor: Actor, lines=None, note=None, expected_version
         chosen.append((item["kind"], line, text))
     if errors:
         raise ValidationFailed(errors)
-    MACHINE.apply(est, "dispute", actor, reason=note)
     est.acknowledged_at = None
-    side = "customer"
     if note and note.strip():
-        db.session.add(DisputeNote(estimate_number=est.number, estimate_id=est.id, side=side,
+        db.session.add(DisputeNote(estimate_number=est.number, estimate_id=est.id, side="customer",
                                    author_id=actor.user_id, text=note.strip()))
     for kind, line, text in chosen:
         line.disputed, line.dispute_note = True, text
-        db.session.add(DisputeNote(estimate_number=est.number, estimate_id=est.id, side=side,
+        db.session.add(DisputeNote(estimate_number=est.number, estimate_id=est.id, side="customer",
                                    author_id=actor.user_id, text=text, line_ref=f"{kind}:{line.id}"))
     notify.to_staff("estimate.disputed", f"{est.display_number} disputed ({len(chosen)} line(s))", note or "",
                     link=_staff_link(est), customer_id=est.customer_id)
-    commit("estimate", est)
     return est
 
 
-def acknowledge(est: Estimate, actor: Actor, expected_version=None, **_ignored):
-    check_version(est, expected_version, "estimate")
-    MACHINE.apply(est, "acknowledge", actor)
+def acknowledge(est: Estimate, actor: Actor):
     est.acknowledged_at = utcnow()
     notify.to_customer(est.customer, "estimate.acknowledged", f"We are looking at your dispute of {est.display_number}",
                        link=_link(est), group="estimates")
-    commit("estimate", est)
     return est
 
 
-def add_note(est: Estimate, actor: Actor, text=None, **_ignored) -> DisputeNote:
+def add_note(est: Estimate, actor: Actor, text: str) -> DisputeNote:
     """A note in the dispute log (either side); the log spans every revision of the estimate."""
-    text = require_text(text, "text", "Write the note.")
+    text = text.strip()
     side = "customer" if actor.is_customer else "staff"
-    if actor.is_customer:
-        from ..core.scope import ensure_owner
-
-        ensure_owner(est, actor)
     note = DisputeNote(estimate_number=est.number, estimate_id=est.id, side=side, author_id=actor.user_id, text=text)
     db.session.add(note)
     if side == "customer":
@@ -289,15 +247,11 @@ def add_note(est: Estimate, actor: Actor, text=None, **_ignored) -> DisputeNote:
     else:
         notify.to_customer(est.customer, "estimate.note", f"A note on estimate {est.display_number}", text,
                            link=_link(est), group="estimates")
-    commit("estimate", est)
     return note
 
 
-
-def revise(est: Estimate, actor: Actor, expected_version=None, **_ignored) -> Estimate:
+def revise(est: Estimate, actor: Actor) -> Estimate:
     """Copy into revision n+1 as a draft; the old revision becomes ``superseded``."""
-    check_version(est, expected_version, "estimate")
-    MACHINE.apply(est, "revise", actor)
     copy = Estimate(number=est.number, revision=est.revision + 1, customer_id=est.customer_id,
                     service_request_id=est.service_request_id, unit_id=est.unit_id, previous_id=est.id,
                     note=est.note)
@@ -309,32 +263,58 @@ def revise(est: Estimate, actor: Actor, expected_version=None, **_ignored) -> Es
                                            description=part.description, quantity=part.quantity,
                                            unit_price=part.unit_price))
         copy.labour_lines.append(new_line)
-    prepare_new(copy, actor)
-    commit("estimate", est)
-    return copy
+    return prepare_new(copy, actor)
 
 
-def cancel(est: Estimate, actor: Actor, reason=None, expected_version=None, **_ignored):
-    check_version(est, expected_version, "estimate")
-    MACHINE.apply(est, "cancel", actor, reason=reason)
+def cancel(est: Estimate, actor: Actor, reason=None):
     if est.sent_at:
         notify.to_customer(est.customer, "estimate.cancelled", f"Estimate {est.display_number} was withdrawn",
                            reason or "", link=_link(est), group="estimates")
-    commit("estimate", est)
     return est
 
 
-ACTIONS = {
-    "submit": submit,
-    "approve": approve,
-    "decline": decline,
-    "dispute": dispute,
-    "acknowledge": acknowledge,
-    "notes": add_note,
-    "revise": revise,
-    "cancel": cancel,
-}
+_CHOOSE_LINES = "Choose at least one line to dispute."
 
 
-def perform(est: Estimate, action: str, actor: Actor, **params):
-    return dispatch(ACTIONS, est, action, actor, MACHINE, **params)
+class Dispute(Params):
+    note = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    lines = fields.List(fields.Dict(), required=True,
+                        validate=[validate.Length(min=1, error=_CHOOSE_LINES), validate.Length(max=200)],
+                        error_messages={"required": _CHOOSE_LINES, "null": _CHOOSE_LINES},
+                        metadata={"description": 'Each {"kind": "labour"|"part", "id", "note"}.'})
+
+
+class EstimateEdit(Params):
+    unit = Key(attribute="unit_id", allow_none=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=10000),
+                         metadata={"description": "Shown to the customer."})
+    labour_lines = fields.List(fields.Dict(), validate=validate.Length(max=200),
+                               metadata={"description": "Replaces every line of the draft."})
+
+
+def edit(est: Estimate, actor: Actor, labour_lines=None, **changes):
+    apply_changes(est, changes)
+    _validate_links(est)
+    record_edit(est, actor)
+    if labour_lines is not None:
+        set_lines(est, actor, labour_lines)
+    return est
+
+
+#: A note in the dispute log: the customer while the estimate awaits them or after a decision they may
+#: argue; the shop also on the draft of the next revision.
+CUSTOMER_NOTE_STATES = ("sent", "disputed", "declined")
+
+TABLE = register(Estimate, ActionTable("estimate", [
+    Action((CREATE,), "create", ("staff",), "draft"),
+    Action(("draft",), "submit", ("staff",), "sent", submit),
+    Action(("sent",), "approve", ("customer",), "approved", approve),
+    Action(("sent",), "decline", ("customer",), "declined", decline, ReasonRequired, reason_required=True),
+    Action(("sent",), "dispute", ("customer",), "disputed", dispute, Dispute),
+    Action(("disputed",), "acknowledge", ("staff",), "disputed", acknowledge),
+    Action(("disputed", "declined"), "revise", ("staff",), "superseded", revise),
+    Action(("draft", "sent", "disputed"), "cancel", ("staff",), "cancelled", cancel, Reason),
+    Action(CUSTOMER_NOTE_STATES, "notes", ("customer", "staff"), None, add_note, Text),
+    Action(("draft",), "notes", ("staff",), None, add_note, Text),
+    Action(("draft",), "edit", ("staff",), None, edit, EstimateEdit, audited=False),
+]))

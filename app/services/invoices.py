@@ -4,32 +4,23 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..core.actors import Actor
 from ..core.errors import InvalidTransition, ValidationFailed
-from ..core.settings import get_settings, money, tax_for
+from ..core.fields import Day
+from ..core.settings import get_settings, tax_for
 from ..extensions import db
 from ..models import ZERO, Invoice, InvoiceLine, Payment, WorkOrder, utcnow
-from . import notify, numbering
-from .common import check_version, commit, dispatch
-from .workflow import CREATE, StateMachine, Transition
+from . import notify, numbering, payments
+from .audit import record, record_edit
+from .common import apply_changes
+from .params import Params, Paying, ReasonRequired, text_field
+from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "online")
 
-
-def _needs_authorization(invoice: Invoice) -> bool:
-    return bool(invoice.customer and invoice.customer.requires_invoice_authorization)
-
-
-MACHINE = StateMachine("invoice", [
-    Transition((CREATE,), "create", ("staff",), "draft"),
-    Transition(("draft",), "submit", ("staff",), "awaiting_authorization", guard=_needs_authorization),
-    Transition(("draft",), "submit", ("staff",), "open", guard=lambda inv: not _needs_authorization(inv)),
-    Transition(("awaiting_authorization",), "authorize", ("customer",), "open"),
-    Transition(("open",), "pay", ("staff", "system"), "paid"),
-    Transition(("draft", "awaiting_authorization", "open"), "void", ("staff",), "void", reason_required=True),
-])
 
 
 def _link(invoice: Invoice) -> str:
@@ -60,10 +51,8 @@ def _labour_lines(order: WorkOrder) -> list[InvoiceLine]:
                         unit_price=item.unit_price) for item in labour_items if item.quantity > 0]
 
 
-def create_from_work_order(order: WorkOrder, actor: Actor) -> Invoice:
-    """A draft invoice with labour and parts; one live invoice per work order."""
-    if order.status not in ("ready", "completed"):
-        raise InvalidTransition("work order", order.status, "invoice")
+def new_from_work_order(order: WorkOrder, actor: Actor) -> Invoice:
+    """A draft invoice with labour and parts (the work order's ``invoice`` action); one live invoice each."""
     existing = db.session.scalar(select(Invoice).where(Invoice.work_order_id == order.id, Invoice.status != "void"))
     if existing is not None:
         raise ValidationFailed({"work_order": [f"{order.number} already has invoice {existing.number}."]})
@@ -79,9 +68,7 @@ def create_from_work_order(order: WorkOrder, actor: Actor) -> Invoice:
     for position, line in enumerate(lines):
         line.position = position
         invoice.lines.append(line)
-    prepare_new(invoice, actor)
-    commit("invoice", invoice)
-    return invoice
+    return prepare_new(invoice, actor)
 
 
 def prepare_new(invoice: Invoice, actor: Actor) -> Invoice:
@@ -93,17 +80,14 @@ def prepare_new(invoice: Invoice, actor: Actor) -> Invoice:
     numbering.assign(invoice)
     db.session.add(invoice)
     recompute(invoice)
-    MACHINE.enter(invoice, "create", actor)
+    TABLE.enter(invoice, "create", actor)
     return invoice
 
 
-def submit(invoice: Invoice, actor: Actor, expected_version=None, **_ignored):
-    check_version(invoice, expected_version, "invoice")
-    MACHINE.find(invoice.status, "submit", actor, invoice)
+def submit(invoice: Invoice, actor: Actor):
     if not invoice.lines:
         raise ValidationFailed({"lines": ["An invoice needs at least one line."]})
     recompute(invoice)
-    MACHINE.apply(invoice, "submit", actor)
     invoice.issued_at = utcnow()
     invoice.due_date = dt.date.today() + dt.timedelta(days=get_settings().invoice_due_days)
     if invoice.status == "awaiting_authorization":
@@ -111,76 +95,114 @@ def submit(invoice: Invoice, actor: Actor, expected_version=None, **_ignored):
     else:
         title = f"Invoice {invoice.number}: {invoice.total} {get_settings().currency} due {invoice.due_date}"
     notify.to_customer(invoice.customer, f"invoice.{invoice.status}", title, link=_link(invoice), group="invoices")
-    commit("invoice", invoice)
     return invoice
 
 
-def authorize(invoice: Invoice, actor: Actor, expected_version=None, **_ignored):
-    check_version(invoice, expected_version, "invoice")
-    MACHINE.apply(invoice, "authorize", actor)
+def authorize(invoice: Invoice, actor: Actor):
     invoice.authorized_at = utcnow()
     invoice.authorized_by_id = actor.user_id
     notify.to_staff("invoice.authorized", f"{invoice.number} authorized by the customer",
                     link=f"/invoiceview/show/{invoice.id}", customer_id=invoice.customer_id)
-    commit("invoice", invoice)
     return invoice
 
 
-def record_payment(invoice: Invoice, actor: Actor, amount=None, method=None, reference=None, provider=None,
-                   expected_version=None, **_ignored) -> Invoice:
+def record_payment(invoice: Invoice, actor: Actor, amount, method, reference=None, provider=None) -> Invoice:
     """A payment against an open invoice; when the payments reach the total the invoice is ``paid``."""
-    check_version(invoice, expected_version, "invoice")
-    if not (actor.is_staff or actor.system):
-        MACHINE.find(invoice.status, "pay", actor, invoice)  # raises 409/403 with the right message
-    if invoice.status != "open":
-        raise InvalidTransition("invoice", invoice.status, "pay")
     errors = {}
-    try:
-        value = money(amount)
-        if value <= 0:
-            errors["amount"] = ["The amount must be more than zero."]
-        elif value > invoice.balance:
-            errors["amount"] = [f"The amount is more than the balance of {invoice.balance}."]
-    except (TypeError, ValueError):
-        errors["amount"] = ["Enter an amount such as 120.50."]
+    if amount <= 0:
+        errors["amount"] = ["The amount must be more than zero."]
+    elif amount > invoice.balance:
+        errors["amount"] = [f"The amount is more than the balance of {invoice.balance}."]
     if method not in PAYMENT_METHODS:
         errors["method"] = [f"Choose one of: {', '.join(PAYMENT_METHODS)}."]
     if errors:
         raise ValidationFailed(errors)
-    payment = Payment(invoice=invoice, amount=value, method=method, reference=(reference or "").strip() or None,
+    payment = Payment(invoice=invoice, amount=amount, method=method, reference=(reference or "").strip() or None,
                       provider=provider, recorded_by_id=actor.user_id)
     db.session.add(payment)
-    invoice.amount_paid = (invoice.amount_paid or ZERO) + value
-    from .audit import record
-
-    record(invoice, "payment", invoice.status, invoice.status, actor, f"{value} by {method}")
+    invoice.amount_paid = (invoice.amount_paid or ZERO) + amount
+    record(invoice, "payment", invoice.status, invoice.status, actor, f"{amount} by {method}")
     if invoice.amount_paid >= invoice.total:
-        MACHINE.apply(invoice, "pay", actor)
+        TABLE.move(invoice, "pay", actor)
         invoice.paid_at = utcnow()
         notify.to_customer(invoice.customer, "invoice.paid", f"Thank you: invoice {invoice.number} is paid",
                            link=_link(invoice), group="invoices")
-    commit("invoice", invoice)
     return invoice
 
 
-def void(invoice: Invoice, actor: Actor, reason=None, expected_version=None, **_ignored):
-    check_version(invoice, expected_version, "invoice")
-    MACHINE.apply(invoice, "void", actor, reason=reason)
+def void(invoice: Invoice, actor: Actor, reason: str):
     invoice.void_reason = reason.strip()
     if invoice.issued_at:
         notify.to_customer(invoice.customer, "invoice.void", f"Invoice {invoice.number} was voided",
                            invoice.void_reason, link=_link(invoice), group="invoices")
-    commit("invoice", invoice)
     return invoice
 
 
-ACTIONS = {
-    "submit": submit,
-    "authorize": authorize,
-    "payments": record_payment,
-    "void": void,
-}
+_PAYMENT_DETAILS = "Enter your payment details."
 
 
-def perform(invoice: Invoice, action: str, actor: Actor, **params):
-    return dispatch(ACTIONS, invoice, action, actor, MACHINE, **params)
+class PaymentParams(Paying):
+    method = fields.String(required=True, validate=validate.OneOf(
+        PAYMENT_METHODS, error=f"Choose one of: {', '.join(PAYMENT_METHODS)}."))
+
+
+def pay_online(invoice: Invoice, actor: Actor, token: str) -> Invoice:
+    """The customer pays the balance through the payment provider; the payment is recorded at once."""
+    db.session.refresh(invoice, with_for_update=True)  # lock the row for the charge, then look again
+    if invoice.status != "open":
+        raise InvalidTransition("invoice", invoice.status, "pay_online")
+    amount = invoice.balance
+    if amount <= 0:
+        raise ValidationFailed({"amount": ["Nothing is left to pay on this invoice."]})
+    provider = payments.get_provider()
+    try:
+        reference = provider.charge(invoice, amount, token.strip())
+    except payments.PaymentDeclined as declined:
+        raise ValidationFailed({"token": [declined.message]}) from None
+    notify.to_staff("invoice.payment", f"{invoice.number}: online payment of {amount}",
+                    f"{provider.name} reference {reference}", link=f"/invoiceview/show/{invoice.id}",
+                    customer_id=invoice.customer_id)
+    payments.charged(invoice, reference, amount)
+    return record_payment(invoice, actor.on_behalf_of_system("online payment"), amount=amount, method="online",
+                          reference=reference, provider=provider.name)
+
+
+class OnlinePayment(Params):
+    token = text_field(_PAYMENT_DETAILS)
+
+
+class InvoiceEdit(Params):
+    due_date = Day(allow_none=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=10000))
+
+
+def edit(invoice: Invoice, actor: Actor, **changes):
+    apply_changes(invoice, changes)
+    record_edit(invoice, actor)
+    return invoice
+
+
+def lines_changed(invoice: Invoice, actor: Actor) -> Invoice:
+    """A draft's lines were added, changed or removed (the invoice-line screen): totals follow."""
+    recompute(invoice)
+    return invoice
+
+
+def _needs_authorization(invoice: Invoice) -> bool:
+    return bool(invoice.customer and invoice.customer.requires_invoice_authorization)
+
+
+UNPAID = ("draft", "awaiting_authorization", "open")
+
+TABLE = register(Invoice, ActionTable("invoice", [
+    Action((CREATE,), "create", ("staff",), "draft"),
+    Action(("draft",), "submit", ("staff",), "awaiting_authorization", submit, guard=_needs_authorization),
+    Action(("draft",), "submit", ("staff",), "open", submit, guard=lambda inv: not _needs_authorization(inv)),
+    Action(("awaiting_authorization",), "authorize", ("customer",), "open", authorize),
+    Action(("open",), "payments", ("staff", "system"), None, record_payment, PaymentParams, audited=False),
+    Action(("open",), "pay_online", ("customer",), None, pay_online, OnlinePayment, audited=False),
+    Action(("open",), "pay", ("staff", "system"), "paid", internal=True),
+    Action(UNPAID, "void", ("staff",), "void", void, ReasonRequired, reason_required=True),
+    Action(UNPAID, "edit", ("staff",), None, edit, InvoiceEdit, audited=False),
+    Action(("draft",), "lines", ("staff",), None, lines_changed),
+]))

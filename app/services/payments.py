@@ -6,8 +6,8 @@ and the one in use is chosen by the ``PORTICO_PAYMENT_PROVIDER`` setting (app co
 default ``"demo"``). The built-in ``DemoProvider`` moves no money: the token ``tok_demo_ok`` succeeds with
 a reference such as ``demo_3f9a…``, ``tok_demo_declined`` (and anything else) is declined.
 
-``pay_online`` is what the portal calls. It charges the balance, then records the payment through
-``invoices.record_payment`` (method ``online``, the provider's name and reference), acting as
+The invoice's ``pay_online`` action (``app.services.invoices``) charges the balance through the provider
+in use, then records the payment (method ``online``, the provider's name and reference), acting as
 ``actor.on_behalf_of_system("online payment")`` so the audit reads "jane (online payment)".
 """
 from __future__ import annotations
@@ -21,12 +21,8 @@ from typing import Protocol, runtime_checkable
 
 from flask import current_app, has_app_context
 
-from ..core.actors import Actor
-from ..core.errors import InvalidTransition, PermissionDenied, ServiceError, ValidationFailed
-from ..core.scope import get_for
-from ..extensions import db
+from ..core.errors import ServiceError
 from ..models import Invoice
-from . import invoices, notify
 
 log = logging.getLogger(__name__)
 
@@ -87,37 +83,6 @@ def get_provider(name: str | None = None) -> PaymentProvider:
     return factory()
 
 
-def pay_online(invoice: Invoice, actor: Actor, token: str) -> Invoice:
-    """Charge the balance of the customer's own open invoice and record the payment."""
-    if not actor.is_customer:
-        raise PermissionDenied("Online payment is made by the customer in the portal.")
-    invoice = get_for(Invoice, invoice.id, actor)  # another customer's invoice: NotFound
-    token = (token or "").strip() if isinstance(token, str) else ""
-    if not token:
-        raise ValidationFailed({"token": ["Enter your payment details."]})
-    # Lock the row for the charge (PostgreSQL; SQLite serialises writers anyway), then check its state.
-    db.session.refresh(invoice, with_for_update=True)
-    if invoice.status != "open":
-        raise InvalidTransition("invoice", invoice.status, "pay")
-    amount = invoice.balance
-    if amount <= 0:
-        raise ValidationFailed({"amount": ["Nothing is left to pay on this invoice."]})
-    provider = get_provider()
-    try:
-        reference = provider.charge(invoice, amount, token)
-    except PaymentDeclined as declined:
-        db.session.rollback()
-        raise ValidationFailed({"token": [declined.message]}) from None
-    system = actor.on_behalf_of_system("online payment")
-    notify.to_staff("invoice.payment", f"{invoice.number}: online payment of {amount}",
-                    f"{provider.name} reference {reference}", link=f"/invoiceview/show/{invoice.id}",
-                    customer_id=invoice.customer_id)
-    try:
-        return invoices.record_payment(invoice, system, amount=amount, method="online", reference=reference,
-                                       provider=provider.name)
-    except ServiceError:
-        db.session.rollback()
-        # Charged but not recorded: say so loudly for reconciliation.
-        log.error("Online payment %s of %s on %s was charged but could not be recorded", reference, amount,
-                  invoice.number)
-        raise
+def charged(invoice: Invoice, reference: str, amount: Decimal) -> None:
+    """Log a charge before it is recorded: if recording fails after this, the log has it to reconcile."""
+    log.info("Online payment %s of %s charged on %s", reference, amount, invoice.number)

@@ -17,11 +17,13 @@ import time
 from pathlib import Path
 
 from flask import current_app
+from marshmallow import fields, validate
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core.actors import Actor
 from ..core.errors import NotFound, ValidationFailed
+from ..core.fields import not_blank
 from ..core.settings import absolute, get_settings, shop_zone
 from ..extensions import db
 from ..models import ReportDefinition, ReportRun, SchedulerLease, utcnow
@@ -29,6 +31,10 @@ from ..reports import CATALOGUE
 from ..reports.params import clean_params, run_bounds, validate_definition  # noqa: F401 (re-exported)
 from ..reports.render import render_pdf, write_csv
 from . import notify
+from .audit import record, record_edit
+from .common import apply_changes
+from .params import Params
+from .workflow import ANY, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 log = logging.getLogger(__name__)
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -53,6 +59,8 @@ def create_definition(actor: Actor, **fields) -> ReportDefinition:
     definition = ReportDefinition(**fields)
     prepare_definition(definition, actor)
     db.session.add(definition)
+    db.session.flush()
+    record(definition, "create", None, None, actor)
     db.session.commit()
     return definition
 
@@ -61,13 +69,45 @@ def create_definition(actor: Actor, **fields) -> ReportDefinition:
 
 def queue_run(definition: ReportDefinition, actor: Actor) -> ReportRun:
     """Run now: a queued run that the scheduler process picks up within seconds."""
-    if not actor.is_staff and not actor.system:
-        raise NotFound()
     run = ReportRun(definition_id=definition.id, status="queued", trigger="manual", worker=actor.label[:80])
     db.session.add(run)
-    db.session.commit()
+    db.session.flush()
     log.info("Report run %s of %r queued by %s", run.id, definition.name, actor.label)
     return run
+
+
+class DefinitionEdit(Params):
+    name = fields.String(validate=[validate.Length(max=120), not_blank])
+    kind = fields.String(validate=validate.Length(max=40))
+    cron = fields.String(validate=validate.Length(max=100))
+    format = fields.String(validate=validate.OneOf(("pdf", "csv", "both")))
+    recipients = fields.Raw(metadata={"description": "E-mail addresses: a list, or text with one per line or comma."})
+    params = fields.Raw(metadata={"description": 'Period and filters, e.g. {"period": "last_week"} (or as JSON text).'})
+    enabled = fields.Boolean()
+
+
+def edit(definition: ReportDefinition, actor: Actor, **changes) -> ReportDefinition:
+    apply_changes(definition, changes)
+    with db.session.no_autoflush:
+        clash = db.session.scalar(select(ReportDefinition.id).where(
+            ReportDefinition.name == (definition.name or "").strip(), ReportDefinition.id != definition.id))
+    if clash is not None:
+        raise ValidationFailed({"name": ["Another report already has this name."]})
+    prepare_definition(definition, actor)
+    record_edit(definition, actor)
+    return definition
+
+
+def _switch(definition: ReportDefinition) -> str:
+    return "enabled" if definition.enabled else "disabled"
+
+
+#: A report definition's "state" is whether it is enabled: a disabled report keeps its runs but neither
+#: runs on its schedule nor on request.
+TABLE = register(ReportDefinition, ActionTable("report", [
+    Action(("enabled",), "run", ("staff", "system"), None, queue_run),
+    Action((ANY,), "edit", ("staff",), None, edit, DefinitionEdit, audited=False),
+], state=_switch, known_states=("enabled", "disabled")))
 
 
 def claim(run_id: int, worker: str) -> bool:

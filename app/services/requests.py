@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from marshmallow import fields, validate
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..core.actors import Actor
 from ..core.errors import StaleObject, ValidationFailed
+from ..core.fields import ClockTime, Day, Key
 from ..core.settings import get_settings, to_local, to_utc
 from ..extensions import db
 from ..models import (
@@ -21,22 +23,11 @@ from ..models import (
     Unit,
     utcnow,
 )
-from . import notify, numbering
-from .common import check_version, commit, dispatch
-from .workflow import CREATE, StateMachine, Transition
-
-MACHINE = StateMachine("service request", [
-    Transition((CREATE,), "submit", ("anyone",), "new"),
-    Transition(("new",), "confirm", ("staff",), "accepted"),
-    Transition(("new",), "propose", ("staff",), "time_proposed"),
-    Transition(("time_proposed",), "accept_time", ("customer",), "accepted"),
-    Transition(("time_proposed",), "propose", ("customer",), "new"),
-    Transition(("new", "time_proposed"), "decline", ("staff",), "rejected", reason_required=True),
-    Transition(("new", "time_proposed", "accepted"), "cancel", ("customer",), "cancelled"),
-    Transition(("accepted",), "estimate", ("staff",), "accepted"),
-    Transition(("accepted",), "work_order", ("staff",), "resolved"),
-    Transition(("accepted",), "estimate_approved", ("customer",), "resolved"),
-])
+from . import estimates, notify, numbering, uploads, work_orders
+from .audit import record_edit
+from .common import apply_changes, commit
+from .params import Attach, Booking, Params, Proposal, Reason, ReasonRequired
+from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 #: Where each preferred slot starts, in the shop's time zone.
 SLOT_STARTS = {"morning": dt.time(9, 0), "afternoon": dt.time(13, 0), "evening": dt.time(17, 0)}
@@ -46,7 +37,7 @@ def _link(req: ServiceRequest) -> str:
     return f"/portal/requests/{req.id}"
 
 
-def _validate(req: ServiceRequest) -> None:
+def _validate(req: ServiceRequest, allow_past: bool = False) -> None:
     errors: dict[str, list[str]] = {}
     if not (req.subject or "").strip():
         errors["subject"] = ["Say in a few words what the request is about."]
@@ -55,7 +46,7 @@ def _validate(req: ServiceRequest) -> None:
         errors["service_type"] = ["Choose one of the offered service types."]
     if req.preferred_date is None:
         errors["preferred_date"] = ["Choose a preferred date."]
-    elif req.preferred_date < dt.date.today():
+    elif req.preferred_date < dt.date.today() and not allow_past:
         errors["preferred_date"] = ["The preferred date cannot be in the past."]
     if req.preferred_slot not in ("morning", "afternoon", "evening", "custom"):
         errors["preferred_slot"] = ["Choose morning, afternoon, evening or a time of your choice."]
@@ -95,7 +86,7 @@ def prepare_new(req: ServiceRequest, actor: Actor) -> ServiceRequest:
     req.source = req.source or ("portal" if actor.is_customer else "staff")
     numbering.assign(req)
     db.session.add(req)
-    MACHINE.enter(req, "submit", actor)
+    TABLE.enter(req, "submit", actor)
     notify.to_staff("request.submitted", f"New service request {req.number}: {req.subject}",
                     link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
     customer = req.customer or db.session.get(Customer, req.customer_id)
@@ -183,17 +174,13 @@ def _book(req: ServiceRequest, start: dt.datetime) -> None:
     req.confirmed_at = utcnow()
 
 
-def confirm(req: ServiceRequest, actor: Actor, start=None, estimate: bool = False, expected_version=None,
-            **_ignored):
-    check_version(req, expected_version, "service request")
+def confirm(req: ServiceRequest, actor: Actor, start=None, estimate: bool = False):
     booking = _normalise_start(start) if start else slot_start(req)
-    MACHINE.apply(req, "confirm", actor)
     _book(req, booking)
     created = None
     if estimate:
         created = _create_estimate(req, actor)
     _notify_booking(req)
-    commit("service request", req)
     return created or req
 
 
@@ -208,14 +195,9 @@ def _notify_booking(req: ServiceRequest) -> None:
     )
 
 
-def propose(req: ServiceRequest, actor: Actor, start=None, note: str | None = None, expected_version=None,
-            **_ignored):
-    check_version(req, expected_version, "service request")
-    if not start:
-        raise ValidationFailed({"start": ["Give the date and time you propose."]})
+def propose(req: ServiceRequest, actor: Actor, start=None, note: str | None = None):
     when = _normalise_start(start)
     side = "customer" if actor.is_customer else "staff"
-    MACHINE.apply(req, "propose", actor, reason=note)
     for open_proposal in req.proposals:
         if open_proposal.outcome == "open":
             open_proposal.outcome = "superseded"
@@ -228,7 +210,6 @@ def propose(req: ServiceRequest, actor: Actor, start=None, note: str | None = No
     else:
         notify.to_staff("request.counter_proposed", f"{req.number}: the customer proposes {local:%Y-%m-%d %H:%M}",
                         note or "", link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
-    commit("service request", req)
     return req
 
 
@@ -239,85 +220,97 @@ def latest_proposal(req: ServiceRequest, side: str = "staff") -> TimeProposal | 
     return None
 
 
-def accept_time(req: ServiceRequest, actor: Actor, expected_version=None, **_ignored):
-    check_version(req, expected_version, "service request")
-    MACHINE.find(req.status, "accept_time", actor, req)
+def accept_time(req: ServiceRequest, actor: Actor):
     proposal = latest_proposal(req)
     if proposal is None:  # only possible for data entered outside Portico
         raise ValidationFailed({"start": ["There is no proposed time to accept."]})
-    MACHINE.apply(req, "accept_time", actor)
     proposal.outcome = "accepted"
     _book(req, proposal.start)
     notify.to_staff("request.time_accepted", f"{req.number}: the customer accepted the proposed time",
                     link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
     _notify_booking(req)
-    commit("service request", req)
     return req
 
 
-def decline(req: ServiceRequest, actor: Actor, reason: str | None = None, expected_version=None, **_ignored):
-    check_version(req, expected_version, "service request")
-    MACHINE.apply(req, "decline", actor, reason=reason)
+def decline(req: ServiceRequest, actor: Actor, reason: str):
     req.decline_reason = reason.strip()
     notify.to_customer(req.customer, "request.declined", f"We cannot take request {req.number}",
                        req.decline_reason, link=_link(req), group="requests")
-    commit("service request", req)
     return req
 
 
-def cancel(req: ServiceRequest, actor: Actor, reason: str | None = None, expected_version=None, **_ignored):
-    check_version(req, expected_version, "service request")
-    MACHINE.apply(req, "cancel", actor, reason=reason)
+def cancel(req: ServiceRequest, actor: Actor, reason: str | None = None):
     req.cancel_reason = (reason or "").strip() or None
     notify.to_staff("request.cancelled", f"{req.number} was cancelled by the customer", reason or "",
                     link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
-    commit("service request", req)
     return req
 
 
 def _create_estimate(req: ServiceRequest, actor: Actor):
-    from . import estimates
-
-    MACHINE.apply(req, "estimate", actor)
+    TABLE.move(req, "estimate", actor)
     return estimates.new_draft(actor, customer_id=req.customer_id, service_request_id=req.id, unit_id=req.unit_id)
 
 
-def create_estimate(req: ServiceRequest, actor: Actor, expected_version=None, **_ignored):
+def create_estimate(req: ServiceRequest, actor: Actor):
     """The request stays ``accepted``; a draft estimate is created for it."""
-    check_version(req, expected_version, "service request")
-    estimate = _create_estimate(req, actor)
-    commit("service request", req)
-    return estimate
+    return estimates.new_draft(actor, customer_id=req.customer_id, service_request_id=req.id, unit_id=req.unit_id)
 
 
-def create_work_order(req: ServiceRequest, actor: Actor, expected_version=None, **_ignored):
-    from . import work_orders
-
-    check_version(req, expected_version, "service request")
-    MACHINE.apply(req, "work_order", actor)
-    order = work_orders.new_order(actor, customer_id=req.customer_id, kind="job", unit_id=req.unit_id,
-                                  service_request_id=req.id, service_location_id=req.service_location_id,
-                                  fault=req.summary or req.subject, scheduled_start=req.scheduled_start)
-    commit("service request", req)
-    return order
+def create_work_order(req: ServiceRequest, actor: Actor):
+    return work_orders.new_order(actor, customer_id=req.customer_id, kind="job", unit_id=req.unit_id,
+                                 service_request_id=req.id, service_location_id=req.service_location_id,
+                                 fault=req.summary or req.subject, scheduled_start=req.scheduled_start)
 
 
-def resolve_by_estimate(req: ServiceRequest, actor: Actor) -> None:
-    """Its estimate was approved: accepted → resolved (called inside the estimate's transaction)."""
-    if req.status == "accepted":
-        MACHINE.apply(req, "estimate_approved", actor)
+def _resolve_by_estimate(est, actor: Actor, order) -> None:
+    """Its estimate was approved: accepted → resolved (inside the estimate's unit of work)."""
+    req = est.service_request
+    if req is not None and req.status == "accepted":
+        TABLE.move(req, "estimate_approved", actor)
 
 
-ACTIONS = {
-    "confirm": confirm,
-    "propose": propose,
-    "accept_time": accept_time,
-    "decline": decline,
-    "cancel": cancel,
-    "estimate": create_estimate,
-    "work_order": create_work_order,
-}
+#: What staff may change on a request, and while it is open (a cancelled or resolved request is history).
+EDITABLE = ("new", "time_proposed", "accepted")
 
 
-def perform(req: ServiceRequest, action: str, actor: Actor, **params):
-    return dispatch(ACTIONS, req, action, actor, MACHINE, **params)
+class RequestEdit(Params):
+    service_type = Key(attribute="service_type_id")
+    service_location = Key(attribute="service_location_id", allow_none=True)
+    address = Key(attribute="address_id", allow_none=True)
+    unit = Key(attribute="unit_id", allow_none=True)
+    subject = fields.String(validate=validate.Length(max=200))
+    summary = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    preferred_date = Day()
+    preferred_slot = fields.String()
+    preferred_time = ClockTime(allow_none=True)
+    estimate_required = fields.Boolean()
+    contact_name = fields.String(allow_none=True, validate=validate.Length(max=120))
+    contact_email = fields.String(allow_none=True, validate=validate.Length(max=255))
+    contact_phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+
+
+def edit(req: ServiceRequest, actor: Actor, **changes):
+    """Change an open request's details; checked exactly like a new one (a past date only if unchanged)."""
+    previous_date = req.preferred_date
+    apply_changes(req, changes)
+    _validate(req, allow_past=req.preferred_date == previous_date)
+    record_edit(req, actor)
+    return req
+
+
+TABLE = register(ServiceRequest, ActionTable("service request", [
+    Action((CREATE,), "submit", ("anyone",), "new"),
+    Action(("new",), "confirm", ("staff",), "accepted", confirm, Booking),
+    Action(("new",), "propose", ("staff",), "time_proposed", propose, Proposal),
+    Action(("time_proposed",), "accept_time", ("customer",), "accepted", accept_time),
+    Action(("time_proposed",), "propose", ("customer",), "new", propose, Proposal),
+    Action(("new", "time_proposed"), "decline", ("staff",), "rejected", decline, ReasonRequired,
+           reason_required=True),
+    Action(("new", "time_proposed", "accepted"), "cancel", ("customer",), "cancelled", cancel, Reason),
+    Action(("accepted",), "estimate", ("staff",), "accepted", create_estimate),
+    Action(("accepted",), "work_order", ("staff",), "resolved", create_work_order),
+    Action(("accepted",), "estimate_approved", ("customer",), "resolved", internal=True),
+    Action(EDITABLE, "edit", ("staff",), None, edit, RequestEdit, audited=False),
+    Action(EDITABLE, "attach", ("customer", "staff"), None, uploads.attach, Attach, audited=False),
+]))
+estimates.TABLE.after("approve", _resolve_by_estimate)

@@ -1,21 +1,18 @@
 """A reseller's shipments of confirmed orders to one service location (SPEC §3, Shipment)."""
 from __future__ import annotations
 
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..core.actors import Actor
 from ..core.errors import PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..models import Shipment, WorkOrder, utcnow
-from . import notify, numbering
-from .common import check_version, commit, dispatch
-from .workflow import CREATE, StateMachine, Transition
-
-MACHINE = StateMachine("shipment", [
-    Transition((CREATE,), "create", ("reseller", "staff"), "draft"),
-    Transition(("draft",), "confirm", ("reseller", "staff"), "confirmed"),
-    Transition(("confirmed",), "receive", ("staff",), "received"),
-])
+from . import notify, numbering, work_orders
+from .audit import record_edit
+from .common import apply_changes, commit
+from .params import Params
+from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 
 def _orders(actor: Actor, customer_id: int, ids) -> list[WorkOrder]:
@@ -56,42 +53,43 @@ def create(actor: Actor, work_orders=None, customer_id: int | None = None) -> Sh
                         shipping_method_id=orders[0].shipping_method_id)
     numbering.assign(shipment)
     db.session.add(shipment)
-    MACHINE.enter(shipment, "create", actor)
+    TABLE.enter(shipment, "create", actor)
     for order in orders:
         order.shipment = shipment
     commit("shipment", shipment)
     return shipment
 
 
-def confirm(shipment: Shipment, actor: Actor, expected_version=None, **_ignored):
-    check_version(shipment, expected_version, "shipment")
-    MACHINE.find(shipment.status, "confirm", actor, shipment)
+def confirm(shipment: Shipment, actor: Actor):
     if not shipment.work_orders:
         raise ValidationFailed({"work_orders": ["A shipment needs at least one order."]})
-    MACHINE.apply(shipment, "confirm", actor)
     shipment.confirmed_at = utcnow()
     count = len(shipment.work_orders)
     notify.to_staff("shipment.confirmed", f"Shipment {shipment.number} is on its way ({count} orders)",
                     link=f"/shipmentview/show/{shipment.id}", customer_id=shipment.customer_id)
-    commit("shipment", shipment)
     return shipment
 
 
-def receive(shipment: Shipment, actor: Actor, expected_version=None, **_ignored):
+def receive(shipment: Shipment, actor: Actor):
     """Staff receive the parcel: each of its confirmed orders becomes ``received``."""
-    from . import work_orders
-
-    check_version(shipment, expected_version, "shipment")
-    MACHINE.apply(shipment, "receive", actor)
     shipment.received_at = utcnow()
     for order in shipment.work_orders:
         if order.status == "confirmed":
-            work_orders.MACHINE.apply(order, "receive", actor, reason=f"shipment {shipment.number}")
+            work_orders.TABLE.move(order, "receive", actor, reason=f"shipment {shipment.number}")
             order.received_at = shipment.received_at
     notify.to_customer(shipment.customer, "shipment.received", f"We received shipment {shipment.number}",
                        ", ".join(o.number for o in shipment.work_orders), link=f"/portal/shipments/{shipment.id}",
                        group="shipments")
-    commit("shipment", shipment)
+    return shipment
+
+
+class ShipmentEdit(Params):
+    tracking_number = fields.String(allow_none=True, validate=validate.Length(max=80))
+
+
+def edit(shipment: Shipment, actor: Actor, **changes):
+    apply_changes(shipment, changes)
+    record_edit(shipment, actor)
     return shipment
 
 
@@ -108,12 +106,13 @@ def prepare_new(shipment: Shipment, actor: Actor) -> Shipment:
     shipment.shipping_method_id = orders[0].shipping_method_id
     numbering.assign(shipment)
     db.session.add(shipment)
-    MACHINE.enter(shipment, "create", actor)
+    TABLE.enter(shipment, "create", actor)
     return shipment
 
 
-ACTIONS = {"confirm": confirm, "receive": receive}
-
-
-def perform(shipment: Shipment, action: str, actor: Actor, **params):
-    return dispatch(ACTIONS, shipment, action, actor, MACHINE, **params)
+TABLE = register(Shipment, ActionTable("shipment", [
+    Action((CREATE,), "create", ("reseller", "staff"), "draft"),
+    Action(("draft",), "confirm", ("reseller", "staff"), "confirmed", confirm),
+    Action(("confirmed",), "receive", ("staff",), "received", receive),
+    Action(("draft", "confirmed"), "edit", ("staff",), None, edit, ShipmentEdit, audited=False),
+]))

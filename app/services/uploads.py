@@ -241,6 +241,17 @@ def save_upload(file_storage, *, customer_id: int, service_request_id: int | Non
                          work_order_id=work_order_id, actor=actor, public=public)
 
 
+def attach(parent, actor: Actor, file, public: bool = True) -> Attachment:
+    """The ``attach`` action of a request or work order: a file checked by content, then stored.
+
+    ``file`` is an upload (checked here) or a file checked before (``check_file``); a customer's file is
+    always visible to them."""
+    checked = file if isinstance(file, CheckedFile) else check_file(file)
+    ids = {"service_request_id": parent.id} if isinstance(parent, ServiceRequest) else {"work_order_id": parent.id}
+    return store_checked(checked, customer_id=parent.customer_id, actor=actor,
+                         public=True if actor.is_customer else bool(public), **ids)
+
+
 def open_attachment(att: Attachment) -> BinaryIO:
     """The stored file, opened for reading (``FileNotFoundError`` if it is gone)."""
     return open(attachment_path(att), "rb")

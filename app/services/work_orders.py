@@ -1,11 +1,14 @@
 """Work orders: jobs, inspections and repair orders, technician time and messages (SPEC §3, WorkOrder)."""
 from __future__ import annotations
 
+from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..core.actors import Actor
-from ..core.errors import PermissionDenied, ValidationFailed
+from ..core.errors import NotFound, PermissionDenied, ValidationFailed
+from ..core.fields import Key
+from ..core.settings import to_utc
 from ..extensions import db
 from ..models import (
     Customer,
@@ -19,23 +22,15 @@ from ..models import (
     WorkOrder,
     utcnow,
 )
-from . import notify, numbering
-from .common import check_version, commit, dispatch, require_text
-from .workflow import CREATE, StateMachine, Transition
+from . import invoices, notify, numbering, uploads
+from .audit import record, record_edit
+from .common import apply_changes, commit
+from .params import Assignment, Attach, Message, Note, Params, ReasonRequired
+from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 BEFORE_COMPLETED = ("pending_confirmation", "confirmed", "received", "in_progress", "ready")
-
-MACHINE = StateMachine("work order", [
-    Transition((CREATE,), "create", ("reseller", "staff", "system"), "confirmed"),
-    Transition((CREATE,), "create", ("customer",), "pending_confirmation"),
-    Transition(("pending_confirmation",), "confirm", ("staff",), "confirmed"),
-    Transition(("confirmed",), "receive", ("staff",), "received"),
-    Transition(("received", "in_progress"), "clock_on", ("technician",), "in_progress"),
-    Transition(("in_progress",), "clock_off", ("technician",), None),
-    Transition(("in_progress",), "ready", ("technician",), "ready"),
-    Transition(("ready",), "complete", ("staff",), "completed"),
-    Transition(BEFORE_COMPLETED, "cancel", ("staff",), "cancelled", reason_required=True),
-])
+#: Messages go both ways in every state (a question about a completed job is still a question).
+OPEN_FOR_MESSAGES = (*BEFORE_COMPLETED, "completed", "cancelled")
 
 
 def _link(order: WorkOrder) -> str:
@@ -90,7 +85,7 @@ def prepare_new(order: WorkOrder, actor: Actor) -> WorkOrder:
     order.created_by_id = order.created_by_id or actor.user_id
     numbering.assign(order)
     db.session.add(order)
-    MACHINE.enter(order, "create", actor)
+    TABLE.enter(order, "create", actor)
     if order.status == "pending_confirmation":
         notify.to_staff("work_order.requested", f"New order {order.number} waits for confirmation",
                         order.fault or "", link=_staff_link(order), customer_id=order.customer_id)
@@ -106,6 +101,7 @@ def new_order(actor: Actor, **fields) -> WorkOrder:
 
 
 def create(actor: Actor, **fields) -> WorkOrder:
+    """A new work order, committed (the portal's, a reseller's, staff's and the API's)."""
     order = new_order(actor, **fields)
     commit("work order", order)
     return order
@@ -133,23 +129,17 @@ def from_estimate(est, actor: Actor) -> WorkOrder:
     return prepare_new(order, actor.on_behalf_of_system(f"estimate {est.display_number} approved"))
 
 
-# ---------------------------------------------------------------- transitions
-def confirm(order: WorkOrder, actor: Actor, expected_version=None, **_ignored):
-    check_version(order, expected_version, "work order")
-    MACHINE.apply(order, "confirm", actor)
+# ---------------------------------------------------------------- actions
+def confirm(order: WorkOrder, actor: Actor):
     notify.to_customer(order.customer, "work_order.confirmed", f"Your order {order.number} is confirmed",
                        link=_link(order), group="work_orders")
-    commit("work order", order)
     return order
 
 
-def receive(order: WorkOrder, actor: Actor, expected_version=None, **_ignored):
-    check_version(order, expected_version, "work order")
-    MACHINE.apply(order, "receive", actor)
+def receive(order: WorkOrder, actor: Actor):
     order.received_at = utcnow()
     notify.to_customer(order.customer, "work_order.received", f"We have received {order.number}",
                        link=_link(order), group="work_orders")
-    commit("work order", order)
     return order
 
 
@@ -158,26 +148,21 @@ def open_entry(technician_id: int) -> TimeEntry | None:
                                                      TimeEntry.ended_at.is_(None)))
 
 
-def clock_on(order: WorkOrder, actor: Actor, note=None, expected_version=None, **_ignored):
+def clock_on(order: WorkOrder, actor: Actor, note=None):
     """Open a time entry; clocking on to an unassigned order assigns it to the technician."""
-    check_version(order, expected_version, "work order")
-    MACHINE.find(order.status, "clock_on", actor, order)
     if order.technician_id not in (None, actor.user_id):
         raise PermissionDenied("This work order is assigned to another technician.")
     running = open_entry(actor.user_id)
     if running is not None:
         raise ValidationFailed({"clock": [f"You are still clocked on to {running.work_order.number}. "
                                           "Clock off there first."]})
-    MACHINE.apply(order, "clock_on", actor, reason=note)
     if order.technician_id is None:
         order.technician_id = actor.user_id
     db.session.add(TimeEntry(work_order=order, technician_id=actor.user_id, started_at=utcnow(), note=note))
     try:
         db.session.flush()
     except IntegrityError:  # a second clock-on raced this one: the partial unique index refused it
-        db.session.rollback()
         raise ValidationFailed({"clock": ["You are already clocked on elsewhere."]}) from None
-    commit("work order", order)
     return order
 
 
@@ -191,20 +176,14 @@ def _close_entries(order: WorkOrder, technician_id: int | None = None) -> int:
     return closed
 
 
-def clock_off(order: WorkOrder, actor: Actor, note=None, expected_version=None, **_ignored):
-    check_version(order, expected_version, "work order")
-    MACHINE.find(order.status, "clock_off", actor, order)
+def clock_off(order: WorkOrder, actor: Actor, note=None):
     if not any(e.ended_at is None and e.technician_id == actor.user_id for e in order.time_entries):
         raise ValidationFailed({"clock": [f"You are not clocked on to {order.number}."]})
-    MACHINE.apply(order, "clock_off", actor, reason=note)
     _close_entries(order, actor.user_id)
-    commit("work order", order)
     return order
 
 
-def ready(order: WorkOrder, actor: Actor, note=None, expected_version=None, **_ignored):
-    check_version(order, expected_version, "work order")
-    MACHINE.apply(order, "ready", actor, reason=note)
+def ready(order: WorkOrder, actor: Actor, note=None):
     _close_entries(order)
     order.ready_at = utcnow()
     notify.to_customer(order.customer, "work_order.ready", f"{order.number} is ready",
@@ -212,124 +191,119 @@ def ready(order: WorkOrder, actor: Actor, note=None, expected_version=None, **_i
                        link=_link(order), group="work_orders")
     notify.to_staff("work_order.ready", f"{order.number} is ready to complete and invoice",
                     link=_staff_link(order), customer_id=order.customer_id)
-    commit("work order", order)
     return order
 
 
-def complete(order: WorkOrder, actor: Actor, expected_version=None, **_ignored):
-    check_version(order, expected_version, "work order")
-    MACHINE.apply(order, "complete", actor)
+def complete(order: WorkOrder, actor: Actor):
     order.completed_at = utcnow()
     notify.to_customer(order.customer, "work_order.completed", f"{order.number} is completed",
                        link=_link(order), group="work_orders")
-    commit("work order", order)
     return order
 
 
-def cancel(order: WorkOrder, actor: Actor, reason=None, expected_version=None, **_ignored):
-    check_version(order, expected_version, "work order")
-    MACHINE.apply(order, "cancel", actor, reason=reason)
+def cancel(order: WorkOrder, actor: Actor, reason: str):
     order.cancel_reason = reason.strip()
     _close_entries(order)
     notify.to_customer(order.customer, "work_order.cancelled", f"{order.number} was cancelled", order.cancel_reason,
                        link=_link(order), group="work_orders")
-    commit("work order", order)
     return order
 
 
-def assign(order: WorkOrder, actor: Actor, technician_id=None, scheduled_start=None, scheduled_end=None,
-           expected_version=None, **_ignored):
-    """Staff assign a technician and a time window (audited; not a state change)."""
-    from .audit import record
+def assign(order: WorkOrder, actor: Actor, technician_id=None, scheduled_start=None, scheduled_end=None):
+    """Staff assign a technician and a time window (audited; not a state change).
 
-    check_version(order, expected_version, "work order")
-    if not actor.is_staff:
-        raise PermissionDenied("Only the shop assigns technicians.")
-    if order.status in ("completed", "cancelled"):
-        from ..core.errors import InvalidTransition
-
-        raise InvalidTransition("work order", order.status, "assign")
-    order.technician_id = int(technician_id) if technician_id else None
-    order.scheduled_start, order.scheduled_end = scheduled_start, scheduled_end
-    if scheduled_start and scheduled_end and scheduled_end < scheduled_start:
+    Times given as text (a form, JSON) arrive aware and are stored as UTC; ``datetime`` objects from
+    other services are already UTC."""
+    start, end = (to_utc(t) if t is not None and t.tzinfo else t for t in (scheduled_start, scheduled_end))
+    if start and end and end < start:
         raise ValidationFailed({"scheduled_end": ["The end must be after the start."]})
+    order.technician_id = technician_id or None
+    order.scheduled_start, order.scheduled_end = start, end
     _validate(order, actor)
-    record(order, "assign", order.status, order.status, actor,
-           f"technician {order.technician_id or 'none'}")
+    record(order, "assign", order.status, order.status, actor, f"technician {order.technician_id or 'none'}")
     if order.technician_id:
         notify.to_staff("work_order.assigned", f"{order.number} is assigned to you", order.fault or "",
                         link=f"/technicianboard/show/{order.id}", user_id=order.technician_id)
-    commit("work order", order)
     return order
 
 
-def add_message(order: WorkOrder, actor: Actor, text=None, public=True, **_ignored) -> OrderMessage:
+def add_message(order: WorkOrder, actor: Actor, text: str, public: bool = True) -> OrderMessage:
     """A message between customer and technicians (public) or an internal note (staff, public=False)."""
-    from ..core.scope import ensure_owner
-
-    text = require_text(text, "text", "Write the message.")
-    ensure_owner(order, actor)
     side = "customer" if actor.is_customer else "staff"
     message = OrderMessage(work_order=order, author_id=actor.user_id, side=side,
-                           public=True if side == "customer" else bool(public), text=text)
+                           public=True if side == "customer" else bool(public), text=text.strip())
     db.session.add(message)
     if side == "customer":
-        notify.to_staff("work_order.message", f"Message on {order.number}", text, link=_staff_link(order),
+        notify.to_staff("work_order.message", f"Message on {order.number}", message.text, link=_staff_link(order),
                         user_id=order.technician_id, customer_id=order.customer_id)
     elif message.public:
-        notify.to_customer(order.customer, "work_order.message", f"A message about {order.number}", text,
+        notify.to_customer(order.customer, "work_order.message", f"A message about {order.number}", message.text,
                            link=_link(order), group="messages")
-    commit("work order", order)
     return message
+
+
+def set_item_done(order: WorkOrder, actor: Actor, item: int, done: bool) -> WorkItem:
+    """A technician (or the office) marks one of the order's work items done, or not done again."""
+    found = next((i for i in order.items if i.id == item), None)
+    if found is None:  # another order's item: the same answer as a missing one
+        raise NotFound()
+    if found.done != done:
+        found.done = done
+        record(order, "item_done" if done else "item_not_done", order.status, order.status, actor,
+               found.description)
+    return found
+
+
+def create_invoice(order: WorkOrder, actor: Actor):
+    return invoices.new_from_work_order(order, actor)
+
+
+class WorkItemDone(Params):
+    item = fields.Integer(required=True, strict=False)
+    done = fields.Boolean(required=True)
+
+
+class WorkOrderEdit(Params):
+    kind = fields.String(validate=validate.OneOf(("job", "inspection", "repair")))
+    unit = Key(attribute="unit_id", allow_none=True)
+    service_location = Key(attribute="service_location_id", allow_none=True)
+    shipping_method = Key(attribute="shipping_method_id", allow_none=True)
+    fault = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    accessories = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    customer_reference = fields.String(allow_none=True, validate=validate.Length(max=80))
+    internal_reference = fields.String(allow_none=True, validate=validate.Length(max=80))
+    tracking_number = fields.String(allow_none=True, validate=validate.Length(max=80))
+    public_notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    internal_notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
+
+
+def edit(order: WorkOrder, actor: Actor, **changes):
+    apply_changes(order, changes)
+    _validate(order, actor)
+    record_edit(order, actor)
+    return order
 
 
 #: Work items are ticked while the unit is in the workshop.
 ITEM_STATES = ("received", "in_progress")
+WORKSHOP = ("staff", "technician")
 
-
-def set_item_done(item: WorkItem, actor: Actor, done: bool) -> WorkItem:
-    """A technician (or the office) marks a work item done or not done again; audited on its work order.
-
-    A technician may do it only on an order they may see (their own or an unassigned one: anything else is
-    ``NotFound``, as everywhere); customers never. Not a state change, so no transition table row.
-    """
-    from ..core.scope import get_for
-    from .audit import record
-
-    if not (actor.is_staff or actor.is_technician):
-        raise PermissionDenied("Only the workshop marks work done.")
-    order = get_for(WorkOrder, item.work_order_id, actor)
-    if order.status not in ITEM_STATES:
-        label = order.status.replace("_", " ")
-        raise ValidationFailed({"done": [f"{order.number} is {label}: its work items can no longer change."]})
-    done = bool(done)
-    if item.done != done:
-        item.done = done
-        record(order, "item_done" if done else "item_not_done", order.status, order.status, actor,
-               f"{item.description}")
-        commit("work order", order)
-    return item
-
-
-def create_invoice(order: WorkOrder, actor: Actor, **_ignored):
-    from . import invoices
-
-    return invoices.create_from_work_order(order, actor)
-
-
-ACTIONS = {
-    "confirm": confirm,
-    "receive": receive,
-    "clock_on": clock_on,
-    "clock_off": clock_off,
-    "ready": ready,
-    "complete": complete,
-    "cancel": cancel,
-    "assign": assign,
-    "messages": add_message,
-    "invoice": create_invoice,
-}
-
-
-def perform(order: WorkOrder, action: str, actor: Actor, **params):
-    return dispatch(ACTIONS, order, action, actor, MACHINE, **params)
+TABLE = register(WorkOrder, ActionTable("work order", [
+    Action((CREATE,), "create", ("reseller", "staff", "system"), "confirmed"),
+    Action((CREATE,), "create", ("customer",), "pending_confirmation"),
+    Action(("pending_confirmation",), "confirm", ("staff",), "confirmed", confirm),
+    Action(("confirmed",), "receive", ("staff",), "received", receive),
+    Action(("received", "in_progress"), "clock_on", ("technician",), "in_progress", clock_on, Note),
+    Action(("in_progress",), "clock_off", ("technician",), None, clock_off, Note),
+    Action(("in_progress",), "ready", ("technician",), "ready", ready, Note),
+    Action(("ready",), "complete", ("staff",), "completed", complete),
+    Action(BEFORE_COMPLETED, "cancel", ("staff",), "cancelled", cancel, ReasonRequired, reason_required=True),
+    Action(("ready", "completed"), "invoice", ("staff",), None, create_invoice),
+    Action(BEFORE_COMPLETED, "assign", ("staff",), None, assign, Assignment, audited=False),
+    Action(OPEN_FOR_MESSAGES, "messages", ("customer", "staff", "technician"), None, add_message, Message),
+    Action(ITEM_STATES, "item", WORKSHOP, None, set_item_done, WorkItemDone, audited=False),
+    Action(BEFORE_COMPLETED, "edit", ("staff",), None, edit, WorkOrderEdit, audited=False),
+    Action(BEFORE_COMPLETED, "attach", ("customer", "staff", "technician"), None, uploads.attach, Attach,
+           audited=False),
+    Action(BEFORE_COMPLETED, "lines", ("staff",), None),  # work items added, changed or removed on a screen
+]))

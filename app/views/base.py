@@ -7,7 +7,6 @@ states and times. The workflow screens add ``views.workflow.WorkflowMixin`` on t
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 
 from flask import abort, g
 from flask_appbuilder import ModelView
@@ -21,11 +20,13 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
+from ..core.errors import ServiceError
 from ..core.scope import current_actor, scoped
 from ..core.settings import to_local, to_utc
 from ..extensions import db
 from ..models import Role, User, WorkOrder
 from ..services import audit
+from ..services.workflow import perform, table_of
 from .filters import format_local, format_money, status_label
 
 READ_ONLY = ["can_list", "can_show"]
@@ -244,37 +245,32 @@ class StaffModelView(ModelView):
         audit.record_edit(item, current_actor())
 
 
-class ParentStatusGuard:
-    """Plain child-row screens (lines, items) may only change rows of a parent in an editable state.
+class ChildRowsOfParent:
+    """Plain child-row screens (invoice lines, work items) change their parent: the parent's ``lines``
+    action says in which states and by whom (its action table), audits it and brings totals up to date.
 
-    ``guard_parent`` names the relationship to the parent (dotted for a grandparent), ``guard_statuses``
-    the states in which its children may be added, edited or deleted, and ``guard_recompute`` the service
-    module whose ``recompute(parent)`` brings the parent's totals up to date after a change.
+    ``guard_parent`` names the relationship to the parent. FAB saves the row itself; before that the
+    parent's table is asked (a refusal is flashed, nothing is saved), after it ``perform(parent, "lines")``
+    runs the effect and commits the audit line.
     """
 
     guard_parent = ""
-    guard_statuses: tuple[str, ...] = ()
-    guard_recompute = ""
 
     def _parent_of(self, item):
-        parent = item
-        for name in self.guard_parent.split("."):
-            parent = getattr(parent, name, None)
-        return parent
+        return getattr(item, self.guard_parent, None)
 
     def _guard(self, item) -> None:
         parent = self._parent_of(item)
-        if parent is not None and parent.status not in self.guard_statuses:
-            allowed = " or ".join(status_label(s).lower() for s in self.guard_statuses)
-            message = (f"{parent} is {status_label(parent.status).lower()}: its lines can only be changed "
-                       f"while it is {allowed}.")
-            db.session.rollback()
-            raise ValueError(message)
+        if parent is not None:
+            try:
+                table_of(parent).find(parent.status, "lines", current_actor(), parent)
+            except ServiceError:
+                db.session.rollback()
+                raise
 
-    def _recompute(self, parent) -> None:
-        if self.guard_recompute and parent is not None:
-            importlib.import_module(f"app.services.{self.guard_recompute}").recompute(parent)
-            db.session.commit()
+    def _changed(self, parent) -> None:
+        if parent is not None:
+            perform(parent, "lines", current_actor())
 
     def pre_add(self, item):
         self._guard(item)
@@ -291,15 +287,15 @@ class ParentStatusGuard:
 
     def post_add(self, item):
         super().post_add(item)
-        self._recompute(self._parent_of(item))
+        self._changed(self._parent_of(item))
 
     def post_update(self, item):
         super().post_update(item)
-        self._recompute(self._parent_of(item))
+        self._changed(self._parent_of(item))
 
     def post_delete(self, item):
         super().post_delete(item)
-        self._recompute(g.pop("portico_guard_parent", None))
+        self._changed(g.pop("portico_guard_parent", None))
 
 
 def get_or_404(view, pk):

@@ -5,12 +5,13 @@ from flask_appbuilder.models.sqla.filters import FilterEqual, FilterIn
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from ..models import INVOICE_STATUSES, SHIPMENT_STATUSES, Invoice, InvoiceLine, Payment, Shipment
+from ..services import invoices, shipments
 from .base import (
     ACTIVE_ONLY,
     NO_DELETE,
     READ_ONLY,
+    ChildRowsOfParent,
     FilterIsNull,
-    ParentStatusGuard,
     StaffModelView,
     choice_field,
     label,
@@ -26,12 +27,10 @@ INVOICES = "Invoices"
 SHIPMENTS = "Shipments"
 
 
-class InvoiceLineView(ParentStatusGuard, StaffModelView):
+class InvoiceLineView(ChildRowsOfParent, StaffModelView):
     datamodel = SQLAInterface(InvoiceLine)
     class_permission_name = INVOICES
     guard_parent = "invoice"
-    guard_recompute = "invoices"
-    guard_statuses = ("draft",)
     list_title = "Invoice lines"
     show_title = add_title = edit_title = "Invoice line"
     list_columns = ["invoice", "position", "kind", "part_number", "description", "quantity", "unit_price", "amount"]
@@ -69,8 +68,7 @@ class InvoiceView(WorkflowMixin, StaffModelView):
     datamodel = SQLAInterface(Invoice)
     class_permission_name = INVOICES
     base_permissions = [*NO_DELETE, "can_transition"]
-    workflow_service = "invoices"
-    workflow_extra_actions = {"payments": ("open",)}
+    workflow_service = invoices
     workflow_summary_template = "staff/_invoice_totals.html"
     list_title = "Invoices"
     show_title = "Invoice"
@@ -100,7 +98,7 @@ class ShipmentView(WorkflowMixin, StaffModelView):
     datamodel = SQLAInterface(Shipment)
     class_permission_name = SHIPMENTS
     base_permissions = [*NO_DELETE, "can_transition"]
-    workflow_service = "shipments"
+    workflow_service = shipments
     list_title = "Shipments"
     show_title = "Shipment"
     add_title = "New shipment"

@@ -19,7 +19,8 @@ from ..core.errors import ServiceError, ValidationFailed
 from ..core.settings import shop_zone, to_utc
 from ..extensions import db
 from ..models import utcnow
-from .workflow import action_label, parse_local
+from ..services.workflow import perform
+from .workflow import action_label, form_params
 
 log = logging.getLogger(__name__)
 
@@ -64,25 +65,9 @@ def run_card_action(render, pk: int, action: str, typed: dict[str, str], call):
         return None, (render(CardFailure(pk, action, message, typed=typed)), 409)
 
 
-def expected_version() -> dict:
-    """The form's ``expected_version`` as a service parameter (stale forms are refused by the service)."""
-    version = request.form.get("expected_version", "").strip()
-    if not version:
-        return {}
-    if not version.isdigit():
-        raise ValidationFailed({"version": ["Not a version number."]})
-    return {"expected_version": int(version)}
-
-
 def typed_values(*names: str) -> dict[str, str]:
     """The raw form values, to put back into the inputs when the action is refused."""
     return {name: request.form.get(name, "") for name in names}
-
-
-def local_datetime(raw: str | None, field_name: str) -> dt.datetime | None:
-    """A ``datetime-local`` value (shop time, naive) or None when empty; bad input is a field error."""
-    raw = (raw or "").strip()
-    return parse_local(raw, field_name) if raw else None
 
 
 def local_today() -> dt.date:
@@ -142,7 +127,8 @@ class BoardView(BaseView):
     through the service (``perform``) and re-renders the board with a refusal at the card.
 
     Subclasses set ``model``, ``board_name``, ``card_actions``, ``typed_fields`` and ``service`` (the
-    workflow module), and write ``_render``, ``_params(action)`` and ``_after(obj, number, action, result)``.
+    workflow module), and write ``_render`` and ``_after(obj, number, action, result)``; the posted fields
+    are those of the action's parameter schema (``form_params``).
     """
 
     method_permission_name = {"index": "list", "act": "transition"}
@@ -172,7 +158,7 @@ class BoardView(BaseView):
         number = obj.number
         result, refused = run_card_action(
             self._render, pk, action, typed_values(*self.typed_fields),
-            lambda: self.service.perform(obj, action, current_actor(), **self._params(action)))
+            lambda: perform(obj, action, current_actor(), form_params(self.service.TABLE.schema(action))))
         if refused:
             return refused
         return self._after(obj, number, action, result)

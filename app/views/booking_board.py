@@ -30,8 +30,6 @@ from .boards import (
     attachments_downloadable,
     board_url,
     day_bounds,
-    expected_version,
-    local_datetime,
     local_today,
     parse_day,
     parse_id,
@@ -118,19 +116,6 @@ class BookingBoardView(BoardView):
 
     # --- helpers -------------------------------------------------------------------------------------
 
-    def _params(self, action: str) -> dict:
-        form = request.form
-        params: dict = {}
-        if action in ("confirm", "propose"):
-            params["start"] = local_datetime(form.get("start"), "start")
-        if action == "confirm":
-            params["estimate"] = form.get("estimate") in ("1", "on", "true")
-        if action == "propose":
-            params["note"] = form.get("note", "").strip() or None
-        if action == "decline":
-            params["reason"] = form.get("reason", "").strip() or None
-        return {**params, **expected_version()}
-
     def _after(self, req: ServiceRequest, number: str, action: str, result):
         """Flash what happened; a created estimate or work order opens next, otherwise back to the card."""
         created = result if result is not None and not isinstance(result, ServiceRequest) else None
@@ -176,7 +161,7 @@ class BookingBoardView(BoardView):
             cards = []
             for req in column["rows"]:
                 since = _waiting_since(req)
-                allowed = requests.MACHINE.allowed_actions(req.status, actor) if may_act else []
+                allowed = requests.TABLE.allowed_actions(req.status, actor) if may_act else []
                 cards.append({
                     "req": req, "since": since, "age": age(since, now), "created_age": age(req.created_at, now),
                     "stale": status != "accepted" and now - since > stale_after,

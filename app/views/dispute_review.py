@@ -106,7 +106,7 @@ class DisputeReviewView(BaseView):
         log = dispute_log(est)
         change = estimate_diff.diff(est.previous, est) if est.previous is not None else None
         actor = current_actor()
-        allowed = set(estimates.MACHINE.allowed_actions(est.status, actor, est))
+        allowed = set(estimates.TABLE.allowed_actions(est.status, actor, est))
         return self.render_template(
             "staff/dispute_review.html", est=est, log=log, names=line_names(log), change=change,
             allowed=allowed, note_text=note_text, errors=errors or {},

@@ -2,7 +2,8 @@
 
 ``/estimatebuilder/<id>`` shows the draft's lines as one form. Adding a labour line or a part, moving a
 line up or down and removing one re-render the form from what was typed (nothing is saved, nothing typed is
-lost); *Save* sends the whole list to ``estimates.set_lines`` with the version the form was opened on, and
+lost); *Save* sends the whole list to the estimate's ``edit`` action (``labour_lines``) with the version
+the form was opened on, and
 *Save and send* also submits the estimate to the customer. The service is the truth: it validates every
 field (errors come back keyed ``labour_lines.0.hours`` and are shown at that field, the form still filled
 in), refuses a stale form or an estimate that is no longer a draft, and computes the totals
@@ -240,7 +241,7 @@ class EstimateBuilderView(BaseView):
             if too_big:  # the rest is still checked by the service, nothing is saved
                 estimates.build_lines(checked)
                 raise ValidationFailed(too_big)
-            estimates.set_lines(est, actor, lines, expected_version=version)
+            estimates.perform(est, "edit", actor, labour_lines=lines, expected_version=version)
         except ValidationFailed as error:
             db.session.rollback()
             return self._page(est, lines, version=version, errors={**error.errors, **too_big}, status=422)

@@ -28,7 +28,9 @@ from ..reports import CATALOGUE, PERIODS, formats_for
 from ..reports.params import FORMAT_LABELS, clean_params, parse_recipients
 from ..reports.schedule import EXAMPLES, CronError, describe, next_runs
 from ..services import reports as service
+from ..services.workflow import perform
 from .base import READ_ONLY, StaffModelView, choice_field, get_or_404, status_badge, time_formatters, yes_no
+from .workflow import ServiceEditMixin
 
 PERMISSION = "Reports"
 
@@ -78,7 +80,7 @@ def _schedule_label(value) -> str:
     return describe(value) if value else ""
 
 
-class ReportDefinitionView(StaffModelView):
+class ReportDefinitionView(ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(ReportDefinition)
     class_permission_name = PERMISSION
     method_permission_name = {"run_now": "edit", "preview": "list"}
@@ -133,21 +135,14 @@ class ReportDefinitionView(StaffModelView):
             form.params.data = json.dumps(item.params or {}, sort_keys=True)
             form.recipients.data = ", ".join(item.recipients or [])
 
-    def _prepare(self, item):
+    def pre_add(self, item):
+        super().pre_add(item)
         try:
             with db.session.no_autoflush:
                 service.prepare_definition(item, current_actor())
         except ValidationFailed as error:
             db.session.rollback()
             raise ValueError(" ".join(m for messages in error.errors.values() for m in messages)) from error
-
-    def pre_add(self, item):
-        super().pre_add(item)
-        self._prepare(item)
-
-    def pre_update(self, item):
-        self._prepare(item)
-        super().pre_update(item)
 
     @expose("/show/<pk>", methods=["GET"])
     @has_access
@@ -164,7 +159,8 @@ class ReportDefinitionView(StaffModelView):
             self.show_template, pk=item.id, title=self.show_title, widgets=widgets, item=item, runs=runs,
             schedule=describe(item.cron), upcoming=upcoming, schedule_error=schedule_error,
             period=service.preview_bounds(item), scheduler_alive=service.scheduler_alive(),
-            may_run=self.appbuilder.sm.has_access("can_edit", PERMISSION),
+            may_run=self.appbuilder.sm.has_access("can_edit", PERMISSION)
+            and service.TABLE.may(item, "run", current_actor()),
         )
 
     @expose("/preview", methods=["GET"])
@@ -183,7 +179,7 @@ class ReportDefinitionView(StaffModelView):
     def run_now(self, pk):
         item = get_or_404(self, pk)
         try:
-            run = service.queue_run(item, current_actor())
+            run = perform(item, "run", current_actor())
         except ServiceError as error:
             flash(error.message, "danger")
         else:

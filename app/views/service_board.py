@@ -15,9 +15,8 @@ from flask import flash, redirect, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from ..core.errors import ValidationFailed
 from ..core.scope import current_actor
-from ..core.settings import to_local, to_utc
+from ..core.settings import to_local
 from ..extensions import db
 from ..models import WORK_ORDER_KINDS, ServiceLocation, WorkOrder, utcnow
 from ..services import work_orders
@@ -26,8 +25,6 @@ from .boards import (
     BoardView,
     age,
     board_url,
-    expected_version,
-    local_datetime,
     parse_id,
 )
 from .filters import status_label
@@ -90,18 +87,6 @@ class ServiceBoardView(BoardView):
                   "success")
         return redirect(board_url(f"{self.endpoint}.index", anchor=f"card-{pk}"))
 
-    def _params(self, action: str) -> dict:
-        params = expected_version()
-        if action != "assign":
-            return params
-        raw = request.form.get("technician_id", "").strip()
-        if raw and not raw.isdigit():
-            raise ValidationFailed({"technician": ["Choose a technician."]})
-        start = local_datetime(request.form.get("scheduled_start"), "scheduled_start")
-        end = local_datetime(request.form.get("scheduled_end"), "scheduled_end")
-        return {**params, "technician_id": int(raw) if raw else None,
-                "scheduled_start": to_utc(start) if start else None, "scheduled_end": to_utc(end) if end else None}
-
     # --- reading -------------------------------------------------------------------------------------
 
     def _column(self, status: str, filters: Filters, page: int) -> dict:
@@ -151,7 +136,7 @@ class ServiceBoardView(BoardView):
             column = self._column(status, filters, parse_id(request.args.get(f"page_{status}")) or 1)
             cards = []
             for order in column["rows"]:
-                allowed = work_orders.MACHINE.allowed_actions(order.status, actor) if may_act else []
+                allowed = work_orders.TABLE.allowed_actions(order.status, actor) if may_act else []
                 cards.append({"order": order, "age": age(order.created_at, now),
                               "actions": [a for a in TRANSITIONS if a in allowed],
                               "assign": may_act and actor.is_staff,

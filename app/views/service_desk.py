@@ -22,12 +22,11 @@ from ..models import (
     TimeProposal,
     dispute_log,
 )
+from ..services import estimates, requests
 from .base import (
     ACTIVE_ONLY,
     NO_DELETE,
     READ_ONLY,
-    FilterRelatedStatus,
-    ParentStatusGuard,
     StaffModelView,
     choice_field,
     label,
@@ -91,8 +90,7 @@ class ServiceRequestView(WorkflowMixin, StaffModelView):
     datamodel = SQLAInterface(ServiceRequest)
     class_permission_name = REQUESTS
     base_permissions = [*NO_DELETE, "can_transition"]
-    workflow_service = "requests"
-    workflow_fields = {"confirm": ("start", "estimate")}
+    workflow_service = requests
     list_title = "Service requests"
     show_title = "Service request"
     add_title = "New service request"
@@ -142,43 +140,37 @@ class ServiceRequestView(WorkflowMixin, StaffModelView):
         return super().after_transition(item, number, action, result, back)
 
 
-class PartLineView(ParentStatusGuard, StaffModelView):
+class PartLineView(StaffModelView):
+    """Read-only: an estimate's lines change only in the estimate builder (its ``edit`` action)."""
+
     datamodel = SQLAInterface(PartLine)
     class_permission_name = ESTIMATES
-    guard_parent = "labour_line.estimate"
-    guard_recompute = "estimates"
-    guard_statuses = ("draft",)
+    base_permissions = READ_ONLY
     list_title = "Part lines"
-    show_title = add_title = edit_title = "Part line"
+    show_title = "Part line"
     list_columns = ["labour_line", "position", "part_number", "description", "quantity", "unit_price", "amount",
                     "disputed"]
     show_columns = [*list_columns, "dispute_note"]
     search_columns = ["part_number", "description", "disputed"]
     order_columns = ["position", "part_number", "description"]
-    add_columns = ["labour_line", "position", "part_number", "description", "quantity", "unit_price"]
-    edit_columns = ["position", "part_number", "description", "quantity", "unit_price"]
     label_columns = {"labour_line": "Labour line", "part_number": "Part number", "dispute_note": "Dispute note"}
-    add_form_query_rel_fields = {"labour_line": [["estimate", FilterRelatedStatus, ("draft",)]]}
     formatters_columns = {"disputed": yes_no, **money_formatters("unit_price", "amount")}
     base_order = ("position", "asc")
 
 
-class LabourLineView(ParentStatusGuard, StaffModelView):
+class LabourLineView(StaffModelView):
+    """Read-only: an estimate's lines change only in the estimate builder (its ``edit`` action)."""
+
     datamodel = SQLAInterface(LabourLine)
     class_permission_name = ESTIMATES
-    guard_parent = "estimate"
-    guard_recompute = "estimates"
-    guard_statuses = ("draft",)
+    base_permissions = READ_ONLY
     list_title = "Labour lines"
-    show_title = add_title = edit_title = "Labour line"
+    show_title = "Labour line"
     list_columns = ["estimate", "position", "description", "hours", "rate", "amount", "disputed"]
     show_columns = [*list_columns, "dispute_note"]
     search_columns = ["description", "disputed"]
     order_columns = ["position", "description", "hours", "rate"]
-    add_columns = ["estimate", "position", "description", "hours", "rate"]
-    edit_columns = ["position", "description", "hours", "rate"]
     label_columns = {"rate": "Rate per hour", "dispute_note": "Dispute note"}
-    add_form_query_rel_fields = {"estimate": [["status", FilterIn, ["draft"]]]}
     formatters_columns = {"disputed": yes_no, **money_formatters("rate", "amount")}
     base_order = ("position", "asc")
     related_views = [PartLineView]
@@ -205,8 +197,7 @@ class EstimateView(WorkflowMixin, StaffModelView):
     datamodel = SQLAInterface(Estimate)
     class_permission_name = ESTIMATES
     base_permissions = [*NO_DELETE, "can_transition"]
-    workflow_service = "estimates"
-    workflow_extra_actions = {"notes": ("sent", "disputed", "declined")}
+    workflow_service = estimates
     workflow_summary_template = "staff/estimate_summary.html"  # "Edit lines" (the builder), then the lines
     list_title = "Estimates"
     show_title = "Estimate"

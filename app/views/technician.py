@@ -22,10 +22,12 @@ from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..core.errors import ValidationFailed
 from ..core.scope import current_actor
 from ..extensions import db
 from ..models import OrderMessage, TimeEntry, WorkItem, WorkOrder
 from ..services import work_orders
+from ..services.workflow import perform
 from .base import (
     READ_ONLY,
     FilterTechnicianScope,
@@ -37,8 +39,8 @@ from .base import (
     time_formatters,
     yes_no,
 )
-from .boards import attachments_downloadable, day_bounds, expected_version, local_today, run_card_action, typed_values
-from .workflow import WorkflowMixin, action_label
+from .boards import attachments_downloadable, day_bounds, local_today, run_card_action, typed_values
+from .workflow import WorkflowMixin, action_label, form_params
 from .workshop import hours
 
 PERMISSION = "TechnicianBoard"
@@ -101,9 +103,8 @@ class TechnicianBoardView(WorkflowMixin, StaffModelView):
     class_permission_name = PERMISSION
     base_permissions = [*READ_ONLY, "can_transition"]
     base_filters = [*MY_ORDERS, ["status", FilterIn, BOARD_STATES]]
-    workflow_service = "work_orders"
-    workflow_actions = ("clock_on", "clock_off", "ready")
-    workflow_extra_actions = {"messages": ("received", "in_progress")}
+    workflow_service = work_orders
+    workflow_actions = ("clock_on", "clock_off", "ready", "messages")
     list_title = "Technician board"
     show_title = "Work order"
     list_columns = ["number", "status", "kind", "unit", "customer", "technician", "scheduled_start", "fault"]
@@ -168,31 +169,18 @@ class TechnicianTodayView(BaseView):
     def _run(self, order: WorkOrder, action: str, actor):
         form = request.form
         if action == "note":
-            return work_orders.perform(order, "messages", actor, text=form.get("text"), public=False)
+            return perform(order, "messages", actor, {"text": form.get("text", ""), "public": False})
         if action == "item":
-            item = next((i for i in order.items if str(i.id) == form.get("item_id", "")), None)
-            if item is None:
-                abort(404)
-            return work_orders.set_item_done(item, actor, form.get("done") in ("1", "on", "true"))
+            return perform(order, "item", actor, {"item": form.get("item_id", ""),
+                                                  "done": form.get("done") in ("1", "on", "true")})
         if action == "photo":
-            return self._photo(order, actor)
-        note = form.get("note", "").strip() or None
-        return work_orders.perform(order, action, actor, note=note, **expected_version())
-
-    def _photo(self, order: WorkOrder, actor):
-        from ..core.errors import ValidationFailed
-        from ..services import uploads
-
-        upload = request.files.get("photo")
-        if upload is None or not upload.filename:
-            raise ValidationFailed({"photo": ["Choose a photo to upload."]})
-        try:
-            attachment = uploads.save_upload(upload, customer_id=order.customer_id, work_order_id=order.id,
-                                             actor=actor, public=request.form.get("public") in ("1", "on"))
-        except ValidationFailed as error:  # the uploads service names its field "files"
-            raise ValidationFailed({"photo": [m for ms in error.errors.values() for m in ms]}) from None
-        db.session.commit()
-        return attachment
+            upload = request.files.get("photo")
+            try:
+                return perform(order, "attach", actor, {"file": upload if upload and upload.filename else None,
+                                                        "public": form.get("public") in ("1", "on")})
+            except ValidationFailed as error:  # the card's input is called "photo"
+                raise ValidationFailed({"photo": [m for ms in error.errors.values() for m in ms]}) from None
+        return perform(order, action, actor, form_params(work_orders.TABLE.schema(action)))
 
     @staticmethod
     def _mine(actor):
@@ -219,7 +207,7 @@ class TechnicianTodayView(BaseView):
         cards = []
         for order in orders:
             clocked_on = any(e.ended_at is None and e.technician_id == actor.user_id for e in order.time_entries)
-            allowed = work_orders.MACHINE.allowed_actions(order.status, actor) if may_act else []
+            allowed = work_orders.TABLE.allowed_actions(order.status, actor) if may_act else []
             hidden = "clock_on" if clocked_on else "clock_off"
             cards.append({"order": order, "clocked_on": clocked_on,
                           "overdue": order.status != "in_progress" and order.scheduled_start < start,

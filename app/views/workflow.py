@@ -1,48 +1,35 @@
 """State changes from the staff screens: buttons on the show page, one POST endpoint, the audit history.
 
-A view that mixes in ``WorkflowMixin`` names its service module (``workflow_service = "estimates"``).
-The show page offers one small form per action the service's state machine allows the logged-in user
-now, plus a few non-transition actions (a payment, a message); each form posts to
-``/<view>/transition/<pk>/<action>``, which calls ``service.perform`` and flashes the outcome. Status
-never changes any other way: it is in no add or edit form.
+A view that mixes in ``WorkflowMixin`` names its service module (``workflow_service = estimates``).
+The show page offers one small form per action of the service's table that the logged-in user may take
+now (transitions, notes, payments, messages, assignments); each form posts to
+``/<view>/transition/<pk>/<action>``, which hands the posted fields to ``perform`` and flashes the
+outcome. The edit form saves through the table's ``edit`` action. Status never changes any other way:
+it is in no add or edit form.
 """
 from __future__ import annotations
 
-import datetime as dt
-import importlib
 import logging
 
 from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
+from marshmallow import fields
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.errors import ServiceError, ValidationFailed
 from ..core.scope import current_actor
-from ..core.settings import to_local, to_utc
+from ..core.settings import to_local
 from ..extensions import db
 from ..models import Role, User
 from ..services.audit import history
+from ..services.workflow import TABLES, perform
 from .base import get_or_404
 from .filters import status_label
 
 log = logging.getLogger(__name__)
 
-#: The form fields each action takes (SPEC §6's action bodies). Anything else posts no parameters.
-ACTION_FIELDS: dict[str, tuple[str, ...]] = {
-    "propose": ("start", "note"),
-    "decline": ("reason",),
-    "cancel": ("reason",),
-    "void": ("reason",),
-    "payments": ("amount", "method", "reference"),
-    "messages": ("text", "public"),
-    "notes": ("text",),
-    "clock_on": ("note",),
-    "clock_off": ("note",),
-    "ready": ("note",),
-    "assign": ("technician_id", "scheduled_start", "scheduled_end"),
-}
 ACTION_LABELS = {
     "confirm": "Confirm", "propose": "Propose a time", "accept_time": "Accept time", "decline": "Decline",
     "cancel": "Cancel", "estimate": "Create estimate", "work_order": "Create work order",
@@ -50,25 +37,17 @@ ACTION_LABELS = {
     "receive": "Receive", "clock_on": "Clock on", "clock_off": "Clock off", "ready": "Mark ready",
     "complete": "Complete", "invoice": "Create invoice", "authorize": "Authorize",
     "payments": "Record payment", "void": "Void", "messages": "Send message", "notes": "Add note",
-    "assign": "Assign",
+    "assign": "Assign", "run": "Run now",
 }
 DANGER = {"cancel", "decline", "void"}
+#: Rows of a table that have a screen of their own rather than a button on the show page.
+NOT_BUTTONS = {"edit", "lines", "item", "pay_online", "attach"}
 PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "online")
-TEXT_FIELDS = ("reason", "text", "note", "method", "reference", "amount", "technician_id")
-CHECKBOXES = ("estimate", "public")
-UTC_FIELDS = ("scheduled_start", "scheduled_end")  # stored as given by the service: convert here
+UTC_FIELDS = ("scheduled_start", "scheduled_end")
 
 
 def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action.replace("_", " ").capitalize())
-
-
-def parse_local(value: str, field: str = "start") -> dt.datetime:
-    """A ``datetime-local`` input (shop-local, naive)."""
-    try:
-        return dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ValidationFailed({field: ["Enter a date and time such as 2025-03-14 09:30."]}) from None
 
 
 def technicians() -> list:
@@ -84,65 +63,102 @@ def technicians() -> list:
 def describe(error: ServiceError) -> str:
     """The flash message: a validation error names the form field it is about."""
     if isinstance(error, ValidationFailed) and error.errors:
-        fields = {f for names in ACTION_FIELDS.values() for f in names}
         parts = []
         for field, messages in error.errors.items():
-            prefix = f"{field.replace('_', ' ').capitalize()}: " if field in fields else ""
-            parts.append(prefix + " ".join(str(m) for m in messages))
+            prefix = f"{field.replace('_', ' ').capitalize()}: " if field != "_schema" else ""
+            parts.append(prefix + " ".join(messages))
         return " ".join(parts)
     return error.message
 
 
-class WorkflowMixin:
-    """Transition buttons, the transition endpoint and the history table for a document's screen.
+def form_params(schema) -> dict:
+    """The posted fields an action's schema names, as text (``perform`` parses them); checkboxes that are
+    not ticked are not posted, so a boolean field that is absent is false."""
+    params: dict = {}
+    for name, field in schema().load_fields.items():
+        if name == "version":
+            continue
+        if isinstance(field, fields.Boolean):
+            params[name] = request.form.get(name) in ("1", "y", "on", "true")
+        elif name in request.form:
+            params[name] = request.form[name]
+    params["expected_version"] = request.form.get("expected_version")
+    return params
 
-    ``workflow_service``: the module under ``app.services`` (``requests``, ``estimates``…).
-    ``workflow_actions``: if set, only these machine actions are offered and accepted here.
-    ``workflow_extra_actions``: non-transition actions ``{action: states or None for any}``.
-    ``workflow_fields``: per-view additions to ``ACTION_FIELDS``.
+
+class ServiceEditMixin:
+    """A staff screen whose edit form saves through the entity's ``edit`` action (states, validation, audit).
+
+    The form is FAB's; what it posts is handed to ``perform(item, "edit", …)``. A refusal comes back as the
+    form, filled in, with the errors at the fields (or as a flash naming the state the record is in)."""
+
+    def edit_table(self):
+        return TABLES.get(self.datamodel.obj)
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        if request.method != "POST" or self.edit_table() is None:
+            return super().edit(pk)
+        item = get_or_404(self, pk)
+        exclude = self._filters.get_relation_cols()
+        form = self.edit_form.refresh(request.form)
+        self._fill_form_exclude_cols(exclude, form)
+        form._id = item.id
+        if form.validate():
+            self.process_form(form, False)
+            changes = {name: form[name].data for name in self.edit_columns if name in form}
+            try:
+                perform(item, "edit", current_actor(), self.edit_params(item, changes))
+            except ServiceError as error:
+                for field, messages in getattr(error, "errors", {}).items():
+                    if field in form:
+                        form[field].errors = list(messages)
+                flash(describe(error), "danger")
+            else:
+                flash(f"{item}: saved.", "success")
+                return redirect(url_for(f"{self.endpoint}.show", pk=item.id))
+        widgets = self._get_edit_widget(form=form, exclude_cols=exclude)
+        return self.render_template(self.edit_template, title=self.edit_title, widgets=widgets,
+                                    related_views=self._related_views)
+
+    def edit_params(self, item, changes: dict) -> dict:
+        """What the form's values mean to the ``edit`` action (a screen may turn text into values)."""
+        return changes
+
+
+class WorkflowMixin(ServiceEditMixin):
+    """Action buttons, the action endpoint and the history table for a document's screen.
+
+    ``workflow_service``: the service module (``app.services.requests``…): its ``TABLE`` says which
+    actions the user may take now, with which parameters; its ``prepare_new`` checks a new record.
+    ``workflow_actions``: if set, only these of the table's actions are offered here.
     ``workflow_summary_template``: an optional include shown above the details (lines, totals).
     """
 
-    workflow_service = ""
+    workflow_service = None
     workflow_actions: tuple[str, ...] | None = None
-    workflow_extra_actions: dict[str, tuple[str, ...] | None] = {}
-    workflow_fields: dict[str, tuple[str, ...]] = {}
     workflow_summary_template = ""
     show_template = "staff/show_workflow.html"
     method_permission_name = {"transition": "transition"}
 
     # --- the service ---------------------------------------------------------------------------------
 
-    def service(self):
-        return importlib.import_module(f"app.services.{self.workflow_service}")
+    @property
+    def table(self):
+        return self.workflow_service.TABLE
 
     def fields_for(self, action: str) -> tuple[str, ...]:
-        return self.workflow_fields.get(action, ACTION_FIELDS.get(action, ()))
+        return tuple(name for name in self.table.schema(action)().load_fields if name != "version")
 
     def available_actions(self, item, actor) -> list[str]:
-        service = self.service()
-        actions = list(service.MACHINE.allowed_actions(item.status, actor, item))
-        performable = getattr(service, "ACTIONS", None)
-        if performable is not None:  # internal transitions (e.g. "pay") have no button
-            actions = [a for a in actions if a in performable]
+        actions = [a for a in self.table.allowed_actions(item.status, actor, item) if a not in NOT_BUTTONS]
         if self.workflow_actions is not None:
             actions = [a for a in actions if a in self.workflow_actions]
-        for action, states in self.workflow_extra_actions.items():
-            if action not in actions and (states is None or item.status in states):
-                actions.append(action)
         return actions
 
-    def reason_required(self, item, action: str) -> bool:
-        machine = self.service().MACHINE
-        return any(
-            getattr(t, "reason_required", False)
-            for t in getattr(machine, "transitions", ())
-            if t.action == action and item.status in t.sources
-        )
-
     def accepts(self, action: str) -> bool:
-        return (self.workflow_actions is None or action in self.workflow_actions
-                or action in self.workflow_extra_actions)
+        return self.workflow_actions is None or action in self.workflow_actions
 
     def workflow_context(self, item) -> dict:
         actor = current_actor()
@@ -152,7 +168,7 @@ class WorkflowMixin:
                 "label": action_label(action),
                 "style": "danger" if action in DANGER else "primary",
                 "fields": self.fields_for(action),
-                "reason_required": self.reason_required(item, action),
+                "reason_required": self.table.reason_required(item, action),
             }
             for action in self.available_actions(item, actor)
         ]
@@ -188,7 +204,7 @@ class WorkflowMixin:
             # an autoflush inserting it half-made.
             with db.session.no_autoflush:
                 db.session.add(item)
-                self.service().prepare_new(item, current_actor())
+                self.workflow_service.prepare_new(item, current_actor())
         except ServiceError as error:
             db.session.rollback()
             g.portico_add_error = error
@@ -251,10 +267,8 @@ class WorkflowMixin:
             return back
         number = str(item)
         try:
-            params = self.read_params(action)
-            result = self.service().perform(item, action, current_actor(), **params)
+            result = perform(item, action, current_actor(), form_params(self.table.schema(action)))
         except ServiceError as error:
-            db.session.rollback()
             flash(describe(error), "danger")
             return back
         except SQLAlchemyError:  # e.g. a constraint another request won first: no 500 for the user
@@ -266,29 +280,6 @@ class WorkflowMixin:
         return self.after_transition(item, number, action, result, back)
 
     # --- helpers -------------------------------------------------------------------------------------
-
-    def read_params(self, action: str) -> dict:
-        form = request.form
-        params: dict = {}
-        for field in self.fields_for(action):
-            if field == "start" or field in UTC_FIELDS:
-                raw = form.get(field, "").strip()
-                value = parse_local(raw, field) if raw else None
-                if value is not None and field in UTC_FIELDS:
-                    value = to_utc(value)
-                if value is not None or field in UTC_FIELDS:
-                    params[field] = value
-            elif field in CHECKBOXES:
-                params[field] = form.get(field) in ("1", "y", "on", "true")
-            elif field in TEXT_FIELDS:
-                params[field] = form.get(field, "").strip() or None
-        version = form.get("expected_version", "").strip()
-        if version:
-            try:
-                params["expected_version"] = int(version)
-            except ValueError:
-                raise ValidationFailed({"version": ["Not a version number."]}) from None
-        return params
 
     def after_transition(self, item, number: str, action: str, result, back):
         """Created another document (an estimate, a work order…): go there. Otherwise stay."""
@@ -308,7 +299,7 @@ class WorkflowMixin:
         """The show page of the main staff screen for ``model`` (views with a workflow service)."""
         for view in self.appbuilder.baseviews:
             datamodel = getattr(view, "datamodel", None)
-            if getattr(view, "workflow_service", "") and datamodel is not None and datamodel.obj is model:
+            if getattr(view, "workflow_service", None) and datamodel is not None and datamodel.obj is model:
                 if self.appbuilder.sm.has_access("can_show", view.class_permission_name):
                     return f"{view.endpoint}.show"
         return None

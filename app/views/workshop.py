@@ -5,12 +5,13 @@ from flask_appbuilder.models.sqla.filters import FilterIn
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from ..models import WORK_ORDER_KINDS, WORK_ORDER_STATUSES, OrderMessage, TimeEntry, WorkItem, WorkOrder
+from ..services import work_orders
 from .base import (
     ACTIVE_ONLY,
     NO_DELETE,
     READ_ONLY,
     TECHNICIANS,
-    ParentStatusGuard,
+    ChildRowsOfParent,
     StaffModelView,
     choice_field,
     label,
@@ -31,11 +32,10 @@ def hours(value) -> str:
     return f"{value:.2f} h" if value is not None else ""
 
 
-class WorkItemView(ParentStatusGuard, StaffModelView):
+class WorkItemView(ChildRowsOfParent, StaffModelView):
     datamodel = SQLAInterface(WorkItem)
     class_permission_name = PERMISSION
     guard_parent = "work_order"
-    guard_statuses = OPEN_STATES
     list_title = "Work items"
     show_title = add_title = edit_title = "Work item"
     list_columns = ["work_order", "position", "kind", "part_number", "description", "quantity", "unit_price",
@@ -93,8 +93,7 @@ class WorkOrderView(WorkflowMixin, StaffModelView):
     datamodel = SQLAInterface(WorkOrder)
     class_permission_name = PERMISSION
     base_permissions = [*NO_DELETE, "can_transition"]
-    workflow_service = "work_orders"
-    workflow_extra_actions = {"assign": OPEN_STATES, "messages": None, "invoice": ("ready", "completed")}
+    workflow_service = work_orders
     list_title = "Work orders"
     show_title = "Work order"
     add_title = "New work order"

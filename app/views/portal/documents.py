@@ -1,8 +1,8 @@
 """Customers' document downloads and resellers' CSV export.
 
 Every record comes through ``scope.get_for`` with the portal user's actor, so another customer's id answers
-404 exactly like an absent one. Drafts the shop has not sent (estimates, invoices) are not the customer's to
-see yet (404 too). Packing list and label exist once the reseller has confirmed the shipment.
+404 exactly like an absent one, and so does a document the shop never sent them (``scope.CUSTOMER_VISIBLE``).
+Packing list and label exist once the reseller has confirmed the shipment.
 """
 from __future__ import annotations
 
@@ -16,20 +16,15 @@ from ...documents.responses import csv_response, export_name, pdf_response
 from ...models import Estimate, Invoice, Shipment, WorkOrder
 from .base import PortalView, customer_required
 
-#: States in which a document is still the shop's draft: the customer does not see it.
-HIDDEN_FROM_CUSTOMER = {Estimate: ("draft",), Invoice: ("draft",)}
 SHIPPED = ("confirmed", "received")
 
 
 class _Downloads(PortalView):
     def owned(self, model, pk):
         try:
-            obj = get_for(model, pk, self.actor)
+            return get_for(model, pk, self.actor)
         except NotFound:
             abort(404)
-        if obj.status in HIDDEN_FROM_CUSTOMER.get(model, ()):
-            abort(404)
-        return obj
 
 
 class PortalDocumentView(_Downloads):

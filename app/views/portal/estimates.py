@@ -11,35 +11,14 @@ from sqlalchemy.orm import selectinload
 from ...core.errors import ServiceError, ValidationFailed
 from ...extensions import db
 from ...models import Estimate, LabourLine, WorkOrder, dispute_log
-from ...services import estimates
+from ...services import estimate_diff, estimates
 from .base import PortalView, customer_required
-from .page_helpers import flash_service_error, form_value, get_or_404, mine, optional_link, paginate
+from .page_helpers import flash_service_error, form_value, get_or_404, mine, paginate
 
-CUSTOMER_ACTIONS = ("approve", "decline", "dispute", "notes")
 DISPUTE_FIELD = re.compile(r"dispute_(labour|part)_(\d+)")
-NOTE_STATES = ("sent", "disputed", "declined")
 STATUS_FILTERS = {"waiting": ("sent",), "disputed": ("disputed",)}
 
 
-def diff_module():
-    """``app.services.estimate_diff`` once the staff-workflow part has landed, else None."""
-    try:
-        from ...services import estimate_diff
-    except ImportError:
-        return None
-    return estimate_diff if hasattr(estimate_diff, "diff") else None
-
-
-def visible(stmt):
-    """Only estimates that were sent to the customer: drafts and unsent revisions are the shop's."""
-    return stmt.where(Estimate.sent_at.is_not(None))
-
-
-def get_visible_or_404(estimate_id) -> Estimate:
-    est = get_or_404(Estimate, estimate_id)
-    if est.sent_at is None:
-        abort(404)
-    return est
 
 
 def _lines_query():
@@ -54,7 +33,7 @@ class PortalEstimatesView(PortalView):
     @customer_required
     def list(self):
         which = request.args.get("status", "")
-        stmt = visible(mine(Estimate))
+        stmt = mine(Estimate)
         if which in STATUS_FILTERS:
             stmt = stmt.where(Estimate.status.in_(STATUS_FILTERS[which]))
         else:
@@ -66,38 +45,32 @@ class PortalEstimatesView(PortalView):
     @expose("/estimates/<int:estimate_id>")
     @customer_required
     def show(self, estimate_id):
-        return self._show(get_visible_or_404(estimate_id))
+        return self._show(get_or_404(Estimate, estimate_id))
 
     def _show(self, est: Estimate, errors=None, status=200):
-        revisions = list(db.session.scalars(visible(mine(Estimate)).where(Estimate.number == est.number)
+        revisions = list(db.session.scalars(mine(Estimate).where(Estimate.number == est.number)
                                             .options(_lines_query()).order_by(Estimate.revision)))
         latest = revisions[-1] if revisions else est
         previous = next((r for r in revisions if r.id == est.previous_id), None)
-        changes = None
-        differ = diff_module()
-        if previous is not None and differ is not None:
-            changes = differ.diff(previous, est)
+        changes = estimate_diff.diff(previous, est) if previous is not None else None
         lines_by_ref = {f"labour:{line.id}": line.description for rev in revisions for line in rev.labour_lines}
         lines_by_ref.update({f"part:{part.id}": part.description for rev in revisions for part in rev.part_lines})
         order = db.session.scalar(mine(WorkOrder).where(WorkOrder.estimate_id == est.id))
-        actions = [a for a in estimates.MACHINE.allowed_actions(est.status, self.actor, est) if a in CUSTOMER_ACTIONS]
-        can_note = est.status in NOTE_STATES
+        actions = estimates.TABLE.allowed_actions(est.status, self.actor, est)
+        can_note = "notes" in actions
         return self.render(
             "portal/estimates_show.html", est=est, revisions=revisions, latest=latest, previous=previous,
             changes=changes, log=dispute_log(est), lines_by_ref=lines_by_ref, order=order,
             actions=actions, can_note=can_note, errors=errors or {}, form=request.form,
-            pdf_link=optional_link(f"/portal/estimates/{est.id}/pdf"),
+            pdf_link=url_for("PortalDocumentView.estimate_pdf", pk=est.id),
         ), status
 
     @expose("/estimates/<int:estimate_id>/<action>", methods=["POST"])
     @customer_required
     def act(self, estimate_id, action):
-        est = get_visible_or_404(estimate_id)
-        if action not in CUSTOMER_ACTIONS:
+        est = get_or_404(Estimate, estimate_id)
+        if action not in estimates.TABLE.actions:
             abort(404)
-        if action == "notes" and est.status not in NOTE_STATES:
-            flash(_("Notes can be added while the estimate is open for your decision or disputed."), "danger")
-            return redirect(url_for("PortalEstimatesView.show", estimate_id=est.id))
         params = {"expected_version": form_value("version") or None}
         if action == "decline":
             params["reason"] = form_value("reason")
@@ -108,7 +81,6 @@ class PortalEstimatesView(PortalView):
         try:
             result = estimates.perform(est, action, self.actor, **params)
         except ValidationFailed as exc:
-            db.session.rollback()
             errors = self._field_errors(exc.errors, params.get("lines") or [])
             return self._show(db.session.get(Estimate, est.id), errors=errors, status=422)
         except ServiceError as exc:

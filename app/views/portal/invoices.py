@@ -1,7 +1,7 @@
 """The customer's invoices: list, detail with lines and payments, authorize, pay online."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
@@ -11,27 +11,11 @@ from ...extensions import db
 from ...models import Invoice, InvoiceLine, Payment
 from ...services import invoices
 from .base import PortalView, customer_required
-from .page_helpers import flash_service_error, form_value, get_or_404, mine, optional_link, paginate
+from .page_helpers import flash_service_error, form_value, get_or_404, mine, paginate
 
 STATUS_FILTERS = {"due": ("open", "awaiting_authorization"), "paid": ("paid",)}
 DEMO_TOKEN = "tok_demo_ok"
 
-
-def payments_module():
-    """``app.services.payments`` once the payments part has landed, else None."""
-    try:
-        from ...services import payments
-    except ImportError:
-        return None
-    return payments if hasattr(payments, "pay_online") else None
-
-
-def get_visible_or_404(invoice_id) -> Invoice:
-    """Drafts are the shop's until they are issued."""
-    invoice = get_or_404(Invoice, invoice_id)
-    if invoice.status == "draft":
-        abort(404)
-    return invoice
 
 
 class PortalInvoicesView(PortalView):
@@ -54,24 +38,24 @@ class PortalInvoicesView(PortalView):
     @expose("/invoices/<int:invoice_id>")
     @customer_required
     def show(self, invoice_id):
-        return self._show(get_visible_or_404(invoice_id))
+        return self._show(get_or_404(Invoice, invoice_id))
 
     def _show(self, invoice: Invoice, errors=None, status=200):
         lines = list(db.session.scalars(mine(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
                                         .order_by(InvoiceLine.position, InvoiceLine.id)))
         payments = list(db.session.scalars(mine(Payment).where(Payment.invoice_id == invoice.id)
                                            .order_by(Payment.received_at, Payment.id)))
-        can_authorize = "authorize" in invoices.MACHINE.allowed_actions(invoice.status, self.actor, invoice)
-        can_pay = invoice.status == "open" and invoice.balance > 0 and payments_module() is not None
+        can_authorize = invoices.TABLE.may(invoice, "authorize", self.actor)
+        can_pay = invoices.TABLE.may(invoice, "pay_online", self.actor) and invoice.balance > 0
         return self.render("portal/invoices_show.html", invoice=invoice, lines=lines, payments=payments,
                            can_authorize=can_authorize, can_pay=can_pay, demo_token=DEMO_TOKEN,
-                           online_payment=payments_module() is not None, errors=errors or {},
-                           pdf_link=optional_link(f"/portal/invoices/{invoice.id}/pdf")), status
+                           online_payment=True, errors=errors or {},
+                           pdf_link=url_for("PortalDocumentView.invoice_pdf", pk=invoice.id)), status
 
     @expose("/invoices/<int:invoice_id>/authorize", methods=["POST"])
     @customer_required
     def authorize(self, invoice_id):
-        invoice = get_visible_or_404(invoice_id)
+        invoice = get_or_404(Invoice, invoice_id)
         try:
             invoices.perform(invoice, "authorize", self.actor, expected_version=form_value("version") or None)
         except ServiceError as exc:
@@ -83,19 +67,13 @@ class PortalInvoicesView(PortalView):
     @expose("/invoices/<int:invoice_id>/pay", methods=["POST"])
     @customer_required
     def pay(self, invoice_id):
-        invoice = get_visible_or_404(invoice_id)
-        payments = payments_module()
-        if payments is None:
-            flash(_("Online payment is not available yet. Please pay by bank transfer."), "danger")
-            return redirect(url_for("PortalInvoicesView.show", invoice_id=invoice.id))
+        invoice = get_or_404(Invoice, invoice_id)
         try:
-            payments.pay_online(invoice, self.actor, form_value("token"))
+            invoices.perform(invoice, "pay_online", self.actor, token=form_value("token"))
         except ValidationFailed as exc:
-            db.session.rollback()
             errors = {"payment": [message for messages in exc.errors.values() for message in messages]}
             return self._show(db.session.get(Invoice, invoice.id), errors=errors, status=422)
         except ServiceError as exc:
-            db.session.rollback()
             flash_service_error(exc)
         else:
             flash(_("Thank you: your payment was received."), "success")

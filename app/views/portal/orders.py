@@ -14,15 +14,11 @@ from ...services import work_orders
 from ...services.search import search_orders
 from .base import PortalView, customer_required
 from .page_helpers import (
-    first_link,
     flash_service_error,
     form_value,
     get_or_404,
     mine,
-    optional_link,
     paginate,
-    repair_order_link,
-    shipments_link,
 )
 
 TAB_LABELS = {"new": _l("New"), "at_location": _l("At service location"), "completed": _l("Completed")}
@@ -35,14 +31,13 @@ def search(stmt, term: str):
 
 
 def other_parts_links(actor) -> dict:
-    """Pages other parts build, linked once they exist: any customer's repair order form (a reseller's is
-    confirmed at once, others wait for the shop); a reseller's shipments and CSV export."""
+    """Any customer's repair order form (a reseller's is confirmed at once, others wait for the shop); a
+    reseller's shipments and CSV export."""
     reseller = actor.is_reseller
     return {
-        "new_repair_order": repair_order_link(),
-        "shipments": shipments_link() if reseller else None,
-        "export_link": first_link(("PortalResellerDocumentView.export_form",), ("/portal/orders/export",))
-        if reseller else None,
+        "new_repair_order": url_for("PortalRepairOrderView.new"),
+        "shipments": url_for("PortalShipmentView.list") if reseller else None,
+        "export_link": url_for("PortalResellerDocumentView.export_form") if reseller else None,
     }
 
 
@@ -79,7 +74,7 @@ class PortalOrdersView(PortalView):
                                                                Invoice.status != "draft")))
         return self.render("portal/orders_show.html", order=order, items=items, messages=messages,
                            attachments=attachments, invoices=invoices, errors=errors or {}, form=request.form,
-                           pdf_link=optional_link(f"/portal/orders/{order.id}/pdf")), status
+                           pdf_link=url_for("PortalDocumentView.work_order_pdf", pk=order.id)), status
 
     @expose("/orders/<int:order_id>/messages", methods=["POST"])
     @customer_required

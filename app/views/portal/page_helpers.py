@@ -1,17 +1,15 @@
 """Helpers the logged-in customer's pages share: scoped fetches that answer 404, paging, form parsing,
-optional routes owned by other parts, the navigation and translated status labels."""
+the navigation and translated status labels."""
 from __future__ import annotations
 
 import datetime as dt
 import math
 from dataclasses import dataclass
 
-from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
+from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BuildError, RequestRedirect
 
 from ...core.errors import InvalidTransition, NotFound, PermissionDenied, ServiceError, StaleObject
 from ...core.scope import get_for, scoped
@@ -89,45 +87,6 @@ def paginate(stmt, per_page: int = PAGE_SIZE) -> Page:
     return Page(items, page, pages, total, per_page)
 
 
-def route_exists(path: str, method: str = "GET") -> bool:
-    """Does the app serve ``path``? Pages link to routes other parts own only once they exist."""
-    adapter = current_app.url_map.bind("localhost")
-    try:
-        adapter.match(path, method=method)
-    except RequestRedirect:  # served with a trailing slash
-        return True
-    except HTTPException:
-        return False
-    return True
-
-
-def optional_link(path: str) -> str | None:
-    return path if route_exists(path) else None
-
-
-def first_link(endpoints=(), paths=()) -> str | None:
-    """A link to the first of ``endpoints`` the app has (no arguments needed), else the first served path."""
-    for endpoint in endpoints:
-        if endpoint in current_app.view_functions:
-            try:
-                return url_for(endpoint)
-            except BuildError:
-                continue
-    return next((path for path in paths if route_exists(path)), None)
-
-
-def shipments_link() -> str | None:
-    """Resellers' shipments (another part builds them)."""
-    return first_link(("PortalShipmentsView.list", "PortalShipmentView.list", "PortalShipmentsView.index"),
-                      ("/portal/shipments", "/portal/shipments/"))
-
-
-def repair_order_link() -> str | None:
-    """Resellers' new repair order form (another part builds it)."""
-    return first_link(("PortalRepairOrderView.new", "PortalRepairOrdersView.new"),
-                      ("/portal/orders/new", "/portal/repair-orders/new"))
-
-
 def form_value(name: str, default: str = "") -> str:
     return (request.form.get(name) or default).strip()
 
@@ -191,9 +150,8 @@ def portal_nav() -> list[dict]:
         ("orders", _("Orders"), url_for("PortalOrdersView.list"), None),
         ("invoices", _("Invoices"), url_for("PortalInvoicesView.list"), None),
     ]
-    shipments = shipments_link() if current.is_reseller else None
-    if shipments:
-        items.append(("shipments", _("Shipments"), shipments, None))
+    if current.is_reseller:
+        items.append(("shipments", _("Shipments"), url_for("PortalShipmentView.list"), None))
     items += [
         ("profile", _("Profile"), url_for("PortalProfileView.show"), None),
         ("notifications", _("Notifications"), url_for("PortalNotificationsView.list"), _unread()),

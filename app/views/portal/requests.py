@@ -25,7 +25,7 @@ from ...models import (
     Unit,
     WorkOrder,
 )
-from ...services import customers, requests
+from ...services import customers, requests, uploads
 from .base import PortalView, customer_required
 from .page_helpers import (
     flash_service_error,
@@ -43,15 +43,6 @@ STATUS_FILTERS = {"open": ("new", "time_proposed", "accepted"), "closed": ("reje
 FIELD_NAMES = {"service_type": "service_type_id", "address": "address_id", "unit": "unit_id",
                "service_location": "service_location_id"}
 INLINE_ADDRESS = ("label", "line1", "line2", "city", "postal_code", "country")
-
-
-def uploads_module():
-    """``app.services.uploads`` once the uploads part has landed, else None."""
-    try:
-        from ...services import uploads
-    except ImportError:
-        return None
-    return uploads if all(hasattr(uploads, name) for name in ("check_file", "store_checked", "photo_limit")) else None
 
 
 def visible_estimates(stmt):
@@ -124,7 +115,7 @@ class PortalRequestsView(PortalView):
         return self._show(get_or_404(ServiceRequest, request_id))
 
     def _show(self, req, errors=None, status=200):
-        actions = [a for a in requests.MACHINE.allowed_actions(req.status, self.actor, req) if a in CUSTOMER_ACTIONS]
+        actions = [a for a in requests.TABLE.allowed_actions(req.status, self.actor, req) if a in CUSTOMER_ACTIONS]
         attachments = list(db.session.scalars(mine(Attachment).where(Attachment.service_request_id == req.id)
                                               .order_by(Attachment.created_at)))
         return self.render("portal/requests_show.html", req=req, actions=actions, steps=timeline(req),
@@ -168,7 +159,7 @@ class PortalRequestsView(PortalView):
 
     def _render_new(self, form, errors, status=200):
         return self.render("portal/requests_new.html", form=form, errors=errors, slots=SLOTS,
-                           photos=uploads_module() is not None, **self._choices()), status
+                           photos=True, **self._choices()), status
 
     @expose("/requests/new", methods=["GET", "POST"])
     @customer_required
@@ -242,9 +233,8 @@ class PortalRequestsView(PortalView):
 
     def _checked_photos(self, errors: dict) -> list:
         """The attached photos, checked by content before anything is saved (errors at the field)."""
-        uploads = uploads_module()
         files = [f for f in request.files.getlist("photos") if f and f.filename]
-        if uploads is None or not files:
+        if not files:
             return []
         if len(files) > uploads.photo_limit():
             errors["photos"] = [_("At most %(limit)s files can be attached.", limit=uploads.photo_limit())]
@@ -260,14 +250,10 @@ class PortalRequestsView(PortalView):
         return checked
 
     def _store_photos(self, req, checked: list) -> None:
-        uploads = uploads_module()
         for item in checked:
             try:
-                uploads.store_checked(item, customer_id=req.customer_id, service_request_id=req.id,
-                                      actor=self.actor, public=True)
-                db.session.commit()
+                requests.perform(req, "attach", self.actor, file=item)
             except ServiceError as exc:
-                db.session.rollback()
                 flash(_("%(file)s was not attached: %(reason)s", file=item.filename, reason=exc.message),
                       "warning")
 
