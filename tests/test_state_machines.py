@@ -58,9 +58,8 @@ SPEC = {
         ("new", "cancel", "customer", "cancelled"), ("time_proposed", "cancel", "customer", "cancelled"),
         ("accepted", "cancel", "customer", "cancelled"), ("accepted", "estimate", "staff", "accepted"),
         ("accepted", "work_order", "staff", "resolved"), ("accepted", "estimate_approved", "customer", "resolved"),
-        # §8: "staff may propose again while time_proposed (their earlier proposal is superseded)"
-        ("time_proposed", "propose", "staff", "time_proposed"),
         *_rows(("new", "time_proposed", "accepted"), "edit", ("staff",)),
+        *_rows(("new", "time_proposed", "accepted"), "attach", ("customer", "staff")),
     ],
     "estimate": [
         ("draft", "submit", "staff", "sent"), ("sent", "approve", "customer", "approved"),
@@ -70,7 +69,7 @@ SPEC = {
         ("sent", "cancel", "staff", "cancelled"), ("disputed", "cancel", "staff", "cancelled"),
         *_rows(("sent", "disputed", "declined"), "notes", ("customer", "staff")),
         ("draft", "notes", "staff", None),
-        ("draft", "edit", "staff", None), ("draft", "set_lines", "staff", None),
+        ("draft", "edit", "staff", None),  # with labour_lines: the builder's save
     ],
     "work_order": [
         ("pending_confirmation", "confirm", "staff", "confirmed"), ("confirmed", "receive", "staff", "received"),
@@ -83,15 +82,16 @@ SPEC = {
         *_rows(("received", "in_progress"), "item", ("staff", "technician")),
         *_rows(("ready", "completed"), "invoice", ("staff",)),
         *_rows(WO_BEFORE_COMPLETED, "edit", ("staff",)),
+        *_rows(WO_BEFORE_COMPLETED, "attach", ("customer", "staff", "technician")),
+        *_rows(WO_BEFORE_COMPLETED, "lines", ("staff",)),
     ],
     "invoice": [
         ("awaiting_authorization", "authorize", "customer", "open"), ("open", "pay", "staff", "paid"),
         ("open", "pay", "system", "paid"),
         *_rows(("draft", "awaiting_authorization", "open"), "void", ("staff",), "void"),
-        ("open", "payments", "staff", None), ("open", "pay_online", "customer", None),
+        ("open", "payments", "staff", None), ("open", "payments", "system", None),
+        ("open", "pay_online", "customer", None), ("draft", "lines", "staff", None),
         *_rows(("draft", "awaiting_authorization", "open"), "edit", ("staff",)),
-        # §8: "a customer may query an invoice that is awaiting_authorization or open; it stays in its state"
-        *_rows(("awaiting_authorization", "open"), "query", ("customer",)),
     ],
     "shipment": [
         ("draft", "confirm", "reseller", "confirmed"), ("draft", "confirm", "staff", "confirmed"),

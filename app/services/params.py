@@ -46,6 +46,14 @@ def _reason_given(value) -> None:
         raise ValidationError(_REASON)
 
 
+class Unversioned(Params):
+    """For records without a version column (report definitions): ``version`` is an unknown field."""
+
+    class Meta:
+        unknown = RAISE
+        exclude = ("version",)
+
+
 def reason_field(required: bool = False):
     validators = [validate.Length(max=2000)] + ([_reason_given] if required else [])
     return fields.String(required=required, allow_none=not required, validate=validators,

@@ -33,7 +33,7 @@ from ..reports.render import render_pdf, write_csv
 from . import notify
 from .audit import record, record_edit
 from .common import apply_changes
-from .params import Params
+from .params import Unversioned
 from .workflow import ANY, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def queue_run(definition: ReportDefinition, actor: Actor) -> ReportRun:
     return run
 
 
-class DefinitionEdit(Params):
+class DefinitionEdit(Unversioned):
     name = fields.String(validate=[validate.Length(max=120), not_blank])
     kind = fields.String(validate=validate.Length(max=40))
     cron = fields.String(validate=validate.Length(max=100))
@@ -105,7 +105,7 @@ def _switch(definition: ReportDefinition) -> str:
 #: A report definition's "state" is whether it is enabled: a disabled report keeps its runs but neither
 #: runs on its schedule nor on request.
 TABLE = register(ReportDefinition, ActionTable("report", [
-    Action(("enabled",), "run", ("staff", "system"), None, queue_run),
+    Action(("enabled",), "run", ("staff", "system"), None, queue_run, Unversioned),
     Action((ANY,), "edit", ("staff",), None, edit, DefinitionEdit, audited=False),
 ], state=_switch, known_states=("enabled", "disabled")))
 
