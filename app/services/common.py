@@ -28,14 +28,14 @@ def commit(entity: str = "record", obj=None) -> None:
         raise StaleObject(entity, getattr(obj, "status", None)) from None
 
 
-def require_text(value, field: str, message: str = "This field is required.") -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationFailed({field: [message]})
-    return value
 
 
-def apply_changes(obj, changes: dict) -> None:
-    """Set the parsed fields of an ``edit`` on ``obj`` (the effect validates the result as a whole)."""
+def edit_fields(obj, actor, **changes):
+    """The plain ``edit`` effect: set the parsed fields and audit which changed. Effects that validate the
+    record as a whole call this first, then check it."""
+    from .audit import record_edit
+
     for name, value in changes.items():
         setattr(obj, name, value)
+    record_edit(obj, actor)
+    return obj

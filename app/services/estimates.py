@@ -13,8 +13,8 @@ from ..core.settings import get_settings, money, tax_for
 from ..extensions import db
 from ..models import ZERO, Customer, DisputeNote, Estimate, LabourLine, PartLine, ServiceRequest, Unit, utcnow
 from . import estimate_diff, notify, numbering, work_orders
-from .audit import record, record_edit
-from .common import apply_changes, commit
+from .audit import record
+from .common import commit, edit_fields
 from .params import Params, Reason, ReasonRequired, Text
 from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
@@ -293,9 +293,8 @@ class EstimateEdit(Params):
 
 
 def edit(est: Estimate, actor: Actor, labour_lines=None, **changes):
-    apply_changes(est, changes)
+    edit_fields(est, actor, **changes)
     _validate_links(est)
-    record_edit(est, actor)
     if labour_lines is not None:
         set_lines(est, actor, labour_lines)
     return est

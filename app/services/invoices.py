@@ -14,8 +14,8 @@ from ..core.settings import get_settings, tax_for
 from ..extensions import db
 from ..models import ZERO, Invoice, InvoiceLine, Payment, WorkOrder, utcnow
 from . import notify, numbering, payments
-from .audit import record, record_edit
-from .common import apply_changes
+from .audit import record
+from .common import edit_fields
 from .params import Params, Paying, ReasonRequired, text_field
 from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
@@ -176,11 +176,6 @@ class InvoiceEdit(Params):
     note = fields.String(allow_none=True, validate=validate.Length(max=10000))
 
 
-def edit(invoice: Invoice, actor: Actor, **changes):
-    apply_changes(invoice, changes)
-    record_edit(invoice, actor)
-    return invoice
-
 
 def lines_changed(invoice: Invoice, actor: Actor) -> Invoice:
     """A draft's lines were added, changed or removed (the invoice-line screen): totals follow."""
@@ -203,6 +198,6 @@ TABLE = register(Invoice, ActionTable("invoice", [
     Action(("open",), "pay_online", ("customer",), None, pay_online, OnlinePayment, audited=False),
     Action(("open",), "pay", ("staff", "system"), "paid", internal=True),
     Action(UNPAID, "void", ("staff",), "void", void, ReasonRequired, reason_required=True),
-    Action(UNPAID, "edit", ("staff",), None, edit, InvoiceEdit, audited=False),
+    Action(UNPAID, "edit", ("staff",), None, edit_fields, InvoiceEdit, audited=False),
     Action(("draft",), "lines", ("staff",), None, lines_changed),
 ]))

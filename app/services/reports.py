@@ -31,8 +31,8 @@ from ..reports import CATALOGUE
 from ..reports.params import clean_params, run_bounds, validate_definition  # noqa: F401 (re-exported)
 from ..reports.render import render_pdf, write_csv
 from . import notify
-from .audit import record, record_edit
-from .common import apply_changes
+from .audit import record
+from .common import edit_fields
 from .params import Unversioned
 from .workflow import ANY, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
@@ -87,15 +87,13 @@ class DefinitionEdit(Unversioned):
 
 
 def edit(definition: ReportDefinition, actor: Actor, **changes) -> ReportDefinition:
-    apply_changes(definition, changes)
+    edit_fields(definition, actor, **changes)
     with db.session.no_autoflush:
         clash = db.session.scalar(select(ReportDefinition.id).where(
             ReportDefinition.name == (definition.name or "").strip(), ReportDefinition.id != definition.id))
     if clash is not None:
         raise ValidationFailed({"name": ["Another report already has this name."]})
-    prepare_definition(definition, actor)
-    record_edit(definition, actor)
-    return definition
+    return prepare_definition(definition, actor)
 
 
 def _switch(definition: ReportDefinition) -> str:

@@ -24,8 +24,7 @@ from ..models import (
     utcnow,
 )
 from . import estimates, notify, numbering, uploads, work_orders
-from .audit import record_edit
-from .common import apply_changes, commit
+from .common import commit, edit_fields
 from .params import Attach, Booking, Params, Proposal, Reason, ReasonRequired
 from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
@@ -292,9 +291,8 @@ class RequestEdit(Params):
 def edit(req: ServiceRequest, actor: Actor, **changes):
     """Change an open request's details; checked exactly like a new one (a past date only if unchanged)."""
     previous_date = req.preferred_date
-    apply_changes(req, changes)
+    edit_fields(req, actor, **changes)
     _validate(req, allow_past=req.preferred_date == previous_date)
-    record_edit(req, actor)
     return req
 
 

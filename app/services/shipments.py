@@ -9,8 +9,7 @@ from ..core.errors import PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..models import Shipment, WorkOrder, utcnow
 from . import notify, numbering, work_orders
-from .audit import record_edit
-from .common import apply_changes, commit
+from .common import commit, edit_fields
 from .params import Params
 from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
@@ -87,11 +86,6 @@ class ShipmentEdit(Params):
     tracking_number = fields.String(allow_none=True, validate=validate.Length(max=80))
 
 
-def edit(shipment: Shipment, actor: Actor, **changes):
-    apply_changes(shipment, changes)
-    record_edit(shipment, actor)
-    return shipment
-
 
 def prepare_new(shipment: Shipment, actor: Actor) -> Shipment:
     """A shipment made on the staff add form: its orders are checked exactly as in ``create``."""
@@ -114,5 +108,5 @@ TABLE = register(Shipment, ActionTable("shipment", [
     Action((CREATE,), "create", ("reseller", "staff"), "draft"),
     Action(("draft",), "confirm", ("reseller", "staff"), "confirmed", confirm),
     Action(("confirmed",), "receive", ("staff",), "received", receive),
-    Action(("draft", "confirmed"), "edit", ("staff",), None, edit, ShipmentEdit, audited=False),
+    Action(("draft", "confirmed"), "edit", ("staff",), None, edit_fields, ShipmentEdit, audited=False),
 ]))

@@ -23,8 +23,8 @@ from ..models import (
     utcnow,
 )
 from . import invoices, notify, numbering, uploads
-from .audit import record, record_edit
-from .common import apply_changes, commit
+from .audit import record
+from .common import commit, edit_fields
 from .params import Assignment, Attach, Message, Note, Params, ReasonRequired
 from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
@@ -278,9 +278,8 @@ class WorkOrderEdit(Params):
 
 
 def edit(order: WorkOrder, actor: Actor, **changes):
-    apply_changes(order, changes)
+    edit_fields(order, actor, **changes)
     _validate(order, actor)
-    record_edit(order, actor)
     return order
 
 

@@ -21,7 +21,17 @@ def status_label(value) -> str:
     return (value or "").replace("_", " ").capitalize()
 
 
+def may(obj, action: str) -> bool:
+    """For templates: may the logged-in user take ``action`` on ``obj`` now? The entity's action table
+    answers (a button is shown from this, never from a status written into a template)."""
+    from ..core.scope import current_actor
+    from ..services.workflow import table_of
+
+    return table_of(obj).may(obj, action, current_actor())
+
+
 def register(app) -> None:
+    app.add_template_global(may, "may")
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["status_label"] = status_label

@@ -49,7 +49,7 @@ class PortalInvoicesView(PortalView):
         can_pay = invoices.TABLE.may(invoice, "pay_online", self.actor) and invoice.balance > 0
         return self.render("portal/invoices_show.html", invoice=invoice, lines=lines, payments=payments,
                            can_authorize=can_authorize, can_pay=can_pay, demo_token=DEMO_TOKEN,
-                           online_payment=True, errors=errors or {},
+                           errors=errors or {},
                            pdf_link=url_for("PortalDocumentView.invoice_pdf", pk=invoice.id)), status
 
     @expose("/invoices/<int:invoice_id>/authorize", methods=["POST"])
