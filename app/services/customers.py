@@ -167,6 +167,11 @@ def _address_values(fields: dict) -> dict:
     return values
 
 
+def check_address(actor: Actor, **fields) -> None:
+    """Check an address's fields without saving it (``ValidationFailed`` at the fields)."""
+    _address_values(fields)
+
+
 def new_address(actor: Actor, **fields) -> Address:
     """A validated address inside the caller's transaction (the new-request form adds one inline)."""
     customer = customer_of(actor)

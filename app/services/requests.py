@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import fields, validate
+from flask_babel import lazy_gettext as _l
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..core.actors import Actor
-from ..core.errors import StaleObject, ValidationFailed
+from ..core.errors import StaleObject, ValidationFailed, flatten_messages
 from ..core.fields import ClockTime, Day, Key
 from ..core.settings import get_settings, to_local, to_utc
 from ..extensions import db
@@ -36,30 +37,35 @@ def _link(req: ServiceRequest) -> str:
     return f"/portal/requests/{req.id}"
 
 
-def _validate(req: ServiceRequest, allow_past: bool = False) -> None:
-    errors: dict[str, list[str]] = {}
+#: What a request's fields are checked against, worded for whoever reads them (``lazy_gettext``).
+OWN = {"address": (_l("Choose one of your own addresses."), _l("Choose one of the customer's own addresses.")),
+       "unit": (_l("Choose one of your own units."), _l("Choose one of the customer's own units."))}
+
+
+def _validate(req: ServiceRequest, allow_past: bool = False, by_customer: bool = False) -> None:
+    errors: dict[str, list] = {}
     if not (req.subject or "").strip():
-        errors["subject"] = ["Say in a few words what the request is about."]
+        errors["subject"] = [_l("Say in a few words what the request is about.")]
     service_type = db.session.get(ServiceType, req.service_type_id) if req.service_type_id else None
     if service_type is None or not service_type.active:
-        errors["service_type"] = ["Choose one of the offered service types."]
+        errors["service_type"] = [_l("Choose one of the offered service types.")]
     if req.preferred_date is None:
-        errors["preferred_date"] = ["Choose a preferred date."]
+        errors["preferred_date"] = [_l("Choose a preferred date.")]
     elif req.preferred_date < dt.date.today() and not allow_past:
-        errors["preferred_date"] = ["The preferred date cannot be in the past."]
+        errors["preferred_date"] = [_l("The preferred date cannot be in the past.")]
     if req.preferred_slot not in ("morning", "afternoon", "evening", "custom"):
-        errors["preferred_slot"] = ["Choose morning, afternoon, evening or a time of your choice."]
+        errors["preferred_slot"] = [_l("Choose morning, afternoon, evening or a time of your choice.")]
     elif req.preferred_slot == "custom" and req.preferred_time is None:
-        errors["preferred_time"] = ["Give the time you would like."]
+        errors["preferred_time"] = [_l("Give the time you would like.")]
     for field, model in (("address", Address), ("unit", Unit)):
         ident = getattr(req, f"{field}_id")
         if ident is not None:
             row = db.session.get(model, ident)
             if row is None or row.customer_id != req.customer_id:
-                errors[field] = [f"Choose one of the customer's own {field}es." if field == "address"
-                                 else "Choose one of the customer's own units."]
-    if req.service_location_id is not None and db.session.get(ServiceLocation, req.service_location_id) is None:
-        errors["service_location"] = ["Choose one of the service locations."]
+                errors[field] = [OWN[field][0 if by_customer else 1]]
+    location = db.session.get(ServiceLocation, req.service_location_id) if req.service_location_id else None
+    if req.service_location_id is not None and (location is None or not location.active):
+        errors["service_location"] = [_l("Choose one of the service locations.")]
     if errors:
         raise ValidationFailed(errors)
 
@@ -79,7 +85,7 @@ def prepare_new(req: ServiceRequest, actor: Actor) -> ServiceRequest:
         if obj is not None and getattr(req, f"{rel}_id") is None:
             setattr(req, f"{rel}_id", obj.id)
     req.preferred_slot = req.preferred_slot or "morning"
-    _validate(req)
+    _validate(req, by_customer=actor.is_customer)
     if actor.user_id and req.created_by_id is None:
         req.created_by_id = actor.user_id
     req.source = req.source or ("portal" if actor.is_customer else "staff")
@@ -95,15 +101,53 @@ def prepare_new(req: ServiceRequest, actor: Actor) -> ServiceRequest:
     return req
 
 
+class RequestNew(Schema):
+    """A new request's fields as the portal form, the public form, the API and staff send them (text or
+    values); the checks of the request as a whole are ``_validate``'s."""
+
+    class Meta:
+        unknown = RAISE
+
+    service_type_id = Key(allow_none=True)
+    service_location_id = Key(allow_none=True)
+    address_id = Key(allow_none=True, error_messages={"invalid": OWN["address"][0]})
+    unit_id = Key(allow_none=True, error_messages={"invalid": OWN["unit"][0]})
+    subject = fields.String(allow_none=True, validate=validate.Length(max=200))
+    summary = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    preferred_date = Day(allow_none=True, error_messages={"invalid": _l("Enter a date such as 2025-03-14.")})
+    preferred_slot = fields.String(allow_none=True)
+    preferred_time = ClockTime(allow_none=True, error_messages={"invalid": _l("Enter a time such as 09:30.")})
+    estimate_required = fields.Boolean()
+    source = fields.String(validate=validate.Length(max=20))
+    contact_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    contact_email = fields.String(allow_none=True, validate=validate.Length(max=255))
+    contact_phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+
+    @pre_load
+    def _blanks(self, data, **_):
+        return {k: (None if v == "" and k in self.fields and self.fields[k].allow_none else v)
+                for k, v in dict(data).items()}
+
+
+def check_new(actor: Actor, *, customer_id: int | None = None, **fields) -> None:
+    """Check a new request's fields without saving anything (a form that also asks for more, such as a
+    new address, shows every problem at once); ``ValidationFailed`` with the errors at the fields."""
+    values = _load_new(fields)
+    _validate(ServiceRequest(customer_id=actor.customer_id if actor.is_customer else customer_id,
+                             **{"preferred_slot": "morning", **{k: v for k, v in values.items() if v is not None}}),
+              by_customer=actor.is_customer)
+
+
+def _load_new(fields: dict) -> dict:
+    try:
+        return RequestNew().load(fields)
+    except ValidationError as error:
+        raise ValidationFailed(flatten_messages(error.messages)) from None
+
+
 def submit(actor: Actor, *, customer_id: int | None = None, **fields) -> ServiceRequest:
-    """Create a request (public form, portal or staff on behalf of a customer)."""
-    allowed = {"service_type_id", "service_location_id", "address_id", "unit_id", "subject", "summary",
-               "preferred_date", "preferred_slot", "preferred_time", "estimate_required", "source",
-               "contact_name", "contact_email", "contact_phone"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationFailed({name: ["Unknown field."] for name in sorted(unknown)})
-    req = ServiceRequest(customer_id=actor.customer_id if actor.is_customer else customer_id, **fields)
+    """Create a request (public form, portal or staff on behalf of a customer), from raw field values."""
+    req = ServiceRequest(customer_id=actor.customer_id if actor.is_customer else customer_id, **_load_new(fields))
     prepare_new(req, actor)
     commit("service request", req)
     return req

@@ -9,8 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ...core.errors import NotFound, ServiceError, ValidationFailed
-from ...core.scope import get_for
+from ...core.errors import ServiceError, ValidationFailed
 from ...extensions import db
 from ...models import (
     SLOTS,
@@ -33,8 +32,6 @@ from .page_helpers import (
     get_or_404,
     mine,
     paginate,
-    parse_date,
-    parse_time,
 )
 
 CUSTOMER_ACTIONS = ("accept_time", "propose", "cancel")
@@ -43,6 +40,8 @@ STATUS_FILTERS = {"open": ("new", "time_proposed", "accepted"), "closed": ("reje
 FIELD_NAMES = {"service_type": "service_type_id", "address": "address_id", "unit": "unit_id",
                "service_location": "service_location_id"}
 INLINE_ADDRESS = ("label", "line1", "line2", "city", "postal_code", "country")
+NEW_FIELDS = ("service_type_id", "service_location_id", "address_id", "unit_id", "subject", "summary",
+              "preferred_date", "preferred_slot", "preferred_time")
 
 
 def visible_estimates(stmt):
@@ -172,6 +171,15 @@ class PortalRequestsView(PortalView):
                     "unit_id": request.args.get("unit_id", "")}
             return self._render_new(form, {})
         fields, errors = self._parse_new()
+        try:
+            requests.check_new(self.actor, **fields)
+        except ValidationFailed as exc:
+            errors.update({FIELD_NAMES.get(key, key): value for key, value in exc.errors.items()})
+        if form_value("address_id") == "new":
+            try:
+                customers.check_address(self.actor, **{name: form_value(f"new_{name}") for name in INLINE_ADDRESS})
+            except ValidationFailed as exc:
+                errors.update({f"new_{key}": value for key, value in exc.errors.items()})
         photos = self._checked_photos(errors)
         if errors:
             return self._render_new(request.form, errors, 422)
@@ -192,44 +200,14 @@ class PortalRequestsView(PortalView):
         return redirect(url_for("PortalRequestsView.show", request_id=req.id))
 
     def _parse_new(self) -> tuple[dict, dict]:
-        errors: dict[str, list[str]] = {}
-        fields = {
-            "subject": form_value("subject"),
-            "summary": form_value("summary") or None,
-            "preferred_slot": form_value("preferred_slot") or "morning",
-            "estimate_required": bool(request.form.get("estimate_required")),
-        }
-        if not fields["subject"]:
-            errors["subject"] = [_("Say in a few words what the request is about.")]
-        fields["preferred_date"] = parse_date(form_value("preferred_date"), "preferred_date", errors)
-        if fields["preferred_date"] is None and "preferred_date" not in errors:
-            errors["preferred_date"] = [_("Choose a preferred date.")]
-        fields["preferred_time"] = (parse_time(form_value("preferred_time"), "preferred_time", errors)
-                                    if fields["preferred_slot"] == "custom" else None)
-        for name, model, message in (
-            ("service_type_id", ServiceType, _("Choose one of the offered service types.")),
-            ("service_location_id", ServiceLocation, _("Choose one of the service locations.")),
-        ):
-            value = form_value(name)
-            if value:
-                row = db.session.get(model, int(value)) if value.isdigit() else None
-                if row is None or not row.active:
-                    errors[name] = [message]
-                else:
-                    fields[name] = row.id
-        if "service_type_id" not in fields and "service_type_id" not in errors:
-            errors["service_type_id"] = [_("Choose one of the offered service types.")]
-        # The customer's own address and unit only: another customer's id is refused at the field.
-        for name, model, message in (("address_id", Address, _("Choose one of your own addresses.")),
-                                     ("unit_id", Unit, _("Choose one of your own units."))):
-            value = form_value(name)
-            if not value or (name == "address_id" and value == "new"):
-                continue
-            try:
-                fields[name] = get_for(model, value, self.actor).id
-            except NotFound:
-                errors[name] = [message]
-        return fields, errors
+        """The form's fields as typed; the service checks them (and answers in the customer's language)."""
+        fields = {name: form_value(name) for name in NEW_FIELDS}
+        fields["estimate_required"] = bool(request.form.get("estimate_required"))
+        if fields["preferred_slot"] != "custom":
+            fields["preferred_time"] = ""
+        if fields["address_id"] == "new":
+            fields["address_id"] = ""
+        return fields, {}
 
     def _checked_photos(self, errors: dict) -> list:
         """The attached photos, checked by content before anything is saved (errors at the field)."""
