@@ -14,6 +14,7 @@ import logging
 from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from marshmallow import fields
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -105,6 +106,7 @@ class ServiceEditMixin:
         form = self.edit_form.refresh(request.form)
         self._fill_form_exclude_cols(exclude, form)
         form._id = item.id
+        status = 422
         if form.validate():
             self.process_form(form, False)
             changes = {name: form[name].data for name in self.edit_columns if name in form}
@@ -115,12 +117,15 @@ class ServiceEditMixin:
                     if field in form:
                         form[field].errors = list(messages)
                 flash(describe(error), "danger")
+                status = error.status_code
             else:
                 flash(f"{item}: saved.", "success")
                 return redirect(url_for(f"{self.endpoint}.show", pk=item.id))
-        widgets = self._get_edit_widget(form=form, exclude_cols=exclude)
+        widgets = self._get_related_views_widgets(
+            item, filters={}, orders=get_order_args(), pages=get_page_args(), page_sizes=get_page_size_args(),
+            widgets=self._get_edit_widget(form=form, exclude_cols=exclude))
         return self.render_template(self.edit_template, title=self.edit_title, widgets=widgets,
-                                    related_views=self._related_views)
+                                    related_views=self._related_views), status
 
     def edit_params(self, item, changes: dict) -> dict:
         """What the form's values mean to the ``edit`` action (a screen may turn text into values)."""
