@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, g, has_app_context
 
@@ -47,9 +47,10 @@ def tax_for(subtotal: Decimal, rate: Decimal) -> Decimal:
 
 
 def shop_zone() -> ZoneInfo:
+    name = get_settings().time_zone
     try:
-        return ZoneInfo(get_settings().time_zone)
-    except Exception:  # an unknown zone name must not break a page
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):  # an unknown zone name must not break a page
         return ZoneInfo("UTC")
 
 

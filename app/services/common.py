@@ -1,6 +1,7 @@
 """Small helpers every workflow module shares."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..core.errors import StaleObject, ValidationFailed
@@ -14,7 +15,7 @@ def check_version(obj, expected_version, entity: str) -> None:
     try:
         expected = int(expected_version)
     except (TypeError, ValueError):
-        raise ValidationFailed({"version": ["Not a version number."]}) from None
+        raise ValidationFailed({"version": [_l("Not a version number.")]}) from None
     if expected != obj.version:
         raise StaleObject(entity, getattr(obj, "status", None))
 

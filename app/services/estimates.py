@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
 from ..core.actors import Actor
@@ -46,32 +47,32 @@ def _decimal(value, field: str, errors: dict, *, positive: bool = False) -> Deci
 def build_lines(lines: list[dict]) -> list[LabourLine]:
     """Labour lines (each with its parts) from plain dicts, validated field by field."""
     if not isinstance(lines, list):
-        raise ValidationFailed({"labour_lines": ["Give a list of labour lines."]})
+        raise ValidationFailed({"labour_lines": [_l("Give a list of labour lines.")]})
     errors: dict[str, list[str]] = {}
     built = []
     for i, data in enumerate(lines):
         prefix = f"labour_lines.{i}"
         if not isinstance(data, dict):
-            errors[prefix] = ["Each labour line is an object."]
+            errors[prefix] = [_l("Each labour line is an object.")]
             continue
         description = (data.get("description") or "").strip()
         if not description:
-            errors[f"{prefix}.description"] = ["Describe the work."]
+            errors[f"{prefix}.description"] = [_l("Describe the work.")]
         hours = _decimal(data.get("hours"), f"{prefix}.hours", errors)
         rate = _decimal(data.get("rate"), f"{prefix}.rate", errors)
         line = LabourLine(position=i, description=description[:255], hours=hours, rate=rate)
         parts = data.get("parts") or []
         if not isinstance(parts, list):
-            errors[f"{prefix}.parts"] = ["Give a list of parts."]
+            errors[f"{prefix}.parts"] = [_l("Give a list of parts.")]
             parts = []
         for j, part in enumerate(parts):
             pprefix = f"{prefix}.parts.{j}"
             if not isinstance(part, dict):
-                errors[pprefix] = ["Each part is an object."]
+                errors[pprefix] = [_l("Each part is an object.")]
                 continue
             pdesc = (part.get("description") or "").strip()
             if not pdesc:
-                errors[f"{pprefix}.description"] = ["Describe the part."]
+                errors[f"{pprefix}.description"] = [_l("Describe the part.")]
             quantity = _decimal(part.get("quantity"), f"{pprefix}.quantity", errors, positive=True)
             price = _decimal(part.get("unit_price"), f"{pprefix}.unit_price", errors)
             line.parts.append(PartLine(position=j, part_number=(part.get("part_number") or "").strip()[:80] or None,
@@ -113,15 +114,15 @@ def set_lines(est: Estimate, actor: Actor, labour_lines: list[dict]) -> Estimate
 def _validate_links(est: Estimate) -> None:
     errors = {}
     if db.session.get(Customer, est.customer_id) is None:
-        errors["customer"] = ["Choose the customer."]
+        errors["customer"] = [_l("Choose the customer.")]
     if est.service_request_id is not None:
         req = db.session.get(ServiceRequest, est.service_request_id)
         if req is None or req.customer_id != est.customer_id:
-            errors["service_request"] = ["Choose one of the customer's requests."]
+            errors["service_request"] = [_l("Choose one of the customer's requests.")]
     if est.unit_id is not None:
         unit = db.session.get(Unit, est.unit_id)
         if unit is None or unit.customer_id != est.customer_id:
-            errors["unit"] = ["Choose one of the customer's units."]
+            errors["unit"] = [_l("Choose one of the customer's units.")]
     if errors:
         raise ValidationFailed(errors)
 
@@ -136,7 +137,7 @@ def prepare_new(est: Estimate, actor: Actor) -> Estimate:
         req = db.session.get(ServiceRequest, est.service_request_id)
         est.customer_id = req.customer_id if req else None
     if est.customer_id is None:
-        raise ValidationFailed({"customer": ["Choose the customer."]})
+        raise ValidationFailed({"customer": [_l("Choose the customer.")]})
     _validate_links(est)
     est.revision = est.revision or 1
     est.tax_rate = get_settings().tax_rate
@@ -168,7 +169,7 @@ def create(actor: Actor, *, customer_id=None, service_request_id=None, unit_id=N
 # ---------------------------------------------------------------- actions
 def submit(est: Estimate, actor: Actor):
     if not est.labour_lines:
-        raise ValidationFailed({"labour_lines": ["Add at least one labour line before sending the estimate."]})
+        raise ValidationFailed({"labour_lines": [_l("Add at least one labour line before sending the estimate.")]})
     recompute(est)
     est.sent_at = utcnow()
     notify.to_customer(est.customer, "estimate.sent", f"Estimate {est.display_number} is ready for you",
@@ -207,11 +208,11 @@ def dispute(est: Estimate, actor: Actor, lines, note=None):
     for i, item in enumerate(lines):
         line = _find_line(est, item.get("kind"), item.get("id"))
         if line is None:
-            errors[f"lines.{i}"] = ["Choose a labour or part line of this estimate."]
+            errors[f"lines.{i}"] = [_l("Choose a labour or part line of this estimate.")]
             continue
         text = (item.get("note") or "").strip()
         if not text:
-            errors[f"lines.{i}.note"] = ["Say what is wrong with this line."]
+            errors[f"lines.{i}.note"] = [_l("Say what is wrong with this line.")]
         chosen.append((item["kind"], line, text))
     if errors:
         raise ValidationFailed(errors)

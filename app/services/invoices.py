@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 from sqlalchemy import select
 
@@ -75,7 +76,7 @@ def prepare_new(invoice: Invoice, actor: Actor) -> Invoice:
     if invoice.customer is not None and invoice.customer_id is None:
         invoice.customer_id = invoice.customer.id
     if invoice.customer_id is None:
-        raise ValidationFailed({"customer": ["Choose the customer."]})
+        raise ValidationFailed({"customer": [_l("Choose the customer.")]})
     invoice.tax_rate = get_settings().tax_rate
     numbering.assign(invoice)
     db.session.add(invoice)
@@ -86,7 +87,7 @@ def prepare_new(invoice: Invoice, actor: Actor) -> Invoice:
 
 def submit(invoice: Invoice, actor: Actor):
     if not invoice.lines:
-        raise ValidationFailed({"lines": ["An invoice needs at least one line."]})
+        raise ValidationFailed({"lines": [_l("An invoice needs at least one line.")]})
     recompute(invoice)
     invoice.issued_at = utcnow()
     invoice.due_date = dt.date.today() + dt.timedelta(days=get_settings().invoice_due_days)
@@ -110,7 +111,7 @@ def record_payment(invoice: Invoice, actor: Actor, amount, method, reference=Non
     """A payment against an open invoice; when the payments reach the total the invoice is ``paid``."""
     errors = {}
     if amount <= 0:
-        errors["amount"] = ["The amount must be more than zero."]
+        errors["amount"] = [_l("The amount must be more than zero.")]
     elif amount > invoice.balance:
         errors["amount"] = [f"The amount is more than the balance of {invoice.balance}."]
     if method not in PAYMENT_METHODS:
@@ -153,7 +154,7 @@ def pay_online(invoice: Invoice, actor: Actor, token: str) -> Invoice:
         raise InvalidTransition("invoice", invoice.status, "pay_online")
     amount = invoice.balance
     if amount <= 0:
-        raise ValidationFailed({"amount": ["Nothing is left to pay on this invoice."]})
+        raise ValidationFailed({"amount": [_l("Nothing is left to pay on this invoice.")]})
     provider = payments.get_provider()
     try:
         reference = provider.charge(invoice, amount, token.strip())

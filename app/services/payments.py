@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 
 from ..core.errors import ServiceError
 from ..models import Invoice
@@ -79,7 +80,7 @@ def get_provider(name: str | None = None) -> PaymentProvider:
     factory = _REGISTRY.get(name)
     if factory is None:
         log.error("PORTICO_PAYMENT_PROVIDER names %r; known providers: %s", name, ", ".join(sorted(_REGISTRY)))
-        raise ServiceError("Online payment is not available at the moment.")
+        raise ServiceError(_l("Online payment is not available at the moment."))
     return factory()
 
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -92,7 +93,7 @@ def edit(definition: ReportDefinition, actor: Actor, **changes) -> ReportDefinit
         clash = db.session.scalar(select(ReportDefinition.id).where(
             ReportDefinition.name == (definition.name or "").strip(), ReportDefinition.id != definition.id))
     if clash is not None:
-        raise ValidationFailed({"name": ["Another report already has this name."]})
+        raise ValidationFailed({"name": [_l("Another report already has this name.")]})
     return prepare_definition(definition, actor)
 
 
@@ -199,10 +200,10 @@ def run_path(run: ReportRun) -> Path:
 def file_path(run: ReportRun, name: str) -> Path:
     """The file ``name`` of ``run`` if the run lists it and it is on disk; ``NotFound`` otherwise."""
     if not any(f.get("name") == name for f in run.files or []):
-        raise NotFound("No such file in this run")
+        raise NotFound(_l("No such file in this run"))
     path = (run_path(run) / name).resolve()
     if not path.is_relative_to(run_path(run)) or not path.is_file():
-        raise NotFound("The file is no longer kept (see the retention setting)")
+        raise NotFound(_l("The file is no longer kept (see the retention setting)"))
     return path
 
 

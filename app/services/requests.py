@@ -77,7 +77,7 @@ def prepare_new(req: ServiceRequest, actor: Actor) -> ServiceRequest:
     if req.customer_id is None and req.customer is not None:
         req.customer_id = req.customer.id
     if req.customer_id is None:
-        raise ValidationFailed({"customer": ["Choose the customer."]})
+        raise ValidationFailed({"customer": [_l("Choose the customer.")]})
     if req.service_type is not None and req.service_type_id is None:
         req.service_type_id = req.service_type.id
     for rel in ("address", "unit", "service_location"):
@@ -164,12 +164,12 @@ def _normalise_start(start) -> dt.datetime:
         try:
             start = dt.datetime.fromisoformat(start)
         except ValueError:
-            raise ValidationFailed({"start": ["Give the date and time as YYYY-MM-DDTHH:MM."]}) from None
+            raise ValidationFailed({"start": [_l("Give the date and time as YYYY-MM-DDTHH:MM.")]}) from None
     if not isinstance(start, dt.datetime):
-        raise ValidationFailed({"start": ["Give a date and time."]})
+        raise ValidationFailed({"start": [_l("Give a date and time.")]})
     start = to_utc(start)
     if start < utcnow() - dt.timedelta(minutes=5):
-        raise ValidationFailed({"start": ["The time cannot be in the past."]})
+        raise ValidationFailed({"start": [_l("The time cannot be in the past.")]})
     return start
 
 
@@ -266,7 +266,7 @@ def latest_proposal(req: ServiceRequest, side: str = "staff") -> TimeProposal | 
 def accept_time(req: ServiceRequest, actor: Actor):
     proposal = latest_proposal(req)
     if proposal is None:  # only possible for data entered outside Portico
-        raise ValidationFailed({"start": ["There is no proposed time to accept."]})
+        raise ValidationFailed({"start": [_l("There is no proposed time to accept.")]})
     proposal.outcome = "accepted"
     _book(req, proposal.start)
     notify.to_staff("request.time_accepted", f"{req.number}: the customer accepted the proposed time",

@@ -1,6 +1,7 @@
 """A reseller's shipments of confirmed orders to one service location (SPEC §3, Shipment)."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 from sqlalchemy import select
 
@@ -16,15 +17,15 @@ from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F4
 
 def _orders(actor: Actor, customer_id: int, ids) -> list[WorkOrder]:
     if not ids or not isinstance(ids, list):
-        raise ValidationFailed({"work_orders": ["Choose at least one order."]})
+        raise ValidationFailed({"work_orders": [_l("Choose at least one order.")]})
     try:
         wanted = {int(i) for i in ids}
     except (TypeError, ValueError):
-        raise ValidationFailed({"work_orders": ["Give order ids."]}) from None
+        raise ValidationFailed({"work_orders": [_l("Give order ids.")]}) from None
     orders = list(db.session.scalars(select(WorkOrder).where(WorkOrder.id.in_(wanted),
                                                              WorkOrder.customer_id == customer_id)))
     if len(orders) != len(wanted):
-        raise ValidationFailed({"work_orders": ["Choose your own orders."]})
+        raise ValidationFailed({"work_orders": [_l("Choose your own orders.")]})
     errors = []
     for order in orders:
         if order.status != "confirmed":
@@ -43,10 +44,10 @@ def _orders(actor: Actor, customer_id: int, ids) -> list[WorkOrder]:
 def create(actor: Actor, work_orders=None, customer_id: int | None = None) -> Shipment:
     if actor.is_customer:
         if not actor.is_reseller:
-            raise PermissionDenied("Only resellers ship orders.")
+            raise PermissionDenied(_l("Only resellers ship orders."))
         customer_id = actor.customer_id
     if customer_id is None:
-        raise ValidationFailed({"customer": ["Choose the customer."]})
+        raise ValidationFailed({"customer": [_l("Choose the customer.")]})
     orders = _orders(actor, customer_id, work_orders)
     shipment = Shipment(customer_id=customer_id, service_location_id=orders[0].service_location_id,
                         shipping_method_id=orders[0].shipping_method_id)
@@ -61,7 +62,7 @@ def create(actor: Actor, work_orders=None, customer_id: int | None = None) -> Sh
 
 def confirm(shipment: Shipment, actor: Actor):
     if not shipment.work_orders:
-        raise ValidationFailed({"work_orders": ["A shipment needs at least one order."]})
+        raise ValidationFailed({"work_orders": [_l("A shipment needs at least one order.")]})
     shipment.confirmed_at = utcnow()
     count = len(shipment.work_orders)
     notify.to_staff("shipment.confirmed", f"Shipment {shipment.number} is on its way ({count} orders)",
@@ -94,7 +95,7 @@ def prepare_new(shipment: Shipment, actor: Actor) -> Shipment:
     if shipment.customer is not None and shipment.customer_id is None:
         shipment.customer_id = shipment.customer.id
     if shipment.customer_id is None:
-        raise ValidationFailed({"customer": ["Choose the customer."]})
+        raise ValidationFailed({"customer": [_l("Choose the customer.")]})
     orders = _orders(actor, shipment.customer_id, [o.id for o in shipment.work_orders])
     shipment.service_location_id = orders[0].service_location_id
     shipment.shipping_method_id = orders[0].shipping_method_id

@@ -7,6 +7,7 @@ otherwise adds a new unit to the session. It does not commit: the caller commits
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from stdnum import imei as stdnum_imei
 
@@ -39,7 +40,7 @@ def imei_error(value: str) -> str | None:
 def clean_device(device) -> dict:
     """Validated device fields (stripped, IMEI as digits) or ``ValidationFailed`` with ``device.*`` keys."""
     if not isinstance(device, dict):
-        raise ValidationFailed({"device": ["Describe the device: make, model and serial number or IMEI."]})
+        raise ValidationFailed({"device": [_l("Describe the device: make, model and serial number or IMEI.")]})
     errors: dict[str, list[str]] = {}
     data = {}
     for field, length in DEVICE_FIELDS.items():
@@ -50,7 +51,7 @@ def clean_device(device) -> dict:
         data[field] = value or None
     data["kind"] = data["kind"] or "device"
     if data["kind"] not in UNIT_KINDS:
-        errors["device.kind"] = ["Choose device, vehicle or equipment."]
+        errors["device.kind"] = [_l("Choose device, vehicle or equipment.")]
     for field, label in (("make", "make"), ("model", "model")):
         if not data[field]:
             errors[f"device.{field}"] = [f"Enter the {label}."]
@@ -61,7 +62,7 @@ def clean_device(device) -> dict:
         else:
             data["imei"] = normalize_imei(data["imei"])
     if not data["serial_number"] and not data["imei"] and "device.imei" not in errors:
-        errors["device.serial_number"] = ["Enter the serial number or the IMEI."]
+        errors["device.serial_number"] = [_l("Enter the serial number or the IMEI.")]
     if errors:
         raise ValidationFailed(errors)
     return data
@@ -87,7 +88,7 @@ def unit_from_device(actor: Actor, customer_id: int | None, device: dict) -> Uni
     if actor.is_customer:
         customer_id = actor.customer_id
     if customer_id is None:
-        raise ValidationFailed({"customer": ["Choose the customer."]})
+        raise ValidationFailed({"customer": [_l("Choose the customer.")]})
     data = clean_device(device)
     unit = _existing(customer_id, data)
     if unit is not None:

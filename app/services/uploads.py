@@ -205,10 +205,10 @@ def _parent(service_request_id, work_order_id):
     else:
         model, ident = WorkOrder, work_order_id
     if ident is None:
-        raise ValidationFailed({FIELD: ["An upload belongs to a service request or a work order."]})
+        raise ValidationFailed({FIELD: [_l("An upload belongs to a service request or a work order.")]})
     parent = db.session.scalar(select(model).where(model.id == ident).with_for_update())
     if parent is None:
-        raise ValidationFailed({FIELD: ["The service request or work order does not exist."]})
+        raise ValidationFailed({FIELD: [_l("The service request or work order does not exist.")]})
     return parent
 
 
@@ -217,7 +217,7 @@ def store_checked(checked: CheckedFile, *, customer_id: int, service_request_id:
     """Store a checked file for a request or work order; refuses more than ``photo_limit`` per parent."""
     parent = _parent(service_request_id, work_order_id)
     if parent.customer_id != customer_id:
-        raise ValidationFailed({FIELD: ["The file does not belong to this customer's record."]})
+        raise ValidationFailed({FIELD: [_l("The file does not belong to this customer's record.")]})
     limit = photo_limit()
     if count_for(service_request_id=service_request_id, work_order_id=work_order_id) >= limit:
         raise ValidationFailed({FIELD: [_l("At most %(limit)s files can be attached.", limit=limit)]})

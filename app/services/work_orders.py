@@ -1,6 +1,7 @@
 """Work orders: jobs, inspections and repair orders, technician time and messages (SPEC §3, WorkOrder)."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -45,26 +46,26 @@ def _staff_link(order: WorkOrder) -> str:
 def _validate(order: WorkOrder, actor: Actor) -> None:
     errors = {}
     if order.kind not in ("job", "inspection", "repair"):
-        errors["kind"] = ["Choose job, inspection or repair."]
+        errors["kind"] = [_l("Choose job, inspection or repair.")]
     if db.session.get(Customer, order.customer_id) is None:
-        errors["customer"] = ["Choose the customer."]
+        errors["customer"] = [_l("Choose the customer.")]
     if order.unit_id is not None:
         unit = db.session.get(Unit, order.unit_id)
         if unit is None or unit.customer_id != order.customer_id:
-            errors["unit"] = ["Choose one of the customer's units."]
+            errors["unit"] = [_l("Choose one of the customer's units.")]
     for field, model in (("service_location", ServiceLocation), ("shipping_method", ShippingMethod)):
         ident = getattr(order, f"{field}_id")
         if ident is not None and db.session.get(model, ident) is None:
             errors[field] = [f"Choose one of the {field.replace('_', ' ')}s."]
     if order.technician_id is not None:
         if actor.is_customer:
-            errors["technician"] = ["Only the shop assigns technicians."]
+            errors["technician"] = [_l("Only the shop assigns technicians.")]
         else:
             tech = db.session.get(User, order.technician_id)
             if tech is None or not any(r.name == "Technician" for r in tech.roles):
-                errors["technician"] = ["Choose a technician."]
+                errors["technician"] = [_l("Choose a technician.")]
     if actor.is_customer and not (order.fault or "").strip():
-        errors["fault"] = ["Describe the fault or the job."]
+        errors["fault"] = [_l("Describe the fault or the job.")]
     if errors:
         raise ValidationFailed(errors)
 
@@ -79,7 +80,7 @@ def prepare_new(order: WorkOrder, actor: Actor) -> WorkOrder:
         order.customer_id = actor.customer_id
         order.internal_reference = order.internal_notes = None
     if order.customer_id is None:
-        raise ValidationFailed({"customer": ["Choose the customer."]})
+        raise ValidationFailed({"customer": [_l("Choose the customer.")]})
     order.kind = order.kind or "job"
     _validate(order, actor)
     order.created_by_id = order.created_by_id or actor.user_id
@@ -151,7 +152,7 @@ def open_entry(technician_id: int) -> TimeEntry | None:
 def clock_on(order: WorkOrder, actor: Actor, note=None):
     """Open a time entry; clocking on to an unassigned order assigns it to the technician."""
     if order.technician_id not in (None, actor.user_id):
-        raise PermissionDenied("This work order is assigned to another technician.")
+        raise PermissionDenied(_l("This work order is assigned to another technician."))
     running = open_entry(actor.user_id)
     if running is not None:
         raise ValidationFailed({"clock": [f"You are still clocked on to {running.work_order.number}. "
@@ -162,7 +163,7 @@ def clock_on(order: WorkOrder, actor: Actor, note=None):
     try:
         db.session.flush()
     except IntegrityError:  # a second clock-on raced this one: the partial unique index refused it
-        raise ValidationFailed({"clock": ["You are already clocked on elsewhere."]}) from None
+        raise ValidationFailed({"clock": [_l("You are already clocked on elsewhere.")]}) from None
     return order
 
 
@@ -216,7 +217,7 @@ def assign(order: WorkOrder, actor: Actor, technician_id=None, scheduled_start=N
     other services are already UTC."""
     start, end = (to_utc(t) if t is not None and t.tzinfo else t for t in (scheduled_start, scheduled_end))
     if start and end and end < start:
-        raise ValidationFailed({"scheduled_end": ["The end must be after the start."]})
+        raise ValidationFailed({"scheduled_end": [_l("The end must be after the start.")]})
     order.technician_id = technician_id or None
     order.scheduled_start, order.scheduled_end = start, end
     _validate(order, actor)

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..core.actors import Actor
-from ..core.errors import InvalidTransition, PermissionDenied, ValidationFailed, flatten_messages
+from ..core.errors import InvalidTransition, PermissionDenied, StaleObject, ValidationFailed, flatten_messages
 from ..core.scope import ensure_visible
 from ..extensions import db
 from .audit import record
@@ -160,6 +161,9 @@ class ActionTable:
             for hook in self._after.get(action, ()):
                 hook(obj, actor, result)
             commit(self.entity, obj)
+        except StaleDataError:  # a concurrent change of the same row, met at any flush on the way
+            db.session.rollback()
+            raise StaleObject(self.entity, self.state(obj)) from None
         except Exception:
             db.session.rollback()
             raise
