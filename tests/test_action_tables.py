@@ -36,6 +36,7 @@ from app.core.errors import InvalidTransition, NotFound, PermissionDenied, Stale
 from app.extensions import db as _db
 from app.models import (
     AuditEvent,
+    Customer,
     Estimate,
     Invoice,
     InvoiceLine,
@@ -183,6 +184,16 @@ def _report(world: World) -> ReportDefinition:
     return definition
 
 
+def _customer(world: World) -> Customer:
+    customer = Customer(name=f"Table customer {next(_names)}", kind="business")
+    _db.session.add(customer)
+    return customer
+
+
+def _set_locked(record: Customer, state: str) -> None:
+    record.locked = {"active": False, "locked": True}[state]
+
+
 def _set_status(record, state: str) -> None:
     record.status = state
 
@@ -223,6 +234,8 @@ KINDS = {
     Shipment: Kind(_shipment),
     ReportDefinition: Kind(_report, _set_enabled, states=("enabled", "disabled"),
                            owner_sees=lambda record, state: False),  # report definitions are staff-only
+    # A fresh account, not the acting customer's own: every customer actor is another account's (404).
+    Customer: Kind(_customer, _set_locked, states=("active", "locked"), owner_sees=lambda record, state: False),
 }
 MODELS = sorted(TABLES, key=lambda model: model.__name__)
 

@@ -18,7 +18,7 @@ from app.models import (
     ServiceRequest,
     WorkItem,
 )
-from app.services import estimates, invoices, requests, work_orders
+from app.services import customers, estimates, invoices, requests, work_orders
 from tests.api_support import api_as
 from tests.factories import (
     CustomerFactory,
@@ -177,3 +177,32 @@ def test_invoice_lines_follow_the_invoice_table(db, login_as):
     screen.post("/invoicelineview/add", data={"invoice": str(invoice.id), "position": "10", "kind": "other",
                                               "description": "Extra", "quantity": "1", "unit_price": "1.00"})
     assert db.session.scalar(select(func.count(InvoiceLine.id))) == count
+
+
+def test_customer_edits_and_locks_go_through_the_customers_table(db, client, login_as):
+    from app.models import Customer, LoginToken
+    from app.services import portal_auth
+
+    shop = _shop(db)
+    customer = shop["customer"]
+    portal_auth.issue_token(shop["jane"])
+    db.session.commit()
+    screen = login_as(shop["staff_user"])
+    response = screen.post(f"/customerview/edit/{customer.id}", data={
+        "name": "Door Customer Ltd", "kind": "business", "email": "", "email_invoices": ""})
+    assert response.status_code == 302
+    db.session.expire_all()
+    fresh = db.session.get(Customer, customer.id)
+    assert fresh.name == "Door Customer Ltd" and fresh.preferences["invoices"] is False
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "edit",
+                                                      AuditEvent.entity_type == "customer"))
+    # Locking through the REST API's PUT is the lock service too: the account's links are revoked.
+    response = api_as(client, shop["staff_user"]).put(f"/customer/{customer.id}", json={"locked": True})
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Customer, customer.id).locked
+    assert db.session.scalar(select(func.count(LoginToken.id)).where(LoginToken.revoked_at.is_(None))) == 0
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "lock"))
+    # The lock action of the screen is refused on an account that is locked already (nothing to do).
+    locked = db.session.get(Customer, customer.id)
+    assert customers.TABLE.allowed_actions("locked", actor(shop["staff_user"]), locked) == ["edit", "unlock"]

@@ -204,6 +204,7 @@ def test_password_reset(app, client, db, customer_user):
 def lock(db, user, locked=True):
     customer = portal_auth.customer_of(user)
     portal_auth.lock_customer(customer, Actor.system_actor("test"), locked)
+    db.session.commit()  # the lock service is an effect: its caller (perform) commits
     return customer
 
 

@@ -20,7 +20,6 @@ from ..models import (
     CUSTOMER_KINDS,
     NOTIFICATION_GROUPS,
     UNIT_KINDS,
-    Address,
     Customer,
     Estimate,
     Invoice,
@@ -30,6 +29,7 @@ from ..models import (
     Unit,
     WorkOrder,
 )
+from ..services import customers
 from ..services.audit import record
 from ..services.common import commit
 from .base import PorticoApi
@@ -79,13 +79,6 @@ class CustomerIn(In):
                               metadata={"description": "E-mail per event group: " + ", ".join(NOTIFICATION_GROUPS)})
 
 
-class CustomerEditIn(CustomerIn):
-    name = text(200, allow_blank=False)
-    kind = choice(CUSTOMER_KINDS)
-    default_service_address = Ref(allow_none=True)
-    default_billing_address = Ref(allow_none=True)
-
-
 class CustomerApi(PorticoApi):
     resource_name = "customer"
     class_permission_name = "ApiCustomers"
@@ -94,7 +87,8 @@ class CustomerApi(PorticoApi):
     entity = "customer"
     schemas = {"staff": CustomerOut, "customer": CustomerOwnOut}
     add_schemas = {"staff": CustomerIn}
-    edit_schemas = {"staff": CustomerEditIn}
+    edit_schemas = {"staff": customers.CustomerEdit}
+    service = customers
     list_columns = ["id", "name", "kind", "email", "phone", "requires_invoice_authorization", "locked", "created_at"]
     search = {"staff": ["name", "kind", "email", "phone", "tax_id", "locked", "requires_invoice_authorization"],
               "customer": ["name", "email"]}
@@ -110,21 +104,6 @@ class CustomerApi(PorticoApi):
         record(customer, "create", None, None, actor)
         commit("customer", customer)
         return customer
-
-    def update(self, item, actor, data):
-        errors = {}
-        for field in ("default_service_address", "default_billing_address"):
-            if field in data:
-                ident = data.pop(field)
-                address = db.session.get(Address, ident) if ident else None
-                if ident and (address is None or address.customer_id != item.id):
-                    errors[field] = ["Choose one of this customer's addresses."]
-                setattr(item, f"{field}_id", ident)
-        if errors:
-            raise ApiError(422, errors)
-        if "preferences" in data:
-            item.preferences = {**(item.preferences or {}), **(data.pop("preferences") or {})}
-        super().update(item, actor, data)
 
     def destroy(self, item, actor):
         self.refuse_if_used(item, [

@@ -13,11 +13,14 @@ import re
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields, validate
 from sqlalchemy import func, select, update
 from stdnum import imei as imei_number
 
 from ..core.actors import Actor
 from ..core.errors import NotFound, ValidationFailed
+from ..core.fields import Key, not_blank
 from ..core.scope import get_for, scoped
 from ..extensions import db
 from ..models import (
@@ -33,8 +36,11 @@ from ..models import (
     WorkOrder,
     utcnow,
 )
+from . import portal_auth
 from .audit import record, record_edit
-from .common import commit
+from .common import commit, edit_fields
+from .params import Unversioned
+from .workflow import ANY, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 ADDRESS_FIELDS = ("label", "line1", "line2", "city", "state", "postal_code", "country")
 UNIT_FIELDS = ("kind", "unit_number", "make", "model", "serial_number", "imei", "vin", "year")
@@ -334,3 +340,53 @@ def mark_all_read(actor: Actor) -> int:
         db.session.execute(update(Notification).where(Notification.id.in_(ids)).values(read_at=utcnow()))
     commit("notifications")
     return len(ids)
+
+
+# ---------------------------------------------------------------- the shop's side: the customer's table
+class CustomerEdit(Unversioned):
+    name = fields.String(validate=[validate.Length(max=200), not_blank])
+    kind = fields.String(validate=validate.OneOf(("individual", "business", "reseller")))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=255))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    tax_id = fields.String(allow_none=True, validate=validate.Length(max=40))
+    language = fields.String(allow_none=True, validate=validate.Length(max=10))
+    requires_invoice_authorization = fields.Boolean()
+    locked = fields.Boolean(metadata={"description": "Lock or unlock portal access (ends its sessions)."})
+    notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    preferences = fields.Dict(keys=fields.String(validate=validate.OneOf(NOTIFICATION_GROUPS)), values=fields.Boolean(),
+                              metadata={"description": "E-mail per event group: " + ", ".join(NOTIFICATION_GROUPS)})
+    default_service_address = Key(attribute="default_service_address_id", allow_none=True)
+    default_billing_address = Key(attribute="default_billing_address_id", allow_none=True)
+
+
+def edit_customer(customer: Customer, actor: Actor, locked=None, preferences=None, **changes) -> Customer:
+    """Staff change a customer's details; portal access is locked and unlocked by the lock service."""
+    errors: dict[str, list] = {}
+    for field in ("default_service_address_id", "default_billing_address_id"):
+        ident = changes.get(field)
+        address = db.session.get(Address, ident) if ident else None
+        if ident and (address is None or address.customer_id != customer.id):
+            errors[field.removesuffix("_id")] = [_l("Choose one of this customer's addresses.")]
+    if changes.get("language") and changes["language"] not in languages():
+        errors["language"] = [_l("Choose one of the offered languages.")]
+    if errors:
+        raise ValidationFailed(errors)
+    if preferences is not None:
+        changes["preferences"] = {**(customer.preferences or {}), **preferences}
+    edit_fields(customer, actor, **changes)
+    if locked is not None:
+        portal_auth.lock_customer(customer, actor, locked)
+    return customer
+
+
+def set_locked(customer: Customer, actor: Actor, locked: bool) -> Customer:
+    portal_auth.lock_customer(customer, actor, locked)
+    return customer
+
+
+TABLE = register(Customer, ActionTable("customer", [
+    Action((ANY,), "edit", ("staff",), None, edit_customer, CustomerEdit, audited=False),
+    Action(("active",), "lock", ("staff",), None, lambda c, a: set_locked(c, a, True), Unversioned, audited=False),
+    Action(("locked",), "unlock", ("staff",), None, lambda c, a: set_locked(c, a, False), Unversioned,
+           audited=False),
+], state=lambda customer: "locked" if customer.locked else "active", known_states=("active", "locked")))

@@ -114,7 +114,6 @@ def lock_customer(customer: Customer, actor: Actor, locked: bool = True) -> bool
         db.session.execute(update(LoginToken).where(LoginToken.user_id.in_(user_ids),
                                                     LoginToken.revoked_at.is_(None)).values(revoked_at=now))
     audit.record(customer, "lock" if locked else "unlock", None, None, actor)
-    db.session.commit()
     return True
 
 

@@ -9,7 +9,10 @@ from sqlalchemy import select
 from wtforms import BooleanField
 
 from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit, User
+from ..services import customers
+from ..services.workflow import perform
 from .base import FilterUserHasRole, StaffModelView, choice_field, label, local_time, time_formatters, yes_no
+from .workflow import ServiceEditMixin
 
 PERMISSION = "Customers"
 
@@ -106,7 +109,7 @@ class PortalUserView(StaffModelView):
     base_order = ("created_at", "desc")
 
 
-class CustomerView(StaffModelView):
+class CustomerView(ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(Customer)
     class_permission_name = PERMISSION
     list_title = "Customers"
@@ -149,8 +152,10 @@ class CustomerView(StaffModelView):
     def pre_add(self, item):
         self._store_preferences(item)
 
-    def pre_update(self, item):
-        self._store_preferences(item)
+    def edit_params(self, item, changes: dict) -> dict:
+        """The form's e-mail checkboxes are the ``preferences`` of the customer's ``edit`` action."""
+        changes["preferences"] = {group: bool(changes.pop(f"email_{group}", True)) for group in NOTIFICATION_GROUPS}
+        return changes
 
     # --- lock / unlock: a locked account cannot log in to the portal or send requests (audited) ------------
 
@@ -165,10 +170,12 @@ class CustomerView(StaffModelView):
 
     def _set_locked(self, items, locked: bool):
         from ..core.scope import current_actor
-        from ..services.portal_auth import lock_customer
 
         items = items if isinstance(items, list) else [items]
-        changed = [item for item in items if item is not None and lock_customer(item, current_actor(), locked)]
+        actor, action = current_actor(), "lock" if locked else "unlock"
+        changed = [item for item in items if item is not None and customers.TABLE.may(item, action, actor)]
+        for item in changed:
+            perform(item, action, actor)
         verb = "Locked" if locked else "Unlocked"
         if changed:
             flash(f"{verb}: " + ", ".join(item.name for item in changed), "success")
