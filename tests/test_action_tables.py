@@ -35,6 +35,7 @@ from app.core.actors import Actor
 from app.core.errors import InvalidTransition, NotFound, PermissionDenied, StaleObject, ValidationFailed
 from app.extensions import db as _db
 from app.models import (
+    Address,
     AuditEvent,
     Customer,
     Estimate,
@@ -49,6 +50,7 @@ from app.models import (
     Shipment,
     TimeEntry,
     TimeProposal,
+    Unit,
     WorkItem,
     WorkOrder,
     utcnow,
@@ -190,6 +192,22 @@ def _customer(world: World) -> Customer:
     return customer
 
 
+def _owned_unit(world: World) -> Unit:
+    unit = Unit(customer_id=world.owner.id, kind="device", make="Table", model=f"Unit {next(_names)}")
+    _db.session.add(unit)
+    return unit
+
+
+def _owned_address(world: World) -> Address:
+    address = Address(customer_id=world.owner.id, line1="1 Table Street", city="Kiel", postal_code="24103")
+    _db.session.add(address)
+    return address
+
+
+def _keep(record, state: str) -> None:
+    """Reference rows without a workflow state (units, addresses): one state, "kept"."""
+
+
 def _set_locked(record: Customer, state: str) -> None:
     record.locked = {"active": False, "locked": True}[state]
 
@@ -236,6 +254,8 @@ KINDS = {
                            owner_sees=lambda record, state: False),  # report definitions are staff-only
     # A fresh account, not the acting customer's own: every customer actor is another account's (404).
     Customer: Kind(_customer, _set_locked, states=("active", "locked"), owner_sees=lambda record, state: False),
+    Unit: Kind(_owned_unit, _keep, states=("kept",), owner_sees=lambda record, state: True),
+    Address: Kind(_owned_address, _keep, states=("kept",), owner_sees=lambda record, state: True),
 }
 MODELS = sorted(TABLES, key=lambda model: model.__name__)
 

@@ -185,10 +185,6 @@ class UnitNewIn(UnitIn, UnitNewOwnIn):
     pass
 
 
-class UnitEditIn(UnitOwnIn):
-    notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
-
-
 def customers_of(actor):
     return scoped(select(Customer), Customer, actor).order_by(Customer.name)
 
@@ -201,7 +197,8 @@ class UnitApi(PorticoApi):
     entity = "unit"
     schemas = {"staff": UnitOut, "customer": UnitOwnOut}
     add_schemas = {"staff": UnitNewIn, "customer": UnitNewOwnIn}
-    edit_schemas = {"staff": UnitEditIn, "customer": UnitOwnIn}
+    edit_schemas = {"staff": customers.UnitStaffEdit, "customer": customers.UnitEdit}
+    service = customers
     list_columns = ["id", "customer", "kind", "unit_number", "make", "model", "serial_number", "imei", "vin", "year"]
     search = {"staff": ["customer", "kind", "unit_number", "make", "model", "serial_number", "imei", "vin"],
               "customer": ["kind", "unit_number", "make", "model", "serial_number", "imei", "vin"]}
@@ -243,13 +240,6 @@ class UnitApi(PorticoApi):
             return get_for(Customer, ident, actor)
         except Exception:
             raise ApiError(422, {"customer": ["Choose an existing customer."]}) from None
-
-    def update(self, item, actor, data):
-        data = self._clean(data)
-        if "kind" in data and not data["kind"]:
-            data.pop("kind")
-        self._check_number(item.customer_id, data.get("unit_number"), item.id)
-        super().update(item, actor, data)
 
     def destroy(self, item, actor):
         self.refuse_if_used(item, [

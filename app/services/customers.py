@@ -42,6 +42,7 @@ from .common import commit, edit_fields
 from .params import Unversioned
 from .workflow import ANY, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
+_KEEP = object()  # an edit that does not name a field leaves it as it is
 ADDRESS_FIELDS = ("label", "line1", "line2", "city", "state", "postal_code", "country")
 UNIT_FIELDS = ("kind", "unit_number", "make", "model", "serial_number", "imei", "vin", "year")
 _LIMITS = {"label": 80, "line1": 200, "line2": 200, "city": 100, "state": 100, "postal_code": 20,
@@ -197,10 +198,7 @@ def save_address(actor: Actor, address_id=None, **fields) -> Address:
     if address_id in (None, ""):
         address = new_address(actor, **fields)
     else:
-        address = get_for(Address, address_id, actor)
-        for name, value in _address_values(fields).items():
-            setattr(address, name, value)
-        record_edit(address, actor)
+        return perform(get_for(Address, address_id, actor), "edit", actor, fields)
     commit("address", address)
     return address
 
@@ -295,13 +293,9 @@ def save_unit(actor: Actor, unit_id=None, **fields) -> Unit:
         db.session.add(unit)
         db.session.flush()
         record(unit, "create", None, None, actor)
-    else:
-        unit = get_for(Unit, unit_id, actor)
-        for name, value in _unit_values(fields, customer.id, unit.id).items():
-            setattr(unit, name, value)
-        record_edit(unit, actor)
-    commit("unit", unit)
-    return unit
+        commit("unit", unit)
+        return unit
+    return perform(get_for(Unit, unit_id, actor), "edit", actor, fields)
 
 
 def unit_in_use(unit: Unit) -> bool:
@@ -390,3 +384,54 @@ TABLE = register(Customer, ActionTable("customer", [
     Action(("locked",), "unlock", ("staff",), None, lambda c, a: set_locked(c, a, False), Unversioned,
            audited=False),
 ], state=lambda customer: "locked" if customer.locked else "active", known_states=("active", "locked")))
+
+
+class AddressEdit(Unversioned):
+    label = fields.String(allow_none=True)
+    line1 = fields.String(allow_none=True)
+    line2 = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    state = fields.String(allow_none=True)
+    postal_code = fields.String(allow_none=True)
+    country = fields.String(allow_none=True)
+
+
+def edit_address(address: Address, actor: Actor, **changes) -> Address:
+    """Change an address (the shop's screen, the portal, the API): checked as a whole, like a new one."""
+    current = {name: getattr(address, name) for name in ADDRESS_FIELDS}
+    return edit_fields(address, actor, **_address_values({**current, **changes}))
+
+
+class UnitEdit(Unversioned):
+    kind = fields.String(allow_none=True)
+    unit_number = fields.String(allow_none=True)
+    make = fields.String(allow_none=True)
+    model = fields.String(allow_none=True)
+    serial_number = fields.String(allow_none=True)
+    imei = fields.String(allow_none=True)
+    vin = fields.String(allow_none=True)
+    year = fields.Raw(allow_none=True, metadata={"type": "integer"})
+
+
+class UnitStaffEdit(UnitEdit):
+    notes = fields.String(allow_none=True, validate=validate.Length(max=10000),
+                          metadata={"description": "The shop's internal notes."})
+
+
+def edit_unit(unit: Unit, actor: Actor, notes=_KEEP, **changes) -> Unit:
+    """Change a unit (the shop's screen, the portal, the API): its identifiers are checked as a whole."""
+    current = {name: getattr(unit, name) for name in UNIT_FIELDS}
+    values = _unit_values({**current, **changes}, unit.customer_id, unit.id)
+    if notes is not _KEEP:
+        values["notes"] = notes
+    return edit_fields(unit, actor, **values)
+
+
+EVERYONE_OWN = ("staff", "customer")
+ADDRESS_TABLE = register(Address, ActionTable("address", [
+    Action((ANY,), "edit", EVERYONE_OWN, None, edit_address, AddressEdit, audited=False),
+], state=lambda address: "kept", known_states=("kept",)))
+UNIT_TABLE = register(Unit, ActionTable("unit", [
+    Action((ANY,), "edit", ("staff",), None, edit_unit, UnitStaffEdit, audited=False),
+    Action((ANY,), "edit", ("customer",), None, edit_unit, UnitEdit, audited=False),
+], state=lambda unit: "kept", known_states=("kept",)))

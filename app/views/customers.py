@@ -55,7 +55,7 @@ def format_preferences(value) -> str:
     return "E-mail about everything" if not off else "No e-mail about " + ", ".join(off)
 
 
-class AddressView(StaffModelView):
+class AddressView(ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(Address)
     class_permission_name = PERMISSION
     list_title = "Addresses"
@@ -64,13 +64,14 @@ class AddressView(StaffModelView):
     search_columns = ["label", "line1", "city", "postal_code", "country"]
     order_columns = ["label", "line1", "postal_code", "city", "country"]
     show_columns = ["customer", "label", "line1", "line2", "postal_code", "city", "state", "country", "created_at"]
-    add_columns = edit_columns = ["customer", "label", "line1", "line2", "postal_code", "city", "state", "country"]
+    add_columns = ["customer", "label", "line1", "line2", "postal_code", "city", "state", "country"]
+    edit_columns = add_columns[1:]  # an address stays with its customer (its history does)
     label_columns = {"line1": "Street", "line2": "Street (2)", "postal_code": "Postal code"}
     formatters_columns = time_formatters("created_at")
     base_order = ("id", "desc")
 
 
-class UnitView(StaffModelView):
+class UnitView(ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(Unit)
     class_permission_name = PERMISSION
     list_title = "Units"
@@ -80,8 +81,9 @@ class UnitView(StaffModelView):
     order_columns = ["unit_number", "kind", "make", "model", "serial_number"]
     show_columns = ["customer", "kind", "unit_number", "make", "model", "year", "serial_number", "imei", "vin",
                     "notes", "created_at"]
-    add_columns = edit_columns = ["customer", "kind", "unit_number", "make", "model", "year", "serial_number",
-                                  "imei", "vin", "notes"]
+    add_columns = ["customer", "kind", "unit_number", "make", "model", "year", "serial_number", "imei", "vin",
+                   "notes"]
+    edit_columns = add_columns[1:]  # a unit stays with its customer (its history does)
     label_columns = {"unit_number": "Unit number", "serial_number": "Serial number", "imei": "IMEI",
                      "vin": "VIN", "notes": "Internal notes"}
     add_form_extra_fields = edit_form_extra_fields = {"kind": choice_field("Kind", UNIT_KINDS)}
