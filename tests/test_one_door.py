@@ -206,3 +206,13 @@ def test_customer_edits_and_locks_go_through_the_customers_table(db, client, log
     # The lock action of the screen is refused on an account that is locked already (nothing to do).
     locked = db.session.get(Customer, customer.id)
     assert customers.TABLE.allowed_actions("locked", actor(shop["staff_user"]), locked) == ["edit", "unlock"]
+
+
+def test_an_edit_is_audited_field_by_field_old_to_new(db):
+    shop = _shop(db)
+    req = shop["req"]
+    requests.perform(req, "edit", shop["staff"], subject="Fridge too warm", summary="Hums at night")
+    line = db.session.scalar(select(AuditEvent.reason).where(AuditEvent.action == "edit",
+                                                            AuditEvent.entity_id == req.id))
+    assert "subject: 'Door request' → 'Fridge too warm'" in line
+    assert "summary: " in line and "'Hums at night'" in line

@@ -37,17 +37,32 @@ def record(obj, action: str, from_status: str | None, to_status: str | None, act
 QUIET_COLUMNS = {"updated_at", "version", "logo", "password"}
 
 
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "—"
+    text = str(value)
+    return repr(text[:77] + "…" if len(text) > 80 else text)
+
+
 def record_edit(obj, actor: Actor) -> AuditEvent | None:
-    """An "edit" line naming the changed fields of ``obj`` (call before the flush that saves it)."""
+    """An "edit" line with each changed field of ``obj``, old → new (call before the flush that saves it):
+    ``changed subject: 'Fridge' → 'Fridge too warm', unit_id: 3 → 4``."""
     state = inspect(obj)
-    changed = sorted(
-        attr.key for attr in state.mapper.column_attrs
-        if attr.key not in QUIET_COLUMNS and state.attrs[attr.key].history.has_changes()
-    )
-    if not changed:
+    changes = []
+    for attr in sorted(state.mapper.column_attrs, key=lambda a: a.key):
+        if attr.key in QUIET_COLUMNS:
+            continue
+        history = state.attrs[attr.key].history
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if old != new:
+            changes.append(f"{attr.key}: {_shown(old)} → {_shown(new)}")
+    if not changes:
         return None
     status = getattr(obj, "status", None)
-    return record(obj, "edit", status, status, actor, "changed " + ", ".join(changed))
+    return record(obj, "edit", status, status, actor, "changed " + ", ".join(changes))
 
 
 def history(obj) -> list[AuditEvent]:

@@ -37,6 +37,7 @@ def edit_fields(obj, actor, **changes):
     from .audit import record_edit
 
     for name, value in changes.items():
+        getattr(obj, name)  # loaded first, so the audit line can say what it was
         setattr(obj, name, value)
     record_edit(obj, actor)
     return obj
