@@ -85,6 +85,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # Reverse proxies in front of Portico (0: none). Their X-Forwarded-For gives the client's address.
+    PORTICO_TRUSTED_PROXIES = int(os.environ.get("PORTICO_TRUSTED_PROXIES", "0") or 0)
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
     MAX_CONTENT_LENGTH = int(os.environ.get("PORTICO_MAX_UPLOAD_BYTES", 25 * 1024 * 1024))  # one request
     PORTICO_UPLOAD_MAX_BYTES = int(os.environ.get("PORTICO_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))  # one file

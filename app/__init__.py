@@ -24,6 +24,7 @@ def create_app(config: object | str | None = None, **overrides) -> Flask:
         register_error_handlers(app)
         register_template_helpers(app)
     register_cli(app)
+    register_web(app)
     return app
 
 
@@ -68,6 +69,12 @@ def register_template_helpers(app: Flask) -> None:
     from .views.filters import register as register_filters
 
     register_filters(app)
+
+
+def register_web(app: Flask) -> None:
+    from .web import register
+
+    register(app)
 
 
 def register_cli(app: Flask) -> None:

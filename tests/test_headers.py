@@ -1,0 +1,61 @@
+"""Security headers on every page of the URL map, and the client's address behind a trusted proxy."""
+from __future__ import annotations
+
+from flask import Flask, request
+
+from app import web
+from tests.factories import make_user
+
+
+def _plain_get_rules(app):
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(("/static", "/appbuilder")):
+            yield rule.rule
+
+
+def test_every_html_page_refuses_framing_and_sniffing(app, client, db, login_as):
+    admin = make_user("Admin")
+    db.session.commit()
+    pages = list(_plain_get_rules(app))
+    assert len(pages) > 40  # the walk covers the URL map, not a hand-made list
+    checked, missing = 0, []
+    for who in ("anonymous", "admin"):
+        if who == "admin":
+            login_as(admin)
+        for path in pages:
+            response = client.get(path)
+            headers = response.headers
+            if headers.get("X-Content-Type-Options") != "nosniff" or "Referrer-Policy" not in headers:
+                missing.append((who, path, "nosniff/referrer"))
+            if response.mimetype == "text/html":
+                checked += 1
+                if "frame-ancestors 'none'" not in headers.get("Content-Security-Policy", "") \
+                        or headers.get("X-Frame-Options") != "DENY":
+                    missing.append((who, path, "framing"))
+    assert checked > 40
+    assert not missing, missing
+
+
+def test_hsts_only_behind_https():
+    plain, secure = Flask("plain"), Flask("secure")
+    secure.config["SESSION_COOKIE_SECURE"] = True
+    for app in (plain, secure):
+        web.register(app)
+        app.add_url_rule("/", "index", lambda: "<p>hi</p>")
+    assert "Strict-Transport-Security" not in plain.test_client().get("/").headers
+    assert secure.test_client().get("/").headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_the_client_address_comes_from_exactly_the_trusted_proxies():
+    def address_app(proxies: int) -> Flask:
+        app = Flask(f"proxies{proxies}")
+        app.config["PORTICO_TRUSTED_PROXIES"] = proxies
+        web.register(app)
+        app.add_url_rule("/ip", "ip", lambda: request.remote_addr)
+        return app
+
+    forwarded = {"X-Forwarded-For": "198.51.100.7, 203.0.113.5"}
+    env = {"REMOTE_ADDR": "127.0.0.1"}
+    assert address_app(0).test_client().get("/ip", headers=forwarded, environ_base=env).text == "127.0.0.1"
+    assert address_app(1).test_client().get("/ip", headers=forwarded, environ_base=env).text == "203.0.113.5"
+    assert address_app(2).test_client().get("/ip", headers=forwarded, environ_base=env).text == "198.51.100.7"
