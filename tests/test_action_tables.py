@@ -47,6 +47,7 @@ from app.models import (
     PartLine,
     ReportDefinition,
     ServiceRequest,
+    Settings,
     Shipment,
     TimeEntry,
     TimeProposal,
@@ -204,6 +205,12 @@ def _owned_address(world: World) -> Address:
     return address
 
 
+def _settings(world: World):
+    from app.core.settings import get_settings
+
+    return get_settings()
+
+
 def _keep(record, state: str) -> None:
     """Reference rows without a workflow state (units, addresses): one state, "kept"."""
 
@@ -256,6 +263,7 @@ KINDS = {
     Customer: Kind(_customer, _set_locked, states=("active", "locked"), owner_sees=lambda record, state: False),
     Unit: Kind(_owned_unit, _keep, states=("kept",), owner_sees=lambda record, state: True),
     Address: Kind(_owned_address, _keep, states=("kept",), owner_sees=lambda record, state: True),
+    Settings: Kind(_settings, _keep, states=("kept",), owner_sees=lambda record, state: False),  # the shop's
 }
 MODELS = sorted(TABLES, key=lambda model: model.__name__)
 

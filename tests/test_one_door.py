@@ -216,3 +216,28 @@ def test_an_edit_is_audited_field_by_field_old_to_new(db):
                                                             AuditEvent.entity_id == req.id))
     assert "subject: 'Door request' → 'Fridge too warm'" in line
     assert "summary: " in line and "'Hums at night'" in line
+
+
+def test_settings_are_kept_within_sane_bounds_on_the_screen(db, login_as):
+    from app.core.settings import get_settings
+
+    admin = make_user("Admin")
+    settings = get_settings()
+    db.session.commit()
+    screen = login_as(admin)
+    form = {"shop_name": "Door Shop", "currency": "EUR", "tax_rate": "19.00", "labour_rate": "95.00",
+            "time_zone": "Europe/Berlin", "magic_link_hours": "100000000", "photo_limit": "4", "slot_capacity": "4",
+            "request_stale_hours": "24", "invoice_labour_source": "time_entries", "invoice_due_days": "14",
+            "paper_size": "A4", "export_retention_days": "90"}
+    response = screen.post(f"/settingsview/edit/{settings.id}", data=form)
+    assert response.status_code == 422
+    assert "Must be greater than or equal to 1 and less than or equal to 720." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert get_settings().magic_link_hours == 2
+    response = screen.post(f"/settingsview/edit/{settings.id}", data=dict(form, magic_link_hours="3",
+                                                                            time_zone="Mars/Olympus"))
+    assert response.status_code == 422 and "Not a time zone name" in response.get_data(as_text=True)
+    response = screen.post(f"/settingsview/edit/{settings.id}", data=dict(form, magic_link_hours="3"))
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert get_settings().magic_link_hours == 3

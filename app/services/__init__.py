@@ -7,3 +7,16 @@ take it and its parameter schema. ``workflow.perform(obj, action, actor, params)
 staff screens, the portal, the REST API and the scheduler call; effects never commit and never check
 states or roles. Shared basics (errors, actors, row scope, settings) live in ``app.core``.
 """
+
+# Every action table registers itself when its module is imported: import them all, so ``perform`` and the
+# screens find the table of any entity whichever module a caller imported first.
+from . import (  # noqa: E402, F401
+    customers,
+    estimates,
+    invoices,
+    reports,
+    requests,
+    shipments,
+    shop_settings,
+    work_orders,
+)

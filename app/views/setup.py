@@ -2,13 +2,11 @@
 Scheduled reports live in ``views.reports``."""
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from wtforms.validators import ValidationError
 
 from ..models import ServiceLocation, ServiceType, Settings, ShippingMethod
 from .base import StaffModelView, choice_field, local_time, money_formatters, yes_no
+from .workflow import ServiceEditMixin
 
 CATALOG = "Catalog"
 
@@ -62,17 +60,7 @@ class ShippingMethodView(StaffModelView):
     base_order = ("name", "asc")
 
 
-def valid_time_zone(form, field):
-    if field.data not in available_timezones():
-        raise ValidationError("Not a time zone name such as Europe/Berlin.")
-
-
-def valid_currency(form, field):
-    if not (field.data and len(field.data) == 3 and field.data.isalpha() and field.data.isupper()):
-        raise ValidationError("A three-letter ISO code such as EUR.")
-
-
-class SettingsView(StaffModelView):
+class SettingsView(ServiceEditMixin, StaffModelView):
     """The one settings row: shown and edited, never added or deleted."""
 
     datamodel = SQLAInterface(Settings)
@@ -93,7 +81,6 @@ class SettingsView(StaffModelView):
                      "slot_capacity": "Bookings per slot", "request_stale_hours": "Request is stale after (hours)",
                      "invoice_labour_source": "Invoice labour from", "invoice_due_days": "Invoice due after (days)",
                      "paper_size": "Paper size", "export_retention_days": "Keep exports (days)"}
-    validators_columns = {"time_zone": [valid_time_zone], "currency": [valid_currency]}
     edit_form_extra_fields = {
         "invoice_labour_source": choice_field("Invoice labour from", ("time_entries", "approved_lines")),
         "paper_size": choice_field("Paper size", ("A4", "Letter")),

@@ -1,0 +1,60 @@
+"""The shop's settings: one row, changed only through its ``edit`` action, every value within sane bounds.
+
+A login-link lifetime of a hundred million hours, a negative due date or a capacity of zero would break
+pages later (dates past the calendar's end, no bookable slot); they are refused here, at the field.
+"""
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields, validate
+
+from ..core.actors import Actor
+from ..core.errors import ValidationFailed
+from ..core.fields import not_blank
+from ..models import Settings
+from .common import edit_fields
+from .params import Unversioned
+from .workflow import ANY, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
+
+
+def _int(low: int, high: int, **kw):
+    return fields.Integer(strict=False, validate=validate.Range(min=low, max=high), **kw)
+
+
+def _amount(high: int):
+    return fields.Decimal(places=2, validate=validate.Range(min=0, max=high), as_string=False)
+
+
+class SettingsEdit(Unversioned):
+    shop_name = fields.String(validate=[validate.Length(max=120), not_blank])
+    address = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="A three-letter ISO code such as EUR."))
+    tax_rate = _amount(100)
+    labour_rate = _amount(100_000)
+    time_zone = fields.String(validate=validate.Length(max=64))
+    base_url = fields.Url(allow_none=True, schemes={"http", "https"}, require_tld=False,
+                          validate=validate.Length(max=255))
+    mail_sender = fields.String(allow_none=True, validate=validate.Length(max=255))
+    staff_email = fields.Email(allow_none=True, validate=validate.Length(max=255))
+    magic_link_hours = _int(1, 720, metadata={"description": "1 hour to 30 days."})
+    photo_limit = _int(0, 50)
+    slot_capacity = _int(1, 1000)
+    request_stale_hours = _int(1, 8760)
+    invoice_labour_source = fields.String(validate=validate.OneOf(("time_entries", "approved_lines")))
+    invoice_due_days = _int(0, 365)
+    paper_size = fields.String(validate=validate.OneOf(("A4", "Letter")))
+    export_retention_days = _int(1, 3650)
+
+
+def edit(settings: Settings, actor: Actor, **changes) -> Settings:
+    if "time_zone" in changes and changes["time_zone"] not in available_timezones():
+        raise ValidationFailed({"time_zone": [_l("Not a time zone name such as Europe/Berlin.")]})
+    return edit_fields(settings, actor, **changes)
+
+
+TABLE = register(Settings, ActionTable("settings", [
+    Action((ANY,), "edit", ("staff",), None, edit, SettingsEdit, audited=False),
+], state=lambda settings: "kept", known_states=("kept",)))
