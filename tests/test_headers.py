@@ -59,3 +59,14 @@ def test_the_client_address_comes_from_exactly_the_trusted_proxies():
     assert address_app(0).test_client().get("/ip", headers=forwarded, environ_base=env).text == "127.0.0.1"
     assert address_app(1).test_client().get("/ip", headers=forwarded, environ_base=env).text == "203.0.113.5"
     assert address_app(2).test_client().get("/ip", headers=forwarded, environ_base=env).text == "198.51.100.7"
+
+
+def test_unstorable_input_is_a_clear_4xx_before_any_view(app, client, db):
+    assert client.post("/login/", data={"username": "ad\x00min", "password": "x"}).status_code == 400
+    assert client.get("/portal/login?next=%00").status_code == 400
+    assert client.post("/api/v1/security/login", data='{"username": "\\ud800", "password": "x", "provider": "db"}',
+                       content_type="application/json").status_code == 400
+    assert client.post("/api/v1/security/login", json={"username": "a\x00", "password": "x",
+                                                        "provider": "db"}).status_code == 400
+    assert client.get(f"/portal/estimates/{2**70}").status_code == 404
+    assert client.get(f"/servicerequestview/show/{2**70}").status_code in (302, 404)  # login first, or 404

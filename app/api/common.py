@@ -21,6 +21,7 @@ from ..core.errors import ServiceError, flatten_messages
 from ..core.scope import current_actor, current_user_obj, customer_for_user, scoped
 from ..extensions import db
 from ..views.errors import error_body
+from ..web import storable_json
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,9 @@ def json_body(required: bool = True) -> dict:
         return {}
     if not isinstance(data, dict):
         raise ApiError(400, "The body must be a JSON object.")
+    if not storable_json(data):
+        raise ApiError(400, "A value in the body contains characters that cannot be stored (a NUL byte or a "
+                            "lone surrogate).")
     return data
 
 
