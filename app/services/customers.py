@@ -386,14 +386,10 @@ TABLE = register(Customer, ActionTable("customer", [
 ], state=lambda customer: "locked" if customer.locked else "active", known_states=("active", "locked")))
 
 
-class AddressEdit(Unversioned):
-    label = fields.String(allow_none=True)
-    line1 = fields.String(allow_none=True)
-    line2 = fields.String(allow_none=True)
-    city = fields.String(allow_none=True)
-    state = fields.String(allow_none=True)
-    postal_code = fields.String(allow_none=True)
-    country = fields.String(allow_none=True)
+#: The parameters of an address's and a unit's ``edit``: their fields as text (``_address_values`` and
+#: ``_unit_values`` check them as a whole, with the same messages as the portal's forms).
+AddressEdit = Unversioned.from_dict({name: fields.String(allow_none=True) for name in ADDRESS_FIELDS},
+                                    name="AddressEdit")
 
 
 def edit_address(address: Address, actor: Actor, **changes) -> Address:
@@ -402,15 +398,9 @@ def edit_address(address: Address, actor: Actor, **changes) -> Address:
     return edit_fields(address, actor, **_address_values({**current, **changes}))
 
 
-class UnitEdit(Unversioned):
-    kind = fields.String(allow_none=True)
-    unit_number = fields.String(allow_none=True)
-    make = fields.String(allow_none=True)
-    model = fields.String(allow_none=True)
-    serial_number = fields.String(allow_none=True)
-    imei = fields.String(allow_none=True)
-    vin = fields.String(allow_none=True)
-    year = fields.Raw(allow_none=True, metadata={"type": "integer"})
+UnitEdit = Unversioned.from_dict({**{name: fields.String(allow_none=True) for name in UNIT_FIELDS},
+                                  "year": fields.Raw(allow_none=True, metadata={"type": "integer"})},
+                                 name="UnitEdit")
 
 
 class UnitStaffEdit(UnitEdit):
