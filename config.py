@@ -91,6 +91,9 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("PORTICO_MAX_UPLOAD_BYTES", 25 * 1024 * 1024))  # one request
     PORTICO_UPLOAD_MAX_BYTES = int(os.environ.get("PORTICO_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))  # one file
 
+    # Per account: after this many wrong passwords, no password is taken for that many minutes.
+    PORTICO_ACCOUNT_LOCKOUT_FAILURES = int(os.environ.get("PORTICO_ACCOUNT_LOCKOUT_FAILURES", "10") or 10)
+    PORTICO_ACCOUNT_LOCKOUT_MINUTES = int(os.environ.get("PORTICO_ACCOUNT_LOCKOUT_MINUTES", "15") or 15)
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = os.environ.get("PORTICO_LOGIN_RATE_LIMIT", "10 per minute")
     API_LOGIN_RATE_LIMIT = os.environ.get("PORTICO_API_LOGIN_RATE_LIMIT", "10 per minute")

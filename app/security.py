@@ -8,6 +8,7 @@ taken away on the next sync, so the code is the whole truth.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 
@@ -112,9 +113,23 @@ class PorticoSecurityManager(SecurityManager):
         return {(perm, view) for perm, view in rows}
 
     def auth_user_db(self, username, password):
-        """A portal user of a locked customer account cannot log in (web form, API or portal);
+        """FAB's password check, plus:
+
+        - a portal user of a locked customer account cannot log in (web form, API or portal);
+        - after ``PORTICO_ACCOUNT_LOCKOUT_FAILURES`` wrong passwords for one account (FAB counts them in
+          ``fail_login_count``), that account takes no password at all — the right one neither — until
+          ``PORTICO_ACCOUNT_LOCKOUT_MINUTES`` pass without another attempt; its holder is told by e-mail once.
+
         ``g.portico_login_refused`` tells the portal's password page why."""
+        account = self.find_user(username=username) or self.find_user(email=username) if username else None
+        if account is not None and self._throttled(account):
+            self.update_user_auth_stat(account, False)  # each attempt while throttled extends the window
+            g.portico_login_refused = "throttled"
+            log.info("Login refused for %s: too many failed attempts", account.username)
+            return None
         user = super().auth_user_db(username, password)
+        if user is None and account is not None and account.fail_login_count == self._lockout_failures():
+            self._tell_throttled(account)
         if user is not None:
             from .services.portal_auth import is_locked
 
@@ -122,6 +137,28 @@ class PorticoSecurityManager(SecurityManager):
                 g.portico_login_refused = "locked"
                 return None
         return user
+
+    @staticmethod
+    def _lockout_failures() -> int:
+        return int(current_app.config.get("PORTICO_ACCOUNT_LOCKOUT_FAILURES", 10))
+
+    def _throttled(self, account) -> bool:
+        minutes = int(current_app.config.get("PORTICO_ACCOUNT_LOCKOUT_MINUTES", 15))
+        last_change = account.changed_on or dt.datetime.min
+        return ((account.fail_login_count or 0) >= self._lockout_failures()
+                and last_change > dt.datetime.now() - dt.timedelta(minutes=minutes))
+
+    def _tell_throttled(self, account) -> None:
+        if not account.email:
+            return
+        from .services.notify import queue_email
+
+        minutes = int(current_app.config.get("PORTICO_ACCOUNT_LOCKOUT_MINUTES", 15))
+        queue_email(account.email, "Too many failed logins to your account",
+                    f"Someone tried to log in to your account {account.username} with a wrong password "
+                    f"{account.fail_login_count} times. For the next {minutes} minutes no password is taken, "
+                    "the right one neither. If it was not you, tell the shop.", event="security.throttled")
+        self.session.commit()
 
 
 def _grants(role: str, view_name: str, permission_name: str) -> bool:
