@@ -5,7 +5,8 @@
   another site; every answer says ``nosniff`` and a ``Referrer-Policy`` that keeps paths (ids, tokens in
   links) on this site; with secure cookies on (behind HTTPS) ``Strict-Transport-Security`` too.
 - Input no database column can hold is refused before any view runs: a NUL byte or a lone surrogate in
-  the query string or a form field is a 400, an id in the path beyond 64 bits a 404.
+  the query string or a form field is a 400, an id in the path beyond 64 bits a 404, a REST ``q`` that
+  is no Rison (or nested absurdly deep) a 400 in JSON.
 - Behind a reverse proxy ``request.remote_addr`` is the proxy's: ``PORTICO_TRUSTED_PROXIES`` (the number of
   proxies in front, default 0) wraps the app in Werkzeug's ``ProxyFix`` so rate limits and the audit see
   the client's address, taken from exactly that many ``X-Forwarded-For`` hops and never more.
@@ -37,6 +38,8 @@ def register(app: Flask) -> None:
                 abort(404)
         if request.args and any(not storable(v) for v in request.args.values()):
             abort(400, "A value in the address contains characters that cannot be stored.")
+        if request.path.startswith("/api/") and "q" in request.args and not rison_ok(request.args["q"]):
+            abort(400, "The q parameter is not valid Rison, e.g. (page:0,page_size:20).")
         if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
                 "application/x-www-form-urlencoded", "multipart/form-data"):
             if any(not storable(v) for v in request.form.values()):
@@ -80,4 +83,35 @@ def storable_json(value) -> bool:
         return all(storable(k) and storable_json(v) for k, v in value.items())
     if isinstance(value, list):
         return all(storable_json(v) for v in value)
+    return True
+
+
+#: Deeper than this, a Rison ``q`` is no query a client means (FAB's parser would recurse until it fails).
+RISON_DEPTH = 20
+
+
+def rison_ok(text: str) -> bool:
+    """Does ``text`` parse as Rison (or JSON, which FAB takes too), nested at most ``RISON_DEPTH`` levels?"""
+    import json
+
+    import prison
+
+    depth = deepest = 0
+    for char in text:
+        if char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    if deepest > RISON_DEPTH:
+        return False
+    try:
+        prison.loads(text)
+    except prison.decoder.ParserException:
+        try:
+            json.loads(text)
+        except (ValueError, RecursionError):
+            return False
+    except Exception:  # noqa: BLE001 - e.g. RecursionError: prison fails in several ways on bad input
+        return False
     return True

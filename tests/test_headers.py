@@ -70,3 +70,16 @@ def test_unstorable_input_is_a_clear_4xx_before_any_view(app, client, db):
                                                         "provider": "db"}).status_code == 400
     assert client.get(f"/portal/estimates/{2**70}").status_code == 404
     assert client.get(f"/servicerequestview/show/{2**70}").status_code in (302, 404)  # login first, or 404
+
+
+def test_a_broken_rison_query_is_a_400_in_json(client, db):
+    from tests.api_support import api_as
+
+    staff = make_user("Advisor")
+    db.session.commit()
+    api = api_as(client, staff)
+    for q in ("((", "(" * 3000, "(page:0,"):
+        response = api.get("/work_order/", q=None, query_string={"q": q})
+        assert response.status_code == 400, q
+        assert "Rison" in response.get_json()["message"]
+    assert api.get("/work_order/", query_string={"q": "(page:0,page_size:5)"}).status_code == 200

@@ -27,6 +27,14 @@ def register(app) -> None:
         flash(error.message, "danger")
         return redirect(request.referrer or "/")
 
+    @app.errorhandler(400)
+    def bad_request(error):
+        """Malformed input (CSRF, unstorable characters, a broken ``q``): JSON under /api/, text elsewhere."""
+        message = getattr(error, "description", None) or "The request is malformed."
+        if wants_json():
+            return jsonify({"message": message}), 400
+        return message, 400
+
     @app.errorhandler(413)
     def too_large(_error):
         message = "The upload is too large."
