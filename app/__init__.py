@@ -39,7 +39,9 @@ def configure_logging() -> None:
 def register_extensions(app: Flask) -> None:
     # Models must be imported before Alembic or FAB look at the metadata.
     from . import models  # noqa: F401
+    from .models import guards
 
+    guards.install()  # history is never deleted, closed documents' lines never change (every session)
     db.init_app(app)
     csrf.init_app(app)  # before AppBuilder, so FAB exempts its JWT APIs
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)

@@ -4,10 +4,24 @@ The AppBuilder itself is created inside ``create_app`` (a module-level one would
 second app, e.g. every test's app); reach it through ``current_app.appbuilder``. Rate limiting uses the
 security manager's own Flask-Limiter (``appbuilder.sm.limiter``), configured by ``RATELIMIT_*``.
 """
+import sqlite3
+
 from flask_appbuilder.utils.legacy import get_sqla_class
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 db = get_sqla_class()()
 csrf = CSRFProtect()
 migrate = Migrate()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_enforces_foreign_keys(dbapi_connection, _record) -> None:
+    """SQLite checks foreign keys only when each connection asks: history's ``ON DELETE RESTRICT`` holds
+    on the embedded default as on PostgreSQL (the migrations turn it off while they rebuild tables)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -76,6 +76,12 @@ class InvalidTransition(ServiceError):
                             entity=entity, status=words(current_status)))
 
 
+class Conflict(ServiceError):
+    """The record's history forbids it (409): a delete that would orphan history, a closed document's lines."""
+
+    status_code = 409
+
+
 class StaleObject(ServiceError):
     status_code = 409
 

@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 from flask_appbuilder import Model
-from sqlalchemy import DateTime, Integer, Numeric
+from sqlalchemy import DateTime, ForeignKey, Integer, Numeric
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 Model.metadata.naming_convention = {
@@ -25,6 +25,11 @@ Quantity = Numeric(10, 2, asdecimal=True)
 ZERO = Decimal("0.00")
 
 
+def restrict(target: str) -> ForeignKey:
+    """A key from history to what it names: the database refuses to delete the named row (nothing lost)."""
+    return ForeignKey(target, ondelete="RESTRICT")
+
+
 def utcnow() -> dt.datetime:
     """Naive UTC: every timestamp is stored in UTC and shown in the shop's time zone."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -35,6 +40,17 @@ class TimestampMixin:
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+class ArchivableMixin:
+    """Rows that history refers to are archived, never deleted: hidden from pickers and default lists,
+    restorable, and still shown on every document that names them (``services.history``)."""
+
+    archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
 
 class VersionedMixin:

@@ -5,7 +5,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Model, TimestampMixin
+from .base import ArchivableMixin, Model, TimestampMixin
 
 CUSTOMER_KINDS = ("individual", "business", "reseller")
 UNIT_KINDS = ("vehicle", "device", "equipment")
@@ -18,7 +18,7 @@ def default_preferences() -> dict:
     return {group: True for group in NOTIFICATION_GROUPS}
 
 
-class Customer(TimestampMixin, Model):
+class Customer(ArchivableMixin, TimestampMixin, Model):
     __tablename__ = "customer"
     __table_args__ = (
         CheckConstraint("kind IN ('individual', 'business', 'reseller')", name="kind_valid"),
@@ -52,6 +52,11 @@ class Customer(TimestampMixin, Model):
     portal_users = relationship("PortalUser", back_populates="customer", cascade="all, delete-orphan")
 
     @property
+    def shut_out(self) -> bool:
+        """Locked or archived: its portal users cannot log in, its data stays."""
+        return bool(self.locked) or self.archived_at is not None
+
+    @property
     def is_reseller(self) -> bool:
         return self.kind == "reseller"
 
@@ -81,7 +86,7 @@ class PortalUser(TimestampMixin, Model):
         return f"{self.user.username if self.user else self.user_id} @ {self.customer}"
 
 
-class Address(TimestampMixin, Model):
+class Address(ArchivableMixin, TimestampMixin, Model):
     __tablename__ = "address"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,7 +108,7 @@ class Address(TimestampMixin, Model):
         return f"{self.label}: {self.one_line()}" if self.label else self.one_line()
 
 
-class Unit(TimestampMixin, Model):
+class Unit(ArchivableMixin, TimestampMixin, Model):
     """The customer's asset: a vehicle, a device or a piece of equipment."""
 
     __tablename__ = "unit"

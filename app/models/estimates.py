@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import ZERO, Model, Money, NumberedMixin, Quantity, TimestampMixin, VersionedMixin, utcnow
+from .base import ZERO, Model, Money, NumberedMixin, Quantity, TimestampMixin, VersionedMixin, restrict, utcnow
 
 ESTIMATE_STATUSES = ("draft", "sent", "approved", "declined", "disputed", "superseded", "cancelled")
 
@@ -42,9 +42,9 @@ class Estimate(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
     revision: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False)
-    service_request_id: Mapped[int | None] = mapped_column(ForeignKey("service_request.id"), index=True)
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="SET NULL"))
+    customer_id: Mapped[int] = mapped_column(restrict("customer.id"), nullable=False)
+    service_request_id: Mapped[int | None] = mapped_column(restrict("service_request.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(restrict("unit.id"))
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("estimate.id"), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="draft", nullable=False)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -56,7 +56,7 @@ class Estimate(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     decline_reason: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
 
     customer = relationship("Customer")
     service_request = relationship("ServiceRequest")
@@ -147,9 +147,9 @@ class DisputeNote(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     estimate_number: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
-    estimate_id: Mapped[int] = mapped_column(ForeignKey("estimate.id", ondelete="CASCADE"), nullable=False, index=True)
+    estimate_id: Mapped[int] = mapped_column(restrict("estimate.id"), nullable=False, index=True)
     side: Mapped[str] = mapped_column(String(10), nullable=False)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    author_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
     text: Mapped[str] = mapped_column(Text, nullable=False)
     line_ref: Mapped[str | None] = mapped_column(String(40))  # e.g. "labour:3" or "part:7"
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

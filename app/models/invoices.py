@@ -8,7 +8,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import ZERO, Model, Money, NumberedMixin, Quantity, TimestampMixin, VersionedMixin, utcnow
+from .base import ZERO, Model, Money, NumberedMixin, Quantity, TimestampMixin, VersionedMixin, restrict, utcnow
 
 INVOICE_STATUSES = ("draft", "awaiting_authorization", "open", "paid", "void")
 
@@ -27,8 +27,8 @@ class Invoice(NumberedMixin, VersionedMixin, TimestampMixin, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False)
-    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(restrict("customer.id"), nullable=False)
+    work_order_id: Mapped[int | None] = mapped_column(restrict("work_order.id"), index=True)
     status: Mapped[str] = mapped_column(String(24), default="draft", nullable=False)
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0.00"), nullable=False)
     subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO, nullable=False)
@@ -38,7 +38,7 @@ class Invoice(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     authorized_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    authorized_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    authorized_by_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
     paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     void_reason: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
@@ -49,7 +49,7 @@ class Invoice(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     lines = relationship("InvoiceLine", back_populates="invoice", order_by="InvoiceLine.position",
                          cascade="all, delete-orphan")
     payments = relationship("Payment", back_populates="invoice", order_by="Payment.received_at",
-                            cascade="all, delete-orphan")
+                            cascade="save-update, merge", passive_deletes="all")
 
     @property
     def balance(self) -> Decimal:
@@ -88,13 +88,13 @@ class Payment(Model):
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), nullable=False, index=True)
+    invoice_id: Mapped[int] = mapped_column(restrict("invoice.id"), nullable=False, index=True)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     method: Mapped[str] = mapped_column(String(20), nullable=False)  # cash, card, transfer, online, cheque
     reference: Mapped[str | None] = mapped_column(String(120))
     provider: Mapped[str | None] = mapped_column(String(40))
     received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    recorded_by_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
 
     invoice = relationship(Invoice, back_populates="payments")
     recorded_by = relationship(User)

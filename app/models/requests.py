@@ -9,7 +9,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Model, NumberedMixin, TimestampMixin, VersionedMixin, utcnow
+from .base import Model, NumberedMixin, TimestampMixin, VersionedMixin, restrict, utcnow
 
 REQUEST_STATUSES = ("new", "time_proposed", "accepted", "rejected", "cancelled", "resolved")
 SLOTS = ("morning", "afternoon", "evening", "custom")
@@ -40,11 +39,11 @@ class ServiceRequest(NumberedMixin, VersionedMixin, TimestampMixin, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False)
-    service_type_id: Mapped[int] = mapped_column(ForeignKey("service_type.id"), nullable=False, index=True)
-    service_location_id: Mapped[int | None] = mapped_column(ForeignKey("service_location.id"))
-    address_id: Mapped[int | None] = mapped_column(ForeignKey("address.id", ondelete="SET NULL"))
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="SET NULL"), index=True)
+    customer_id: Mapped[int] = mapped_column(restrict("customer.id"), nullable=False)
+    service_type_id: Mapped[int] = mapped_column(restrict("service_type.id"), nullable=False, index=True)
+    service_location_id: Mapped[int | None] = mapped_column(restrict("service_location.id"))
+    address_id: Mapped[int | None] = mapped_column(restrict("address.id"))
+    unit_id: Mapped[int | None] = mapped_column(restrict("unit.id"), index=True)
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     summary: Mapped[str | None] = mapped_column(Text)
     preferred_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
@@ -61,7 +60,7 @@ class ServiceRequest(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     contact_name: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(255))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
 
     customer = relationship("Customer")
     service_type = relationship("ServiceType")
@@ -71,7 +70,7 @@ class ServiceRequest(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     created_by = relationship(User)
     proposals = relationship(
         "TimeProposal", back_populates="service_request", order_by="TimeProposal.created_at",
-        cascade="all, delete-orphan",
+        cascade="save-update, merge", passive_deletes="all",
     )
     attachments = relationship("Attachment", back_populates="service_request")
 
@@ -84,10 +83,10 @@ class TimeProposal(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_request_id: Mapped[int] = mapped_column(
-        ForeignKey("service_request.id", ondelete="CASCADE"), nullable=False, index=True
+        restrict("service_request.id"), nullable=False, index=True
     )
     proposed_by: Mapped[str] = mapped_column(String(10), nullable=False)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
     start: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     note: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(12), default="open", nullable=False)  # open/accepted/superseded
@@ -112,17 +111,17 @@ class Attachment(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), nullable=False, index=True)
+    customer_id: Mapped[int] = mapped_column(restrict("customer.id"), nullable=False, index=True)
     service_request_id: Mapped[int | None] = mapped_column(
-        ForeignKey("service_request.id", ondelete="CASCADE"), index=True
+        restrict("service_request.id"), index=True
     )
-    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), index=True)
+    work_order_id: Mapped[int | None] = mapped_column(restrict("work_order.id"), index=True)
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
     stored_name: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
     content_type: Mapped[str] = mapped_column(String(100), nullable=False)
     size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
     public: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    uploaded_by_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     service_request = relationship(ServiceRequest, back_populates="attachments")

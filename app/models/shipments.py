@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, DateTime, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Model, NumberedMixin, TimestampMixin, VersionedMixin
+from .base import Model, NumberedMixin, TimestampMixin, VersionedMixin, restrict
 
 SHIPMENT_STATUSES = ("draft", "confirmed", "received")
 
@@ -22,9 +22,9 @@ class Shipment(NumberedMixin, VersionedMixin, TimestampMixin, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False)
-    service_location_id: Mapped[int] = mapped_column(ForeignKey("service_location.id"), nullable=False)
-    shipping_method_id: Mapped[int] = mapped_column(ForeignKey("shipping_method.id"), nullable=False)
+    customer_id: Mapped[int] = mapped_column(restrict("customer.id"), nullable=False)
+    service_location_id: Mapped[int] = mapped_column(restrict("service_location.id"), nullable=False)
+    shipping_method_id: Mapped[int] = mapped_column(restrict("shipping_method.id"), nullable=False)
     status: Mapped[str] = mapped_column(String(12), default="draft", nullable=False)
     tracking_number: Mapped[str | None] = mapped_column(String(80))
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

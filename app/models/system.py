@@ -7,7 +7,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Model, utcnow
+from .base import Model, restrict, utcnow
 
 
 class AuditEvent(Model):
@@ -24,9 +24,9 @@ class AuditEvent(Model):
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str | None] = mapped_column(String(24))
     reason: Mapped[str | None] = mapped_column(Text)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"), index=True)
     actor_label: Mapped[str] = mapped_column(String(120), nullable=False)
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(restrict("customer.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
 
     actor = relationship(User)

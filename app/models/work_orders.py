@@ -8,7 +8,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Model, Money, NumberedMixin, Quantity, TimestampMixin, VersionedMixin, utcnow
+from .base import Model, Money, NumberedMixin, Quantity, TimestampMixin, VersionedMixin, restrict, utcnow
 
 WORK_ORDER_STATUSES = (
     "pending_confirmation", "confirmed", "received", "in_progress", "ready", "completed", "cancelled",
@@ -42,14 +42,14 @@ class WorkOrder(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     number: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
     kind: Mapped[str] = mapped_column(String(12), default="job", nullable=False)
     status: Mapped[str] = mapped_column(String(24), default="confirmed", nullable=False)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), nullable=False)
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="SET NULL"), index=True)
-    service_request_id: Mapped[int | None] = mapped_column(ForeignKey("service_request.id"), index=True)
-    estimate_id: Mapped[int | None] = mapped_column(ForeignKey("estimate.id"), index=True)
-    service_location_id: Mapped[int | None] = mapped_column(ForeignKey("service_location.id"))
-    shipping_method_id: Mapped[int | None] = mapped_column(ForeignKey("shipping_method.id"))
-    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id", ondelete="SET NULL"), index=True)
-    technician_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    customer_id: Mapped[int] = mapped_column(restrict("customer.id"), nullable=False)
+    unit_id: Mapped[int | None] = mapped_column(restrict("unit.id"), index=True)
+    service_request_id: Mapped[int | None] = mapped_column(restrict("service_request.id"), index=True)
+    estimate_id: Mapped[int | None] = mapped_column(restrict("estimate.id"), index=True)
+    service_location_id: Mapped[int | None] = mapped_column(restrict("service_location.id"))
+    shipping_method_id: Mapped[int | None] = mapped_column(restrict("shipping_method.id"))
+    shipment_id: Mapped[int | None] = mapped_column(restrict("shipment.id"), index=True)
+    technician_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
     fault: Mapped[str | None] = mapped_column(Text)
     accessories: Mapped[str | None] = mapped_column(Text)
     customer_reference: Mapped[str | None] = mapped_column(String(80), index=True)
@@ -63,7 +63,7 @@ class WorkOrder(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     ready_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
 
     customer = relationship("Customer")
     unit = relationship("Unit")
@@ -77,9 +77,9 @@ class WorkOrder(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     items = relationship("WorkItem", back_populates="work_order", order_by="WorkItem.position",
                          cascade="all, delete-orphan")
     time_entries = relationship("TimeEntry", back_populates="work_order", order_by="TimeEntry.started_at",
-                                cascade="all, delete-orphan")
+                                cascade="save-update, merge", passive_deletes="all")
     messages = relationship("OrderMessage", back_populates="work_order", order_by="OrderMessage.created_at",
-                            cascade="all, delete-orphan")
+                            cascade="save-update, merge", passive_deletes="all")
     attachments = relationship("Attachment", back_populates="work_order")
 
 
@@ -137,9 +137,9 @@ class TimeEntry(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_order_id: Mapped[int] = mapped_column(
-        ForeignKey("work_order.id", ondelete="CASCADE"), nullable=False, index=True
+        restrict("work_order.id"), nullable=False, index=True
     )
-    technician_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id"), nullable=False)
+    technician_id: Mapped[int] = mapped_column(restrict("ab_user.id"), nullable=False)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     note: Mapped[str | None] = mapped_column(Text)
@@ -164,9 +164,9 @@ class OrderMessage(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_order_id: Mapped[int] = mapped_column(
-        ForeignKey("work_order.id", ondelete="CASCADE"), nullable=False, index=True
+        restrict("work_order.id"), nullable=False, index=True
     )
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"))
+    author_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
     side: Mapped[str] = mapped_column(String(10), nullable=False)
     public: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
