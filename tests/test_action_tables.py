@@ -46,9 +46,12 @@ from app.models import (
     OutboxEmail,
     PartLine,
     ReportDefinition,
+    ServiceLocation,
     ServiceRequest,
+    ServiceType,
     Settings,
     Shipment,
+    ShippingMethod,
     TimeEntry,
     TimeProposal,
     Unit,
@@ -216,7 +219,27 @@ def _keep(record, state: str) -> None:
 
 
 def _set_locked(record: Customer, state: str) -> None:
-    record.locked = {"active": False, "locked": True}[state]
+    record.locked = state == "locked"
+    record.archived_at = utcnow() if state == "archived" else None
+
+
+def _set_archived(record, state: str) -> None:
+    """Units and addresses (``archived_at``), catalog rows (``active``): in use or archived."""
+    if hasattr(record, "archived_at"):
+        record.archived_at = utcnow() if state == "archived" else None
+    else:
+        record.active = state != "archived"
+
+
+_CATALOG_NUMBERS = itertools.count(1)
+
+
+def _catalog(model, **fields):
+    def build(world: World):
+        row = model(name=f"Table {model.__name__} {next(_CATALOG_NUMBERS)}", **fields)
+        _db.session.add(row)
+        return row
+    return build
 
 
 def _set_status(record, state: str) -> None:
@@ -260,9 +283,13 @@ KINDS = {
     ReportDefinition: Kind(_report, _set_enabled, states=("enabled", "disabled"),
                            owner_sees=lambda record, state: False),  # report definitions are staff-only
     # A fresh account, not the acting customer's own: every customer actor is another account's (404).
-    Customer: Kind(_customer, _set_locked, states=("active", "locked"), owner_sees=lambda record, state: False),
-    Unit: Kind(_owned_unit, _keep, states=("kept",), owner_sees=lambda record, state: True),
-    Address: Kind(_owned_address, _keep, states=("kept",), owner_sees=lambda record, state: True),
+    Customer: Kind(_customer, _set_locked, states=("active", "locked", "archived"),
+                   owner_sees=lambda record, state: False),
+    Unit: Kind(_owned_unit, _set_archived, owner_sees=lambda record, state: True),
+    Address: Kind(_owned_address, _set_archived, owner_sees=lambda record, state: True),
+    ServiceType: Kind(_catalog(ServiceType), _set_archived, owner_sees=lambda record, state: False),
+    ServiceLocation: Kind(_catalog(ServiceLocation), _set_archived, owner_sees=lambda record, state: False),
+    ShippingMethod: Kind(_catalog(ShippingMethod), _set_archived, owner_sees=lambda record, state: False),
     Settings: Kind(_settings, _keep, states=("kept",), owner_sees=lambda record, state: False),  # the shop's
 }
 MODELS = sorted(TABLES, key=lambda model: model.__name__)

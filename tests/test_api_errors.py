@@ -101,7 +101,7 @@ def test_unique_and_foreign_key_conflicts_are_not_500(staff, db, monkeypatch):
                                              "unit": first.get_json()["id"]})
     assert order.status_code == 201
     in_use = staff.delete(f"/unit/{first.get_json()['id']}")
-    assert in_use.status_code == 409 and "work orders" in in_use.get_json()["message"]
+    assert in_use.status_code == 409 and "has 1 work order: archive instead" in in_use.get_json()["message"]
     assert staff.delete(f"/customer/{customer.id}").status_code == 409
     spare = UnitFactory(customer=customer)
     db.session.commit()

@@ -205,7 +205,8 @@ def test_customer_edits_and_locks_go_through_the_customers_table(db, client, log
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "lock"))
     # The lock action of the screen is refused on an account that is locked already (nothing to do).
     locked = db.session.get(Customer, customer.id)
-    assert customers.TABLE.allowed_actions("locked", actor(shop["staff_user"]), locked) == ["edit", "unlock"]
+    assert customers.TABLE.allowed_actions("locked", actor(shop["staff_user"]), locked) == [
+        "edit", "unlock", "archive", "delete"]
 
 
 def test_an_edit_is_audited_field_by_field_old_to_new(db):

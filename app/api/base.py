@@ -23,7 +23,6 @@ from flask_appbuilder.api import ModelRestApi, expose, safe
 from flask_appbuilder.exceptions import FABException
 from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import Schema, fields
-from sqlalchemy import func, select
 
 from ..core.scope import current_actor
 from ..extensions import db
@@ -31,7 +30,7 @@ from ..services.audit import record_edit
 from ..services.common import check_version, commit
 from ..services.workflow import perform
 from . import idempotency
-from .common import ApiError, FilterScope, audience, guarded, json_body, load, parse_int, respond
+from .common import ApiError, FilterArchived, FilterScope, audience, guarded, json_body, load, parse_int, respond
 from .filters import coerce_filters
 from .openapi import RESPONSES, action_spec, crud_specs, docstring, file_spec, listing_spec
 
@@ -87,6 +86,7 @@ class PorticoApi(ModelRestApi):
     responses = {**ModelRestApi.responses, **RESPONSES}
     entity = "record"
     service = None  # the app.services module whose TABLE holds this entity's actions
+    table = None  # the entity's action table when its module holds several (units: customers.UNIT_TABLE)
     #: audience ("staff", "technician", "customer") -> marshmallow schema class
     schemas: dict = {}
     add_schemas: dict = {}
@@ -107,7 +107,7 @@ class PorticoApi(ModelRestApi):
         name, entity = cls.__name__, cls.entity
         components = []
         for action, spec in cls.actions.items():
-            body = cls.service.TABLE.schema(action)
+            body = (cls.table or cls.service.TABLE).schema(action)
             components.append(body)
             _route(cls, f"action_{action}", f"/<pk>/{action}", "POST", "action",
                    lambda self, pk, action=action: self.run_action(pk, action),
@@ -186,11 +186,31 @@ class PorticoApi(ModelRestApi):
     def _filters_for(self, aud: str, raw):
         columns = list(self.search.get(aud, []))
         filters = self.datamodel.get_filters(search_columns=columns, search_filters=self.search_filters)
+        raw, archived = self._archived_filter(raw)
         try:
             filters.rest_add_filters(coerce_filters(self.datamodel, columns, raw))
         except FABException as error:
             raise ApiError(400, str(error)) from None
-        return filters.get_joined_filters(self._base_filters)
+        joined = filters.get_joined_filters(self._base_filters)
+        if archived is not None:
+            joined.add_filter("id", FilterArchived, archived)
+        return joined
+
+    def _archived_filter(self, raw):
+        """Archivable rows (customers, units…): lists leave the archived out unless a filter
+        ``{"col": "archived", "opr": "eq", "value": true}`` asks for them (false: the default)."""
+        if not hasattr(self.datamodel.obj, "archived_at"):
+            return raw, None
+        wanted = False
+        rest = []
+        for item in raw if isinstance(raw, list) else []:
+            if isinstance(item, dict) and item.get("col") == "archived":
+                if item.get("opr") != "eq" or not isinstance(item.get("value"), bool):
+                    raise ApiError(400, 'Filter "archived" takes opr "eq" and a value true or false.')
+                wanted = item["value"]
+            else:
+                rest.append(item)
+        return (rest if isinstance(raw, list) else raw), wanted
 
     def _order_for(self, aud: str, args):
         column = args.get("order_column")
@@ -297,15 +317,15 @@ class PorticoApi(ModelRestApi):
         return respond(200, message="Deleted")
 
     def destroy(self, item, actor) -> None:
+        """A row with a ``delete`` action (customers, units…) is deleted only when no history names it;
+        everything else is history and never deleted."""
+        table = self.table or getattr(self.service, "TABLE", None)
+        if table is not None and "delete" in table.actions:
+            perform(item, "delete", actor)
+            return
         status = getattr(item, "status", None)
         raise ApiError(409, f"A {self.entity} is never deleted: it stays in the history. Cancel or void it instead.",
                        **({"status": status} if status else {}))
-
-    def refuse_if_used(self, item, checks) -> None:
-        """``checks``: ``(model, foreign key column, what)``; 409 naming the first that still refers to it."""
-        for model, column, what in checks:
-            if db.session.scalar(select(func.count(model.id)).where(column == item.id)):
-                raise ApiError(409, f"This {self.entity} still has {what}: it cannot be deleted.")
 
     # --- actions, listings and files --------------------------------------------------------------------
 

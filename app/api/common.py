@@ -50,7 +50,7 @@ def respond(code: int, /, **body):
 def refuse_locked_account() -> None:
     """A locked customer account is shut out of the API too (its JWTs and API keys included)."""
     customer = customer_for_user(current_user_obj())
-    if customer is not None and customer.locked:
+    if customer is not None and customer.shut_out:
         raise ApiError(403, "This customer account is locked. Contact the shop.")
 
 
@@ -147,6 +147,17 @@ class FilterScope(BaseFilter):
 
     def apply(self, query, value):
         return scoped(query, self.model, current_actor())
+
+
+class FilterArchived(BaseFilter):
+    """Archivable rows: ``value`` True lists only the archived, False (the default) leaves them out."""
+
+    name = "Archived"
+    arg_name = None
+
+    def apply(self, query, value):
+        column = self.model.archived_at
+        return query.filter(column.is_not(None) if value else column.is_(None))
 
 
 def parse_int(value) -> int | None:

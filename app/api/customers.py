@@ -21,18 +21,12 @@ from ..models import (
     NOTIFICATION_GROUPS,
     UNIT_KINDS,
     Customer,
-    Estimate,
-    Invoice,
-    PortalUser,
-    ServiceRequest,
-    Shipment,
     Unit,
-    WorkOrder,
 )
 from ..services import customers
 from ..services.audit import record
 from ..services.common import commit
-from .base import PorticoApi
+from .base import Action, PorticoApi
 from .common import ApiError
 from .schemas import In, Out, choice, text
 
@@ -51,6 +45,7 @@ class CustomerOut(Out):
     language = fields.String()
     requires_invoice_authorization = fields.Boolean()
     locked = fields.Boolean()
+    archived_at = UTCDateTime(metadata={"description": "When it was archived (null: in use)."})
     preferences = fields.Dict(keys=fields.String(), values=fields.Boolean())
     default_service_address = Ref(attribute="default_service_address_id")
     default_billing_address = Ref(attribute="default_billing_address_id")
@@ -89,7 +84,10 @@ class CustomerApi(PorticoApi):
     add_schemas = {"staff": CustomerIn}
     edit_schemas = {"staff": customers.CustomerEdit}
     service = customers
-    list_columns = ["id", "name", "kind", "email", "phone", "requires_invoice_authorization", "locked", "created_at"]
+    actions = {"archive": Action(summary="Archive the customer (hidden from pickers and lists; history stays)"),
+               "restore": Action(summary="Restore an archived customer")}
+    list_columns = ["id", "name", "kind", "email", "phone", "requires_invoice_authorization", "locked", "archived_at",
+                    "created_at"]
     search = {"staff": ["name", "kind", "email", "phone", "tax_id", "locked", "requires_invoice_authorization"],
               "customer": ["name", "email"]}
     orders = {"staff": ["id", "name", "kind", "email", "created_at"], "customer": ["id", "name"]}
@@ -105,19 +103,6 @@ class CustomerApi(PorticoApi):
         commit("customer", customer)
         return customer
 
-    def destroy(self, item, actor):
-        self.refuse_if_used(item, [
-            (ServiceRequest, ServiceRequest.customer_id, "service requests"),
-            (Estimate, Estimate.customer_id, "estimates"),
-            (WorkOrder, WorkOrder.customer_id, "work orders"),
-            (Invoice, Invoice.customer_id, "invoices"),
-            (Shipment, Shipment.customer_id, "shipments"),
-            (PortalUser, PortalUser.customer_id, "portal users"),
-        ])
-        record(item, "delete", None, None, actor, item.name)
-        db.session.delete(item)
-        commit("customer", item)
-
 
 # ---------------------------------------------------------------- units
 class UnitOut(Out):
@@ -132,6 +117,7 @@ class UnitOut(Out):
     vin = fields.String()
     year = fields.Integer()
     notes = fields.String(metadata={"description": "Internal notes (staff only)."})
+    archived_at = UTCDateTime(metadata={"description": "When it was archived (null: in use)."})
     created_at = UTCDateTime()
 
 
@@ -199,6 +185,9 @@ class UnitApi(PorticoApi):
     add_schemas = {"staff": UnitNewIn, "customer": UnitNewOwnIn}
     edit_schemas = {"staff": customers.UnitStaffEdit, "customer": customers.UnitEdit}
     service = customers
+    table = customers.UNIT_TABLE
+    actions = {"archive": Action(summary="Archive the unit (hidden from pickers and lists; history stays)"),
+               "restore": Action(summary="Restore an archived unit")}
     list_columns = ["id", "customer", "kind", "unit_number", "make", "model", "serial_number", "imei", "vin", "year"]
     search = {"staff": ["customer", "kind", "unit_number", "make", "model", "serial_number", "imei", "vin"],
               "customer": ["kind", "unit_number", "make", "model", "serial_number", "imei", "vin"]}
@@ -240,13 +229,3 @@ class UnitApi(PorticoApi):
             return get_for(Customer, ident, actor)
         except Exception:
             raise ApiError(422, {"customer": ["Choose an existing customer."]}) from None
-
-    def destroy(self, item, actor):
-        self.refuse_if_used(item, [
-            (ServiceRequest, ServiceRequest.unit_id, "service requests"),
-            (WorkOrder, WorkOrder.unit_id, "work orders"),
-            (Estimate, Estimate.unit_id, "estimates"),
-        ])
-        record(item, "delete", None, None, actor, str(item))
-        db.session.delete(item)
-        commit("unit", item)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..core.scope import scoped
+from ..core.scope import in_use, scoped
 from ..extensions import db
 from ..models import (
     Address,
@@ -25,15 +25,15 @@ from .common import ApiError
 
 
 def customers(actor):
-    return scoped(select(Customer), Customer, actor).order_by(Customer.name)
+    return in_use(scoped(select(Customer), Customer, actor), Customer).order_by(Customer.name)
 
 
 def units(actor):
-    return scoped(select(Unit), Unit, actor).order_by(Unit.id.desc())
+    return in_use(scoped(select(Unit), Unit, actor), Unit).order_by(Unit.id.desc())
 
 
 def addresses(actor):
-    return scoped(select(Address), Address, actor).order_by(Address.id)
+    return in_use(scoped(select(Address), Address, actor), Address).order_by(Address.id)
 
 
 def service_types(actor):

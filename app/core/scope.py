@@ -174,3 +174,21 @@ def ensure_visible(obj, actor: Actor) -> None:
     found = db.session.scalar(scoped(select(model.id).where(model.id == obj.id), model, actor))
     if found is None:
         raise NotFound()
+
+
+def archived_clause(model, archived: bool = False):
+    """Rows in use (``archived`` False: what pickers and default lists offer) or the archived ones.
+
+    Customers, units and addresses carry ``archived_at``; reference rows and users are archived when
+    inactive. ``None`` for a model that is never archived."""
+    if hasattr(model, "archived_at"):
+        return model.archived_at.is_not(None) if archived else model.archived_at.is_(None)
+    if hasattr(model, "active"):
+        return model.active.is_(False) if archived else model.active.is_(True)
+    return None
+
+
+def in_use(stmt, model):
+    """``stmt`` without archived rows of ``model`` (pickers, the portal's lists)."""
+    clause = archived_clause(model)
+    return stmt.where(clause) if clause is not None else stmt

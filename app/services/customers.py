@@ -36,7 +36,7 @@ from ..models import (
     WorkOrder,
     utcnow,
 )
-from . import portal_auth
+from . import history, portal_auth
 from .audit import record, record_edit
 from .common import commit, edit_fields
 from .params import Unversioned
@@ -203,24 +203,34 @@ def save_address(actor: Actor, address_id=None, **fields) -> Address:
     return address
 
 
-def address_in_use(address: Address) -> bool:
-    return db.session.scalar(select(func.count(ServiceRequest.id)).where(ServiceRequest.address_id == address.id)) > 0
-
-
-def delete_address(actor: Actor, address_id) -> None:
-    address = get_for(Address, address_id, actor)
-    if address_in_use(address):
-        raise ValidationFailed({"address": [_("%(address)s is used by a service request and cannot be deleted. "
-                                              "You can edit it instead.", address=address.one_line())]})
-    customer = customer_of(actor)
+def _drop_defaults(address: Address) -> None:
+    customer = address.customer
     if customer.default_service_address_id == address.id:
         customer.default_service_address_id = None
     if customer.default_billing_address_id == address.id:
         customer.default_billing_address_id = None
-    record(address, "delete", None, None, actor, address.one_line())
+
+
+def archive_address(address: Address, actor: Actor, **_) -> Address:
+    _drop_defaults(address)
+    return history.archive(address, actor)
+
+
+def delete_address_row(address: Address, actor: Actor, **_) -> None:
+    _drop_defaults(address)
     db.session.flush()
-    db.session.delete(address)
-    commit("address", address)
+    return history.delete(address, actor)
+
+
+def delete_address(actor: Actor, address_id) -> str:
+    """The portal's "Remove": an address no request names is deleted; one that history names is archived
+    (gone from the customer's lists and pickers, still on its old requests). Returns what was done."""
+    address = get_for(Address, address_id, actor)
+    if history.holders(address):
+        perform(address, "archive", actor)
+        return "archived"
+    perform(address, "delete", actor)
+    return "deleted"
 
 
 def set_default_addresses(actor: Actor, service_address_id=None, billing_address_id=None) -> Customer:
@@ -378,12 +388,26 @@ def set_locked(customer: Customer, actor: Actor, locked: bool) -> Customer:
     return customer
 
 
+def archive_customer(customer: Customer, actor: Actor, **_) -> Customer:
+    """Archived: hidden from pickers and default lists; its portal users are logged out and cannot log in."""
+    history.archive(customer, actor)
+    portal_auth.end_access(customer)
+    return customer
+
+
+def customer_state(customer: Customer) -> str:
+    return history.state(customer, "locked" if customer.locked else "active")
+
+
+archive_row, restore_row, delete_row = history.archive_rows(("staff",), ("active", "locked"))
 TABLE = register(Customer, ActionTable("customer", [
     Action((ANY,), "edit", ("staff",), None, edit_customer, CustomerEdit, audited=False),
     Action(("active",), "lock", ("staff",), None, lambda c, a: set_locked(c, a, True), Unversioned, audited=False),
     Action(("locked",), "unlock", ("staff",), None, lambda c, a: set_locked(c, a, False), Unversioned,
            audited=False),
-], state=lambda customer: "locked" if customer.locked else "active", known_states=("active", "locked")))
+    Action(archive_row.sources, "archive", archive_row.by, None, archive_customer, Unversioned),
+    restore_row, delete_row,
+], state=customer_state, known_states=("active", "locked", "archived")))
 
 
 #: The parameters of an address's and a unit's ``edit``: their fields as text (``_address_values`` and
@@ -418,10 +442,21 @@ def edit_unit(unit: Unit, actor: Actor, notes=_KEEP, **changes) -> Unit:
 
 
 EVERYONE_OWN = ("staff", "customer")
+
+
+def _address_rows() -> list[Action]:
+    archive_row, restore_row, delete_row = history.archive_rows(EVERYONE_OWN)
+    return [Action(archive_row.sources, "archive", EVERYONE_OWN, None, archive_address, Unversioned), restore_row,
+            Action(delete_row.sources, "delete", EVERYONE_OWN, None, delete_address_row, Unversioned,
+                   audited=False)]
+
+
 ADDRESS_TABLE = register(Address, ActionTable("address", [
     Action((ANY,), "edit", EVERYONE_OWN, None, edit_address, AddressEdit, audited=False),
-], state=lambda address: "kept", known_states=("kept",)))
+    *_address_rows(),
+], state=history.state, known_states=("active", "archived")))
 UNIT_TABLE = register(Unit, ActionTable("unit", [
     Action((ANY,), "edit", ("staff",), None, edit_unit, UnitStaffEdit, audited=False),
     Action((ANY,), "edit", ("customer",), None, edit_unit, UnitEdit, audited=False),
-], state=lambda unit: "kept", known_states=("kept",)))
+    *history.archive_rows(("staff",)),
+], state=history.state, known_states=("active", "archived")))

@@ -87,7 +87,7 @@ def customer_of(user) -> Customer | None:
 
 def is_locked(user) -> bool:
     customer = customer_of(user)
-    return bool(customer is not None and customer.locked)
+    return bool(customer is not None and customer.shut_out)
 
 
 def portal_user_by_email(email: str) -> User | None:
@@ -101,18 +101,23 @@ def portal_user_by_email(email: str) -> User | None:
     )
 
 
+def end_access(customer: Customer) -> None:
+    """End the sessions and login links of every portal user of ``customer`` (locked or archived)."""
+    user_ids = select(PortalUser.user_id).where(PortalUser.customer_id == customer.id).scalar_subquery()
+    now = utcnow()
+    db.session.execute(update(PortalSession).where(PortalSession.user_id.in_(user_ids),
+                                                   PortalSession.ended_at.is_(None)).values(ended_at=now))
+    db.session.execute(update(LoginToken).where(LoginToken.user_id.in_(user_ids),
+                                                LoginToken.revoked_at.is_(None)).values(revoked_at=now))
+
+
 def lock_customer(customer: Customer, actor: Actor, locked: bool = True) -> bool:
     """Lock or unlock an account (audited); locking ends its sessions and login links. False if unchanged."""
     if bool(customer.locked) == locked:
         return False
     customer.locked = locked
     if locked:
-        user_ids = select(PortalUser.user_id).where(PortalUser.customer_id == customer.id).scalar_subquery()
-        now = utcnow()
-        db.session.execute(update(PortalSession).where(PortalSession.user_id.in_(user_ids),
-                                                       PortalSession.ended_at.is_(None)).values(ended_at=now))
-        db.session.execute(update(LoginToken).where(LoginToken.user_id.in_(user_ids),
-                                                    LoginToken.revoked_at.is_(None)).values(revoked_at=now))
+        end_access(customer)
     audit.record(customer, "lock" if locked else "unlock", None, None, actor)
     return True
 

@@ -140,7 +140,7 @@ def find_or_create_customer(fields: dict, language: str | None) -> tuple[Custome
     user = portal_auth.portal_user_by_email(email)
     if user is not None:
         customer = portal_auth.customer_of(user)
-        if customer.locked:
+        if customer.shut_out:
             raise LoginRefused("locked")
         return customer, user, False
     name = f"{fields['first_name']} {fields['last_name']}".strip()

@@ -21,7 +21,7 @@ from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from ..core.errors import ServiceError
-from ..core.scope import current_actor, scoped
+from ..core.scope import archived_clause, current_actor, scoped
 from ..core.settings import to_local, to_utc
 from ..extensions import db
 from ..models import Role, User, WorkOrder
@@ -162,6 +162,17 @@ def eager_interface(datamodel, columns) -> SQLAInterface:
     return EagerListInterface(datamodel.obj, datamodel._session, relations)
 
 
+class FilterInUse(BaseFilter):
+    """Pickers of new records offer no archived rows (customers, units, addresses, reference rows, users)."""
+
+    name = "In use"
+    arg_name = None
+
+    def apply(self, query, value):
+        clause = archived_clause(self.model)
+        return query.filter(clause) if clause is not None else query
+
+
 class StaffModelView(ModelView):
     """Defaults for every staff screen. Subclasses name their ``search_columns`` explicitly."""
 
@@ -187,9 +198,21 @@ class StaffModelView(ModelView):
         # Merge the shared labels under the view's own.
         self.label_columns = {**StaffModelView.label_columns, **(type(self).label_columns or {})}
         self.datamodel = eager_interface(self.datamodel, self.list_columns)
+        self.add_form_query_rel_fields = self._in_use_pickers(self.add_columns, self.add_form_query_rel_fields)
         self.add_form_extra_fields = self._checkboxes(self.add_columns, self.add_form_extra_fields)
         self.edit_form_extra_fields = self._checkboxes(self.edit_columns, self.edit_form_extra_fields)
         super().__init__(*args, **kwargs)
+
+    def _in_use_pickers(self, columns, rel_fields) -> dict:
+        """Every relation picker of the add form leaves archived rows out (an edit form keeps offering the
+        row the record already names)."""
+        rel_fields = {name: list(filters) for name, filters in (rel_fields or {}).items()}
+        for column in columns or []:
+            if self.datamodel.is_relation(column):
+                related = self.datamodel.get_related_model(column)
+                if archived_clause(related) is not None:
+                    rel_fields.setdefault(column, []).append(["id", FilterInUse, None])
+        return rel_fields
 
     def _checkboxes(self, columns, extra_fields) -> dict:
         """FAB makes a NOT NULL boolean ``InputRequired``, so an unticked box never validates: give each

@@ -11,6 +11,7 @@ from wtforms import BooleanField
 from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit, User
 from ..services import customers
 from ..services.workflow import perform
+from .archive import ArchiveMixin
 from .base import FilterUserHasRole, StaffModelView, choice_field, label, local_time, time_formatters, yes_no
 from .workflow import ServiceEditMixin
 
@@ -55,7 +56,7 @@ def format_preferences(value) -> str:
     return "E-mail about everything" if not off else "No e-mail about " + ", ".join(off)
 
 
-class AddressView(ServiceEditMixin, StaffModelView):
+class AddressView(ArchiveMixin, ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(Address)
     class_permission_name = PERMISSION
     list_title = "Addresses"
@@ -71,7 +72,7 @@ class AddressView(ServiceEditMixin, StaffModelView):
     base_order = ("id", "desc")
 
 
-class UnitView(ServiceEditMixin, StaffModelView):
+class UnitView(ArchiveMixin, ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(Unit)
     class_permission_name = PERMISSION
     list_title = "Units"
@@ -111,7 +112,7 @@ class PortalUserView(StaffModelView):
     base_order = ("created_at", "desc")
 
 
-class CustomerView(ServiceEditMixin, StaffModelView):
+class CustomerView(ArchiveMixin, ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(Customer)
     class_permission_name = PERMISSION
     list_title = "Customers"

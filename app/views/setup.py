@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from ..models import ServiceLocation, ServiceType, Settings, ShippingMethod
+from .archive import ArchiveMixin
 from .base import StaffModelView, choice_field, local_time, money_formatters, yes_no
 from .workflow import ServiceEditMixin
 
 CATALOG = "Catalog"
 
 
-class ServiceTypeView(StaffModelView):
+class ServiceTypeView(ArchiveMixin, ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(ServiceType)
     class_permission_name = CATALOG
     list_title = "Service types"
@@ -27,7 +28,7 @@ class ServiceTypeView(StaffModelView):
     base_order = ("name", "asc")
 
 
-class ServiceLocationView(StaffModelView):
+class ServiceLocationView(ArchiveMixin, ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(ServiceLocation)
     class_permission_name = CATALOG
     list_title = "Service locations"
@@ -45,7 +46,7 @@ class ServiceLocationView(StaffModelView):
     base_order = ("name", "asc")
 
 
-class ShippingMethodView(StaffModelView):
+class ShippingMethodView(ArchiveMixin, ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(ShippingMethod)
     class_permission_name = CATALOG
     list_title = "Shipping methods"

@@ -8,7 +8,8 @@ from flask_appbuilder import expose
 from flask_babel import gettext as _
 from flask_babel import refresh
 
-from ...core.errors import ValidationFailed
+from ...core.errors import ServiceError, ValidationFailed
+from ...core.scope import in_use
 from ...extensions import db
 from ...models import NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, Unit
 from ...services import customers
@@ -36,8 +37,8 @@ class PortalProfileView(PortalView):
                   "phone": link.phone or "", "language": link.language or ""}
         return self.render(
             "portal/profile.html", link=link, customer=customer, person=person,
-            addresses=list(db.session.scalars(mine(Address).order_by(Address.id))),
-            units=list(db.session.scalars(mine(Unit).order_by(Unit.unit_number, Unit.id))),
+            addresses=list(db.session.scalars(in_use(mine(Address), Address).order_by(Address.id))),
+            units=list(db.session.scalars(in_use(mine(Unit), Unit).order_by(Unit.unit_number, Unit.id))),
             groups=group_labels(), unit_kinds=UNIT_KINDS, languages=customers.languages(),
             section=section, errors=errors or {}, posted=posted,
         ), status
@@ -120,12 +121,13 @@ class PortalProfileView(PortalView):
     def delete_address(self, address_id):
         address = get_or_404(Address, address_id)
         try:
-            customers.delete_address(self.actor, address.id)
-        except ValidationFailed as exc:
+            done = customers.delete_address(self.actor, address.id)
+        except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "danger")
         else:
-            flash(_("The address was deleted."), "success")
+            flash(_("The address was deleted.") if done == "deleted" else
+                  _("The address was removed from your list; your earlier requests still show it."), "success")
         return redirect(url_for("PortalProfileView.show") + "#addresses")
 
     # ------------------------------------------------------------ units

@@ -14,7 +14,7 @@ from flask_appbuilder import expose
 from sqlalchemy import select
 
 from ...core.errors import NotFound, ServiceError, ValidationFailed
-from ...core.scope import scoped
+from ...core.scope import in_use, scoped
 from ...extensions import db
 from ...models import UNIT_KINDS, ServiceLocation, ShippingMethod, Unit
 from ...services import units, work_orders
@@ -52,8 +52,8 @@ class PortalRepairOrderView(PortalView):
     route_base = "/portal/orders"
 
     def _units(self) -> list[Unit]:
-        return list(db.session.scalars(scoped(select(Unit), Unit, self.actor).order_by(Unit.make, Unit.model,
-                                                                                          Unit.id)))
+        units = in_use(scoped(select(Unit), Unit, self.actor), Unit)
+        return list(db.session.scalars(units.order_by(Unit.make, Unit.model, Unit.id)))
 
     def _values(self) -> dict:
         if request.method == "POST":

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ...core.errors import ServiceError, ValidationFailed
+from ...core.scope import in_use
 from ...extensions import db
 from ...models import (
     SLOTS,
@@ -152,8 +153,8 @@ class PortalRequestsView(PortalView):
                                                      .order_by(ServiceType.name))),
             "locations": list(db.session.scalars(select(ServiceLocation).where(ServiceLocation.active.is_(True))
                                                  .order_by(ServiceLocation.name))),
-            "addresses": list(db.session.scalars(mine(Address).order_by(Address.id))),
-            "units": list(db.session.scalars(mine(Unit).order_by(Unit.unit_number, Unit.id))),
+            "addresses": list(db.session.scalars(in_use(mine(Address), Address).order_by(Address.id))),
+            "units": list(db.session.scalars(in_use(mine(Unit), Unit).order_by(Unit.unit_number, Unit.id))),
         }
 
     def _render_new(self, form, errors, status=200):

@@ -1,0 +1,101 @@
+"""Screens of rows that history names (customers, units, addresses, reference rows): archive, never lose.
+
+``ArchiveMixin`` gives a generated screen:
+
+- **Archive** and **Restore**, on the record's page and as bulk actions of the list, each through the
+  entity's ``archive`` / ``restore`` row (audited);
+- FAB's **Delete** (the list's trash button, a forged POST) through the ``delete`` row: refused with a 409
+  message naming what holds the row ("Klara Fischer has 3 work orders and 1 invoice: archive instead.");
+- a record page that says before anything happens whether the row can be deleted or only archived;
+- a list of the rows in use, with a switch to the archived ones.
+"""
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_appbuilder import expose
+from flask_appbuilder.actions import action
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.security.decorators import has_access
+
+from ..core.errors import ServiceError
+from ..core.scope import archived_clause, current_actor
+from ..services import history
+from ..services.workflow import perform, table_of
+from .base import get_or_404
+from .workflow import describe
+
+
+class FilterArchivedSwitch(BaseFilter):
+    """The list shows the rows in use; ``?archived=1`` shows the archived ones. Pages of one record show it
+    whatever it is (an archived customer's page still opens from its old work orders)."""
+
+    name = "Archived"
+    arg_name = None
+
+    def apply(self, query, value):
+        if not (request.endpoint or "").endswith(".list"):
+            return query
+        return query.filter(archived_clause(self.model, request.args.get("archived") == "1"))
+
+
+class ArchiveMixin:
+    list_template = "staff/list_archivable.html"
+    show_template = "staff/show_archivable.html"
+    base_filters = [["id", FilterArchivedSwitch, None]]
+
+    @action("archive", "Archive",
+            "Archive the chosen records? They leave pickers and lists; everything that names them stays.",
+            "fa-archive", single=False)  # the record's page has its own buttons, shown when they apply
+    def archive(self, items):
+        return self._take("archive", items)
+
+    @action("restore", "Restore", None, "fa-undo", single=False)
+    def restore(self, items):
+        return self._take("restore", items)
+
+    def _take(self, name: str, items):
+        items = [item for item in (items if isinstance(items, list) else [items]) if item is not None]
+        actor, done, refused = current_actor(), [], []
+        for item in items:
+            try:
+                perform(item, name, actor)
+            except ServiceError as error:
+                refused.append(describe(error))
+            else:
+                done.append(str(item))
+        if done:
+            verb = "Archived" if name == "archive" else "Restored"
+            flash(f"{verb}: {', '.join(done)}.", "success")
+        for message in refused:
+            flash(message, "warning")
+        if len(items) == 1:
+            return redirect(url_for(f"{self.endpoint}.show", pk=items[0].id))
+        return redirect(url_for(f"{self.endpoint}.list"))
+
+    def _delete(self, pk):
+        """FAB's delete (the list's trash button, any POST to /delete/<pk>): the ``delete`` row decides."""
+        item = get_or_404(self, pk)
+        name = str(item)
+        try:
+            perform(item, "delete", current_actor())
+        except ServiceError as error:
+            flash(describe(error), "danger")
+        else:
+            flash(f"{name} was deleted.", "success")
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        pk = self._deserialize_pk_if_composite(pk)
+        widgets = self._show(pk)
+        item = get_or_404(self, pk)
+        found = history.holders(item)
+        actor = current_actor()
+        table = table_of(item)
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets, related_views=self._related_views,
+            item=item, archived=history.is_archived(item), held_by=history.describe_holders(found) if found else None,
+            may_archive=table.may(item, "archive", actor), may_restore=table.may(item, "restore", actor),
+            may_delete=not found and table.may(item, "delete", actor) and "can_delete" in self.base_permissions,
+            list_endpoint=f"{self.endpoint}.list", delete_endpoint=f"{self.endpoint}.delete",
+            action_endpoint=f"{self.endpoint}.action_post")

@@ -1,0 +1,309 @@
+"""Nothing lost (issue 11): no path deletes a shop's history; rows that history names are archived.
+
+The same rule is tried on every path: raw SQL (the database refuses), the ORM (the flush guard refuses), the
+generated staff screens (the list's delete, a forged POST, the bulk actions), the REST API and the portal.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
+
+from app.core.errors import Conflict
+from app.models import (
+    Address,
+    AuditEvent,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    ServiceLocation,
+    ServiceRequest,
+    ServiceType,
+    ShippingMethod,
+    Unit,
+)
+from app.services import history, invoices, requests, work_orders
+from app.services.workflow import perform
+from tests.api_support import api_as
+from tests.factories import (
+    AddressFactory,
+    CustomerFactory,
+    ServiceLocationFactory,
+    ServiceTypeFactory,
+    ShippingMethodFactory,
+    UnitFactory,
+    actor,
+    make_user,
+)
+
+
+def _shop(db):
+    """Klara Fischer with a unit, an address, a request and a work order, invoiced and paid."""
+    advisor = make_user("Advisor")
+    technician = make_user("Technician")
+    klara = CustomerFactory(name="Klara Fischer")
+    login = make_user("Customer", customer=klara)
+    unit = UnitFactory(customer=klara, make="VW", model="Caddy")
+    address = AddressFactory(customer=klara, line1="Hafenstrasse 1")
+    service_type, location, method = ServiceTypeFactory(), ServiceLocationFactory(), ShippingMethodFactory()
+    db.session.commit()
+    staff = actor(advisor)
+    req = requests.submit(actor(login), service_type_id=service_type.id, service_location_id=location.id,
+                          subject="Brakes squeal", preferred_date=dt.date.today() + dt.timedelta(days=3),
+                          preferred_slot="morning", unit_id=unit.id, address_id=address.id)
+    order = work_orders.create(staff, customer_id=klara.id, unit_id=unit.id, kind="repair", service_request_id=req.id,
+                               service_location_id=location.id, shipping_method_id=method.id,
+                               technician_id=technician.id)
+    return dict(advisor=advisor, technician=technician, klara=klara, login=login, unit=unit, address=address,
+                service_type=service_type, location=location, method=method, req=req, order=order, staff=staff)
+
+
+def _invoice(db, shop, paid: bool = True) -> Invoice:
+    invoice = Invoice(customer_id=shop["klara"].id, work_order_id=shop["order"].id)
+    invoice.lines.append(InvoiceLine(kind="labour", description="Brakes", quantity=Decimal("1.00"),
+                                     unit_price=Decimal("100.00")))
+    invoices.prepare_new(invoice, shop["staff"])
+    db.session.commit()
+    perform(invoice, "submit", shop["staff"])
+    if paid:
+        perform(invoice, "payments", shop["staff"], {"amount": str(invoice.total), "method": "cash"})
+    return invoice
+
+
+def _raw_delete(db, table: str, ident: int) -> None:
+    with db.engine.connect() as conn:
+        with conn.begin():
+            conn.execute(text(f"DELETE FROM {table} WHERE id = :id"), {"id": ident})
+
+
+# --- 1. the database refuses ------------------------------------------------------------------------------
+
+def test_history_foreign_keys_are_restrict_in_the_migrated_database(db):
+    """The schema the migrations built (not only the models) says ON DELETE RESTRICT."""
+    from flask_appbuilder import Model
+
+    inspector = inspect(db.engine)
+    expected = {(t.name, fk.parent.name) for t in Model.metadata.sorted_tables for fk in t.foreign_keys
+                if fk.ondelete == "RESTRICT"}
+    assert len(expected) >= 40
+    found = set()
+    for table in {name for name, _ in expected}:
+        for fk in inspector.get_foreign_keys(table):
+            if (fk.get("options") or {}).get("ondelete", "").upper() == "RESTRICT":
+                found.update((table, column) for column in fk["constrained_columns"])
+    assert expected <= found, sorted(expected - found)
+
+
+@pytest.mark.parametrize("kind", ["customer", "unit", "address", "ab_user", "service_type", "service_location",
+                                  "shipping_method", "work_order", "invoice", "service_request"])
+def test_the_database_refuses_to_delete_what_history_names(db, kind):
+    shop = _shop(db)
+    _invoice(db, shop)
+    ident = {"customer": shop["klara"].id, "unit": shop["unit"].id, "address": shop["address"].id,
+             "ab_user": shop["technician"].id, "service_type": shop["service_type"].id,
+             "service_location": shop["location"].id, "shipping_method": shop["method"].id,
+             "work_order": shop["order"].id, "invoice": db.session.scalar(select(Invoice.id)),
+             "service_request": shop["req"].id}[kind]
+    db.session.commit()
+    db.session.close()
+    with pytest.raises(DBAPIError):
+        _raw_delete(db, kind, ident)
+    assert db.session.scalar(text(f"SELECT count(*) FROM {kind} WHERE id = :id"), {"id": ident}) == 1
+
+
+def test_the_unit_of_work_refuses_to_delete_history(db):
+    shop = _shop(db)
+    invoice = _invoice(db, shop)
+    for record in (shop["order"], invoice, invoice.payments[0], shop["req"]):
+        db.session.delete(record)
+        with pytest.raises(Conflict):
+            db.session.flush()
+        db.session.rollback()
+    assert db.session.scalar(select(func.count(Payment.id))) == 1
+
+
+# --- 2. archive, not delete --------------------------------------------------------------------------------
+
+def test_api_delete_with_history_is_409_naming_what_holds_it(db, client):
+    shop = _shop(db)
+    _invoice(db, shop)
+    api = api_as(client, shop["advisor"])
+    refused = api.delete(f"/customer/{shop['klara'].id}")
+    assert refused.status_code == 409
+    message = refused.get_json()["message"]
+    assert message.startswith("Klara Fischer has ") and message.endswith(": archive instead.")
+    assert "1 work order" in message and "1 invoice" in message and "1 service request" in message
+    unit = api.delete(f"/unit/{shop['unit'].id}")
+    assert unit.status_code == 409 and "1 work order" in unit.get_json()["message"]
+    assert db.session.get(Customer, shop["klara"].id) is not None
+
+
+def test_a_row_nothing_names_is_deleted_and_the_delete_is_audited(db, client):
+    advisor = make_user("Advisor")
+    spare = CustomerFactory(name="Typo Customer")
+    unit = UnitFactory(customer=spare)
+    db.session.commit()
+    api = api_as(client, advisor)
+    assert api.put(f"/unit/{unit.id}", json={"make": "Fixed"}).status_code == 200  # an audited edit
+    assert api.delete(f"/customer/{spare.id}").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Customer, spare.id) is None and db.session.get(Unit, unit.id) is None
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "customer",
+                                                         AuditEvent.entity_id == spare.id)).all()
+    assert [e.action for e in events] == ["delete"] and events[0].reason == "Typo Customer"
+    kept = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "unit")).all()
+    assert kept and all(e.customer_id is None for e in kept)  # the unit's history stays, unlinked
+
+
+def test_archive_and_restore_through_the_api(db, client):
+    shop = _shop(db)
+    api = api_as(client, shop["advisor"])
+    archived = api.post(f"/customer/{shop['klara'].id}/archive", json={})
+    assert archived.status_code == 200 and archived.get_json()["result"]["archived_at"]
+    listed = api.get("/customer/").get_json()
+    assert shop["klara"].id not in listed["ids"]
+    only = api.get("/customer/", q={"filters": [{"col": "archived", "opr": "eq", "value": True}]}).get_json()
+    assert only["ids"] == [shop["klara"].id]
+    assert api.get(f"/customer/{shop['klara'].id}").status_code == 200  # still readable by id
+    assert api.post(f"/customer/{shop['klara'].id}/archive", json={}).status_code == 409
+    restored = api.post(f"/customer/{shop['klara'].id}/restore", json={})
+    assert restored.status_code == 200 and restored.get_json()["result"]["archived_at"] is None
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "customer")).all()
+    assert "archive" in actions and "restore" in actions
+    bad = api.get("/customer/", q={"filters": [{"col": "archived", "opr": "ct", "value": "x"}]})
+    assert bad.status_code == 400
+
+
+def test_the_generated_screen_refuses_delete_and_archives_instead(db, client, login_as):
+    shop = _shop(db)
+    _invoice(db, shop)
+    manager = make_user("Manager")
+    db.session.commit()
+    screen = login_as(manager)
+    page = screen.get(f"/customerview/show/{shop['klara'].id}").get_data(as_text=True)
+    assert "it can be archived, not deleted" in page and "1 work order" in page
+    response = screen.post(f"/customerview/delete/{shop['klara'].id}", follow_redirects=True)
+    assert response.status_code == 200
+    assert "Klara Fischer has" in response.get_data(as_text=True)
+    assert db.session.get(Customer, shop["klara"].id) is not None
+    # the work order's PDF still renders with its customer and unit
+    pdf = screen.get(f"/documents/work_order/{shop['order'].id}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    # bulk archive from the list
+    response = screen.post("/customerview/action_post", data={"action": "archive",
+                                                              "rowid": [str(shop["klara"].id)]},
+                           follow_redirects=True)
+    assert "Archived: Klara Fischer." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Customer, shop["klara"].id).archived_at is not None
+    assert "Klara Fischer" not in screen.get("/customerview/list/").get_data(as_text=True)
+    assert "Klara Fischer" in screen.get("/customerview/list/?archived=1").get_data(as_text=True)
+    assert "Klara Fischer" in screen.get(f"/workorderview/show/{shop['order'].id}").get_data(as_text=True)
+    # an archived customer is not offered on a new work order
+    assert "Klara Fischer" not in screen.get("/workorderview/add").get_data(as_text=True)
+    assert screen.get(f"/documents/work_order/{shop['order'].id}.pdf").status_code == 200
+    page = screen.get(f"/customerview/show/{shop['klara'].id}").get_data(as_text=True)
+    assert "Archived" in page and "Restore" in page
+    screen.post("/customerview/action_post", data={"action": "restore", "rowid": [str(shop["klara"].id)]})
+    db.session.expire_all()
+    assert db.session.get(Customer, shop["klara"].id).archived_at is None
+
+
+def test_the_screen_deletes_a_row_nothing_names(db, login_as):
+    manager = make_user("Manager")
+    unused = ServiceTypeFactory(name="Never used")
+    db.session.commit()
+    screen = login_as(manager)
+    page = screen.get(f"/servicetypeview/show/{unused.id}").get_data(as_text=True)
+    assert "it can still be deleted" in page
+    response = screen.post(f"/servicetypeview/delete/{unused.id}", follow_redirects=True)
+    assert "Never used was deleted." in response.get_data(as_text=True)
+    assert db.session.get(ServiceType, unused.id) is None
+
+
+def test_reference_rows_archive_and_leave_the_pickers(db, login_as):
+    shop = _shop(db)
+    manager = make_user("Manager")
+    db.session.commit()
+    screen = login_as(manager)
+    for view, row in (("servicetypeview", shop["service_type"]), ("servicelocationview", shop["location"]),
+                      ("shippingmethodview", shop["method"])):
+        refused = screen.post(f"/{view}/delete/{row.id}", follow_redirects=True).get_data(as_text=True)
+        assert "archive instead" in refused, view
+        screen.post(f"/{view}/action_post", data={"action": "archive", "rowid": [str(row.id)]})
+    db.session.expire_all()
+    assert not db.session.get(ServiceLocation, shop["location"].id).active
+    assert not db.session.get(ShippingMethod, shop["method"].id).active
+    assert shop["location"].name not in screen.get("/workorderview/add").get_data(as_text=True)
+    assert "Archived" in screen.get(f"/servicelocationview/show/{shop['location'].id}").get_data(as_text=True)
+
+
+def test_an_archived_customers_portal_users_cannot_log_in(db, client):
+    from app.services import portal_auth
+
+    shop = _shop(db)
+    api = api_as(client, shop["advisor"])
+    assert api.post(f"/customer/{shop['klara'].id}/archive", json={}).status_code == 200
+    assert portal_auth.is_locked(shop["login"])
+    response = client.post("/api/v1/security/login", json={"username": shop["login"].username,
+                                                           "password": "test-password-1", "provider": "db"})
+    assert response.status_code in (401, 403)
+    assert db.session.get(ServiceRequest, shop["req"].id) is not None  # their data stays
+
+
+def test_the_portal_removes_an_address_in_use_by_archiving_it(db, client, login_as):
+    shop = _shop(db)
+    portal = login_as(shop["login"])
+    response = portal.post(f"/portal/profile/addresses/{shop['address'].id}/delete", follow_redirects=True)
+    assert "removed from your list" in response.get_data(as_text=True)
+    db.session.expire_all()
+    address = db.session.get(Address, shop["address"].id)
+    assert address is not None and address.archived_at is not None
+    assert "Hafenstrasse 1" not in portal.get("/portal/profile").get_data(as_text=True)
+    assert "Hafenstrasse 1" in portal.get(f"/portal/requests/{shop['req'].id}").get_data(as_text=True)
+
+
+def test_holders_are_counted_from_the_schema(db):
+    shop = _shop(db)
+    found = dict(history.holders(shop["klara"]))
+    assert found["work_order"] == 1 and found["service_request"] == 1 and found["portal_user"] == 1
+    assert "audit_event" not in found  # a customer's own audit lines are unlinked on delete, never a holder
+    assert dict(history.holders(shop["technician"]))["work_order"] == 1
+
+
+# --- 3. closed documents are closed ------------------------------------------------------------------------
+
+def test_lines_of_an_issued_invoice_cannot_change_on_any_path(db, client, login_as):
+    shop = _shop(db)
+    invoice = _invoice(db, shop, paid=False)
+    line = invoice.lines[0]
+    manager = make_user("Manager")
+    db.session.commit()
+    screen = login_as(manager)
+    response = screen.post(f"/invoicelineview/edit/{line.id}", data={"description": "Cheaper", "quantity": "1",
+                                                                     "unit_price": "1.00", "kind": "labour"})
+    assert response.status_code < 500
+    response = screen.post(f"/invoicelineview/delete/{line.id}", follow_redirects=True)
+    assert response.status_code < 500
+    db.session.expire_all()
+    line = db.session.get(InvoiceLine, line.id)
+    assert line is not None and line.unit_price == Decimal("100.00") and line.description == "Brakes"
+    line.unit_price = Decimal("1.00")
+    with pytest.raises(Conflict):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_a_recorded_payment_cannot_be_changed(db):
+    shop = _shop(db)
+    invoice = _invoice(db, shop)
+    payment = invoice.payments[0]
+    payment.amount = Decimal("1.00")
+    with pytest.raises(Conflict):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.get(Payment, payment.id).amount == invoice.total
