@@ -91,6 +91,13 @@ class PorticoSecurityManager(SecurityManager):
     user's roles in one query and the rest are answered from that set.
     """
 
+    @property
+    def userdbmodelview(self):
+        """Security → Users archives logins that history names instead of deleting them."""
+        from .views.users import PorticoUserView
+
+        return PorticoUserView
+
     def exist_permission_on_roles(self, view_name: str, permission_name: str, role_ids: list[int]) -> bool:
         if not has_request_context():
             return super().exist_permission_on_roles(view_name, permission_name, role_ids)

@@ -307,3 +307,46 @@ def test_a_recorded_payment_cannot_be_changed(db):
         db.session.flush()
     db.session.rollback()
     assert db.session.get(Payment, payment.id).amount == invoice.total
+
+
+def test_a_user_history_names_is_archived_not_deleted(db, client, login_as):
+    shop = _shop(db)
+    admin = make_user("Admin")
+    db.session.commit()
+    screen = login_as(admin)
+    technician = shop["technician"]
+    refused = screen.post(f"/users/delete/{technician.id}", follow_redirects=True).get_data(as_text=True)
+    assert "has 1 work order" in refused and "archive instead" in refused
+    page = screen.get(f"/users/show/{technician.id}").get_data(as_text=True)
+    assert "it can be archived, not deleted" in page
+    screen.post("/users/action_post", data={"action": "archive", "rowid": [str(technician.id)]})
+    db.session.expire_all()
+    assert db.session.get(type(technician), technician.id).active is False
+    assert technician.username not in screen.get("/users/list/").get_data(as_text=True)
+    assert technician.username in screen.get("/users/list/?archived=1").get_data(as_text=True)
+    assert client.post("/api/v1/security/login", json={"username": technician.username,
+                                                       "password": "test-password-1",
+                                                       "provider": "db"}).status_code == 401
+    unused = make_user("Advisor")
+    db.session.commit()
+    screen.post(f"/users/delete/{unused.id}")
+    db.session.expire_all()
+    assert db.session.get(type(unused), unused.id) is None
+
+
+def test_a_closed_documents_lines_show_no_edit_or_delete_control(db, login_as):
+    shop = _shop(db)
+    invoice = _invoice(db, shop, paid=False)
+    draft = Invoice(customer_id=shop["klara"].id)
+    draft.lines.append(InvoiceLine(kind="labour", description="Draft line", quantity=Decimal("1.00"),
+                                   unit_price=Decimal("10.00")))
+    invoices.prepare_new(draft, shop["staff"])
+    manager = make_user("Manager")
+    db.session.commit()
+    screen = login_as(manager)
+    closed = screen.get(f"/invoiceview/show/{invoice.id}").get_data(as_text=True)
+    assert "Brakes" in closed
+    assert "/invoicelineview/edit/" not in closed and "/invoicelineview/delete/" not in closed
+    assert "/invoicelineview/add" not in closed
+    open_ = screen.get(f"/invoiceview/show/{draft.id}").get_data(as_text=True)
+    assert "Draft line" in open_ and f"/invoicelineview/edit/{draft.lines[0].id}" in open_

@@ -11,6 +11,7 @@ states or roles. Shared basics (errors, actors, row scope, settings) live in ``a
 # Every action table registers itself when its module is imported: import them all, so ``perform`` and the
 # screens find the table of any entity whichever module a caller imported first.
 from . import (  # noqa: E402, F401
+    accounts,
     catalog,
     customers,
     estimates,

@@ -14,6 +14,7 @@ from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.widgets import ListWidget
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -268,6 +269,10 @@ class StaffModelView(ModelView):
         audit.record_edit(item, current_actor())
 
 
+class ChildRowsListWidget(ListWidget):
+    template = "staff/widgets/child_rows_list.html"
+
+
 class ChildRowsOfParent:
     """Plain child-row screens (invoice lines, work items) change their parent: the parent's ``lines``
     action says in which states and by whom (its action table), audits it and brings totals up to date.
@@ -278,9 +283,23 @@ class ChildRowsOfParent:
     """
 
     guard_parent = ""
+    list_widget = ChildRowsListWidget
 
     def _parent_of(self, item):
         return getattr(item, self.guard_parent, None)
+
+    def _get_list_widget(self, *args, **kwargs):
+        """No Add, Edit or Delete control on the lines of a closed document (one query for the parents)."""
+        widgets = super()._get_list_widget(*args, **kwargs)
+        args = widgets["list"].template_args
+        model = self.datamodel.obj
+        relation = getattr(model, self.guard_parent)
+        rows = db.session.scalars(select(model).where(model.id.in_(args.get("pks") or []))
+                                  .options(selectinload(relation))).all()
+        parents = {id(parent): parent for parent in map(self._parent_of, rows) if parent is not None}.values()
+        actor = current_actor()
+        args["lines_open"] = all(table_of(parent).may(parent, "lines", actor) for parent in parents)
+        return widgets
 
     def _guard(self, item) -> None:
         parent = self._parent_of(item)

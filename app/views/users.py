@@ -1,0 +1,13 @@
+"""Security → Users: FAB's user screen, with logins that history names archived instead of deleted."""
+from __future__ import annotations
+
+from flask_appbuilder.security.views import UserDBModelView
+
+from .archive import ArchiveMixin
+
+
+class PorticoUserView(ArchiveMixin, UserDBModelView):
+    """Archive / Restore (one or many) and a Delete that history refuses (``services.accounts``); the list
+    shows active logins, with a switch to the archived ones."""
+
+    show_template = ArchiveMixin.show_template
