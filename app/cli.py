@@ -1,4 +1,5 @@
-"""Flask CLI commands: ``flask --app run seed --demo``, ``sync-security``, ``outbox``, ``scheduler``."""
+"""Flask CLI commands: ``flask --app run seed --demo``, ``sync-security``, ``outbox``, ``scheduler``,
+``backup PATH`` and ``restore PATH``."""
 from __future__ import annotations
 
 import click
@@ -34,6 +35,28 @@ def register(app) -> None:
 
         PorticoScheduler(current_app._get_current_object(), lease_seconds=lease_seconds,
                          poll_seconds=poll_seconds).run_forever()
+
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def backup_command(path: str):
+        """Write one archive (.tar.gz) with the database, the uploads, the exports and a manifest."""
+        from .backup import BackupError, backup
+
+        try:
+            click.echo(f"Backed up {backup(path)}")
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    def restore_command(path: str):
+        """Restore a backup into an empty database and empty upload and export folders."""
+        from .backup import BackupError, restore
+
+        try:
+            click.echo(f"Restored {restore(path)}")
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
 
     @app.cli.command("seed")
     @click.option("--demo", is_flag=True, help="Load the demo shop (idempotent).")

@@ -55,6 +55,7 @@ from app.models import (
     TimeEntry,
     TimeProposal,
     Unit,
+    User,
     WorkItem,
     WorkOrder,
     utcnow,
@@ -234,6 +235,14 @@ def _set_archived(record, state: str) -> None:
 _CATALOG_NUMBERS = itertools.count(1)
 
 
+def _login(world: World) -> User:
+    number = next(_CATALOG_NUMBERS)
+    user = User(username=f"table-user-{number}", first_name="Table", last_name=f"User {number}",
+                email=f"table-user-{number}@example.test", active=True)
+    _db.session.add(user)
+    return user
+
+
 def _catalog(model, **fields):
     def build(world: World):
         row = model(name=f"Table {model.__name__} {next(_CATALOG_NUMBERS)}", **fields)
@@ -290,6 +299,7 @@ KINDS = {
     ServiceType: Kind(_catalog(ServiceType), _set_archived, owner_sees=lambda record, state: False),
     ServiceLocation: Kind(_catalog(ServiceLocation), _set_archived, owner_sees=lambda record, state: False),
     ShippingMethod: Kind(_catalog(ShippingMethod), _set_archived, owner_sees=lambda record, state: False),
+    User: Kind(_login, _set_archived, owner_sees=lambda record, state: False),  # logins are the shop's
     Settings: Kind(_settings, _keep, states=("kept",), owner_sees=lambda record, state: False),  # the shop's
 }
 MODELS = sorted(TABLES, key=lambda model: model.__name__)

@@ -350,3 +350,101 @@ def test_a_closed_documents_lines_show_no_edit_or_delete_control(db, login_as):
     assert "/invoicelineview/add" not in closed
     open_ = screen.get(f"/invoiceview/show/{draft.id}").get_data(as_text=True)
     assert "Draft line" in open_ and f"/invoicelineview/edit/{draft.lines[0].id}" in open_
+
+
+# --- credit notes: a paid invoice is corrected, never edited ------------------------------------------------
+
+def test_a_paid_invoice_is_corrected_by_a_credit_note_on_every_path(db, client, login_as):
+    import io
+
+    from pypdf import PdfReader
+
+    from app.models import CreditNote, OutboxEmail
+    from app.reports import CATALOGUE
+
+    shop = _shop(db)
+    invoice = _invoice(db, shop)
+    assert invoice.status == "paid"
+    api = api_as(client, shop["advisor"])
+    assert api.post(f"/invoice/{invoice.id}/credit", json={}).status_code == 422  # a reason is required
+    answer = api.post(f"/invoice/{invoice.id}/credit", json={"reason": "Goodwill: brakes redone"})
+    assert answer.status_code == 200, answer.get_json()
+    note = db.session.get(CreditNote, answer.get_json()["credit_note"])
+    assert note.number == "CN-000001" and note.invoice_id == invoice.id
+    assert note.total == -invoice.total and all(line.unit_price < 0 for line in note.lines)
+    again = api.post(f"/invoice/{invoice.id}/credit", json={"reason": "Twice"})
+    assert again.status_code == 422 and "credited already" in again.get_json()["message"]["lines"][0]
+    shown = api.get(f"/invoice/{invoice.id}").get_json()["result"]
+    assert shown["credited"] == str(invoice.total) and shown["credit_notes"][0]["number"] == "CN-000001"
+    assert db.session.get(Invoice, invoice.id).status == "paid"  # the invoice itself is untouched
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "credit"))
+    assert db.session.scalar(select(func.count(OutboxEmail.id)).where(OutboxEmail.subject.contains("CN-000001")))
+    # documents: the staff's and the customer's
+    screen = login_as(shop["advisor"])
+    pdf = screen.get(f"/documents/credit_note/{note.id}.pdf")
+    assert pdf.status_code == 200
+    text_of = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "CN-000001" in text_of and invoice.number in text_of and "Goodwill" in text_of
+    invoice_pdf = screen.get(f"/documents/invoice/{invoice.id}.pdf")
+    assert "CN-000001" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(invoice_pdf.data)).pages)
+    portal = login_as(shop["login"])
+    page = portal.get(f"/portal/invoices/{invoice.id}").get_data(as_text=True)
+    assert "CN-000001" in page
+    assert portal.get(f"/portal/credit_notes/{note.id}/pdf").status_code == 200
+    other = make_user("Customer", customer=CustomerFactory())
+    db.session.commit()
+    assert login_as(other).get(f"/portal/credit_notes/{note.id}/pdf").status_code == 404
+    # the revenue report nets it out
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    result = CATALOGUE["revenue"].run(db.session, now - dt.timedelta(days=1), now + dt.timedelta(days=1),
+                                      zone=dt.UTC, now=now)
+    summary = dict(result.summary)
+    assert summary["Invoiced"] == "0.00" and summary["Credited"] == f"{invoice.total:.2f}"
+    assert summary["Invoices"] == "1"
+
+
+def test_a_partial_credit_note_takes_back_only_the_chosen_lines(db, client):
+    shop = _shop(db)
+    invoice = Invoice(customer_id=shop["klara"].id, work_order_id=shop["order"].id)
+    for description, price in (("Brakes", "100.00"), ("Wipers", "20.00")):
+        invoice.lines.append(InvoiceLine(kind="labour", description=description, quantity=Decimal("1.00"),
+                                         unit_price=Decimal(price)))
+    invoices.prepare_new(invoice, shop["staff"])
+    db.session.commit()
+    perform(invoice, "submit", shop["staff"])
+    perform(invoice, "payments", shop["staff"], {"amount": str(invoice.total), "method": "card"})
+    api = api_as(client, shop["advisor"])
+    wipers = invoice.lines[1].id
+    assert api.post(f"/invoice/{invoice.id}/credit", json={"reason": "x", "lines": [999999]}).status_code == 422
+    answer = api.post(f"/invoice/{invoice.id}/credit", json={"reason": "Wipers not fitted", "lines": [wipers]})
+    assert answer.status_code == 200
+    from app.models import CreditNote
+
+    note = db.session.get(CreditNote, answer.get_json()["credit_note"])
+    assert [line.description for line in note.lines] == ["Wipers"] and note.subtotal == Decimal("-20.00")
+    assert api.post(f"/invoice/{invoice.id}/credit", json={"reason": "y", "lines": [wipers]}).status_code == 422
+    rest = api.post(f"/invoice/{invoice.id}/credit", json={"reason": "Brakes too"})
+    assert rest.status_code == 200
+    assert [line.description for line in db.session.get(CreditNote, rest.get_json()["credit_note"]).lines] == [
+        "Brakes"]
+    unpaid = _invoice(db, shop, paid=False)
+    refused = api.post(f"/invoice/{unpaid.id}/credit", json={"reason": "Not paid"})
+    assert refused.status_code == 409  # an unpaid invoice is voided, not credited
+
+
+def test_the_invoice_screen_offers_a_credit_note_once_paid(db, login_as):
+    from app.models import CreditNote
+
+    shop = _shop(db)
+    invoice = _invoice(db, shop)
+    manager = make_user("Manager")
+    db.session.commit()
+    screen = login_as(manager)
+    page = screen.get(f"/invoiceview/show/{invoice.id}").get_data(as_text=True)
+    assert f"/invoiceview/transition/{invoice.id}/credit" in page and "Issue credit note" in page
+    line = invoice.lines[0].id
+    response = screen.post(f"/invoiceview/transition/{invoice.id}/credit",
+                           data={"reason": "Wrong part", "lines": [str(line)]}, follow_redirects=True)
+    assert response.status_code == 200
+    note = db.session.scalar(select(CreditNote))
+    assert note is not None and [cn.invoice_line_id for cn in note.lines] == [line]

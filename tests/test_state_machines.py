@@ -92,6 +92,7 @@ SPEC = {
         ("open", "payments", "staff", None), ("open", "payments", "system", None),
         ("open", "pay_online", "customer", None), ("draft", "lines", "staff", None),
         *_rows(("draft", "awaiting_authorization", "open"), "edit", ("staff",)),
+        ("paid", "credit", "staff", None),
     ],
     "shipment": [
         ("draft", "confirm", "reseller", "confirmed"), ("draft", "confirm", "staff", "confirmed"),
@@ -106,7 +107,8 @@ SPEC = {
 #: Rows that only another action's effect takes (no button, no route): ``perform`` refuses them.
 INTERNAL = {("request", "estimate_approved"), ("invoice", "pay")}
 #: Rows whose ``reason`` must not be blank.
-REASON_REQUIRED = {("request", "decline"), ("estimate", "decline"), ("work_order", "cancel"), ("invoice", "void")}
+REASON_REQUIRED = {("request", "decline"), ("estimate", "decline"), ("work_order", "cancel"), ("invoice", "void"),
+                   ("invoice", "credit")}
 
 MACHINES = {"request": requests.TABLE, "estimate": estimates.TABLE, "work_order": work_orders.TABLE,
             "invoice": invoices.TABLE, "shipment": shipments.TABLE, "report": reports.TABLE}

@@ -37,6 +37,7 @@ from app.extensions import db
 from app.models import (
     Address,
     Attachment,
+    CreditNote,
     Customer,
     Estimate,
     Invoice,
@@ -49,7 +50,7 @@ from app.models import (
     Unit,
     WorkOrder,
 )
-from app.services import estimates, requests, shipments, uploads, work_orders
+from app.services import estimates, invoices, requests, shipments, uploads, work_orders
 from tests.api_support import api_as
 from tests.factories import ServiceLocationFactory, ServiceTypeFactory, ShippingMethodFactory, tomorrow
 from tests.portal_support import separate_requests  # noqa: F401 - fixture
@@ -70,7 +71,7 @@ class PendingUpload:
 #: The URL segment before an id -> the model that id names.
 VISIBILITY_MAP = {
     "estimate": Estimate, "estimates": Estimate,
-    "invoice": Invoice, "invoices": Invoice,
+    "invoice": Invoice, "invoices": Invoice, "credit_notes": CreditNote,
     "work_order": WorkOrder, "orders": WorkOrder,
     "service_request": ServiceRequest, "requests": ServiceRequest,
     "shipment": Shipment, "shipments": Shipment,
@@ -218,6 +219,11 @@ def build_account(name: str, role: str, staff, tech, service_type, method) -> di
     run = ReportRun(definition=report, status="succeeded", trigger="manual",
                     files=[{"name": f"{name.lower()}-orders.csv", "content_type": "text/csv"}])
     db.session.add_all([report, run])
+    invoice = account["invoice"]  # authorized and paid, then corrected by a credit note
+    if invoice.status == "awaiting_authorization":
+        invoices.perform(invoice, "authorize", me)
+    invoices.perform(invoice, "payments", staff, amount=str(invoice.total), method="cash")
+    credit_note = invoices.perform(invoice, "credit", staff, reason=f"{name} goodwill credit")
     shipment = None
     if role == "Reseller":
         shipped = work_orders.create(me, kind="repair", fault=f"{name} shipped fault", service_location_id=location.id,
@@ -227,7 +233,7 @@ def build_account(name: str, role: str, staff, tech, service_type, method) -> di
     return dict(account, cancelled=cancelled, draft_invoice=draft_invoice, internal_messages=internal_messages,
                 internal_notes=order.internal_notes, public_file=files[True],
                 internal_file=files[False], customer_note=notes["customer"], staff_note=notes["staff"],
-                report=report, run=run, shipment=shipment)
+                report=report, run=run, shipment=shipment, credit_note=credit_note)
 
 
 def staff_only_rows(staff_user) -> list[Hidden]:
@@ -260,6 +266,7 @@ def hidden_rows(world, persona: str) -> dict[type, list[Hidden]]:
     rows = [
         hide(Estimate, other, theirs["estimate"]),
         hide(Invoice, other, theirs["invoice"]),
+        hide(CreditNote, other, theirs["credit_note"]),
         hide(WorkOrder, other, theirs["done_order"]),
         hide(ServiceRequest, other, theirs["proposed"]),
         hide(Shipment, other, theirs["shipment"]),

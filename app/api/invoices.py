@@ -39,6 +39,16 @@ class PaymentOut(Out):
     received_at = UTCDateTime()
 
 
+class CreditNoteOut(Out):
+    id = fields.Integer()
+    number = fields.String()
+    reason = fields.String()
+    subtotal = Money()
+    tax = Money()
+    total = Money(metadata={"description": "Negative: what the credit note takes back."})
+    issued_at = UTCDateTime()
+
+
 class InvoiceOut(Out):
     id = fields.Integer()
     number = fields.String()
@@ -47,6 +57,8 @@ class InvoiceOut(Out):
     work_order = Ref(attribute="work_order_id")
     lines = fields.List(fields.Nested(InvoiceLineOut))
     payments = fields.List(fields.Nested(PaymentOut))
+    credit_notes = fields.List(fields.Nested(CreditNoteOut), metadata={"description": "CN-… correcting it."})
+    credited = Money(metadata={"description": "What its credit notes took back."})
     tax_rate = Money(metadata={"description": "Percent."})
     subtotal = Money()
     tax = Money()
@@ -95,6 +107,8 @@ class InvoiceApi(PorticoApi):
         "authorize": Action(summary="Authorize the invoice (customer)"),
         "payments": Action(summary="Record a payment (staff); paid when payments reach the total"),
         "void": Action(summary="Void the invoice with a reason (staff)"),
+        "credit": Action(creates="credit_note", summary="Correct a paid invoice with a credit note CN-… "
+                                                        "(staff; all lines not yet credited, or the chosen ones)"),
     }
     documents = {"pdf": Document("invoice", "invoice as PDF")}
 

@@ -17,6 +17,8 @@ from ..extensions import db
 from ..models import (
     Address,
     Attachment,
+    CreditNote,
+    CreditNoteLine,
     Customer,
     DisputeNote,
     Estimate,
@@ -40,7 +42,8 @@ from .actors import Actor
 from .errors import NotFound
 
 #: Rows that carry ``customer_id`` themselves.
-OWNED = (Address, Attachment, Estimate, Invoice, Notification, ServiceRequest, Shipment, Unit, WorkOrder)
+OWNED = (Address, Attachment, CreditNote, Estimate, Invoice, Notification, ServiceRequest, Shipment, Unit,
+         WorkOrder)
 
 #: Child rows reach their customer through a parent: (parent model, the child's foreign key).
 CHILDREN = {
@@ -50,6 +53,7 @@ CHILDREN = {
     TimeEntry: (WorkOrder, TimeEntry.work_order_id),
     OrderMessage: (WorkOrder, OrderMessage.work_order_id),
     InvoiceLine: (Invoice, InvoiceLine.invoice_id),
+    CreditNoteLine: (CreditNote, CreditNoteLine.credit_note_id),
     Payment: (Invoice, Payment.invoice_id),
     TimeProposal: (ServiceRequest, TimeProposal.service_request_id),
 }

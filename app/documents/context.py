@@ -12,18 +12,19 @@ from sqlalchemy.orm import selectinload
 
 from ..core.settings import get_settings, tax_for
 from ..extensions import db
-from ..models import ZERO, Estimate, Invoice, Shipment, WorkItem, WorkOrder, dispute_log
+from ..models import ZERO, CreditNote, Estimate, Invoice, Shipment, WorkItem, WorkOrder, dispute_log
 from .codes import code128_svg, logo_url, qr_svg
 
 TITLES = {
     "work_order": "Work order",
     "estimate": "Estimate",
     "invoice": "Invoice",
+    "credit_note": "Credit note",
     "packing_list": "Packing list",
     "label": "Shipping label",
 }
-MODELS = {"work_order": WorkOrder, "estimate": Estimate, "invoice": Invoice, "packing_list": Shipment,
-          "label": Shipment}
+MODELS = {"work_order": WorkOrder, "estimate": Estimate, "invoice": Invoice, "credit_note": CreditNote,
+          "packing_list": Shipment, "label": Shipment}
 PAPER = {"a4": "A4", "letter": "letter"}
 
 
@@ -115,6 +116,10 @@ def invoice(inv: Invoice) -> dict:
     }
 
 
+def credit_note(note: CreditNote) -> dict:
+    return {"note": note, "inv": note.invoice, "customer": customer_block(note.customer)}
+
+
 def _shipment_orders(shipment: Shipment) -> list[WorkOrder]:
     return list(db.session.scalars(
         select(WorkOrder).where(WorkOrder.shipment_id == shipment.id)
@@ -135,8 +140,8 @@ def label(shipment: Shipment) -> dict:
             "order_count": count, "barcode": code128_svg(shipment.number), "qr": qr_svg(shipment.number)}
 
 
-BUILDERS = {"work_order": work_order, "estimate": estimate, "invoice": invoice, "packing_list": packing_list,
-            "label": label}
+BUILDERS = {"work_order": work_order, "estimate": estimate, "invoice": invoice, "credit_note": credit_note,
+            "packing_list": packing_list, "label": label}
 
 
 def document_number(kind: str, obj) -> str:

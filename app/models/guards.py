@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from ..core.errors import Conflict
 from .estimates import DisputeNote, Estimate, LabourLine, PartLine
-from .invoices import Invoice, InvoiceLine, Payment
+from .invoices import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment
 from .requests import Attachment, ServiceRequest, TimeProposal
 from .shipments import Shipment
 from .system import AuditEvent
 from .work_orders import OrderMessage, TimeEntry, WorkItem, WorkOrder
 
-HISTORY = (ServiceRequest, Estimate, WorkOrder, Invoice, Payment, Shipment, TimeEntry, OrderMessage,
+HISTORY = (ServiceRequest, Estimate, WorkOrder, Invoice, Payment, CreditNote, Shipment, TimeEntry, OrderMessage,
            TimeProposal, DisputeNote, Attachment, AuditEvent)
 
 CLOSED_WORK_ORDER = ("completed", "cancelled")
@@ -41,6 +41,8 @@ def _document_of(line):
         return line.estimate
     if isinstance(line, InvoiceLine):
         return line.invoice
+    if isinstance(line, CreditNoteLine):
+        return line.credit_note
     if isinstance(line, WorkItem):
         return line.work_order
     return None
@@ -49,6 +51,8 @@ def _document_of(line):
 def _closed(document) -> bool:
     if document is None:
         return False
+    if isinstance(document, CreditNote):
+        return True  # issued when made
     status = inspect(document).committed_state.get("status", document.status)
     if isinstance(document, WorkOrder):
         return status in CLOSED_WORK_ORDER
@@ -66,7 +70,7 @@ def _check(session: Session, _context, _instances) -> None:
         if isinstance(obj, HISTORY):
             raise Conflict(_l("%(record)s is history and is never deleted: cancel, void or correct it through "
                               "its workflow instead.", record=str(obj)))
-        if isinstance(obj, (LabourLine, PartLine, InvoiceLine, WorkItem)):
+        if isinstance(obj, (LabourLine, PartLine, InvoiceLine, CreditNoteLine, WorkItem)):
             document = _document_of(obj)
             if document is not None and document not in session.deleted and _closed(document):
                 raise Conflict(_l("%(document)s is %(status)s: its lines can no longer be changed.",
@@ -74,7 +78,7 @@ def _check(session: Session, _context, _instances) -> None:
     for obj in session.dirty:
         if isinstance(obj, Payment) and _values_changed(obj):
             raise Conflict(_l("A recorded payment cannot be changed: correct it with a credit note."))
-        if isinstance(obj, (LabourLine, PartLine, InvoiceLine)) and _values_changed(obj):
+        if isinstance(obj, (LabourLine, PartLine, InvoiceLine, CreditNoteLine)) and _values_changed(obj):
             document = _document_of(obj)
             if _closed(document):
                 raise Conflict(_l("%(document)s is %(status)s: its lines can no longer be changed.",

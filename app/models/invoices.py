@@ -50,10 +50,17 @@ class Invoice(NumberedMixin, VersionedMixin, TimestampMixin, Model):
                          cascade="all, delete-orphan")
     payments = relationship("Payment", back_populates="invoice", order_by="Payment.received_at",
                             cascade="save-update, merge", passive_deletes="all")
+    credit_notes = relationship("CreditNote", back_populates="invoice", order_by="CreditNote.issued_at",
+                                cascade="save-update, merge", passive_deletes="all")
 
     @property
     def balance(self) -> Decimal:
         return (self.total or ZERO) - (self.amount_paid or ZERO)
+
+    @property
+    def credited(self) -> Decimal:
+        """What credit notes took back (a positive amount)."""
+        return -sum((note.total for note in self.credit_notes), ZERO)
 
 
 class InvoiceLine(Model):
@@ -101,3 +108,60 @@ class Payment(Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.method}"
+
+
+class CreditNote(NumberedMixin, Model):
+    """The correction of a paid invoice (``CN-000001``): negative lines, linked to the invoice it corrects.
+
+    Issued when it is made and never changed afterwards (``models.guards``); the invoice keeps its number,
+    lines and payments, and its PDF and the revenue report show what was credited."""
+
+    __tablename__ = "credit_note"
+    __table_args__ = (CheckConstraint("subtotal <= 0 AND tax <= 0 AND total <= 0", name="money_negative"),)
+    NUMBER_PREFIX = "CN"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
+    invoice_id: Mapped[int] = mapped_column(restrict("invoice.id"), nullable=False, index=True)
+    customer_id: Mapped[int] = mapped_column(restrict("customer.id"), nullable=False, index=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)
+    subtotal: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    tax: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    total: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
+
+    invoice = relationship(Invoice, back_populates="credit_notes")
+    customer = relationship("Customer")
+    created_by = relationship(User)
+    lines = relationship("CreditNoteLine", back_populates="credit_note", order_by="CreditNoteLine.position",
+                         cascade="all, delete-orphan")
+
+
+class CreditNoteLine(Model):
+    """A credited line: the invoice line it takes back (if any), its quantity, a negative unit price."""
+
+    __tablename__ = "credit_note_line"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),
+                      CheckConstraint("unit_price <= 0", name="price_negative"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_note_id: Mapped[int] = mapped_column(ForeignKey("credit_note.id", ondelete="CASCADE"), nullable=False,
+                                                index=True)
+    invoice_line_id: Mapped[int | None] = mapped_column(restrict("invoice_line.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), default="labour", nullable=False)
+    part_number: Mapped[str | None] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(String(255), nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    unit_price: Mapped[Decimal] = mapped_column(Money, nullable=False)
+
+    credit_note = relationship(CreditNote, back_populates="lines")
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+
+    def __str__(self) -> str:
+        return self.description

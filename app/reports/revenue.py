@@ -1,7 +1,8 @@
 """Revenue invoiced and collected, by week (or month) and by customer.
 
-Invoiced: invoices issued in the period that were not voided (their total, tax included). Collected:
-payments received in the period. Money is summed as whole cents in the database.
+Invoiced: invoices issued in the period that were not voided (their total, tax included), less the credit
+notes issued in it (``CN-…``, negative). Collected: payments received in the period. Money is summed as
+whole cents in the database.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import func, select
 
-from ..models import Customer, Invoice, Payment
+from ..models import CreditNote, Customer, Invoice, Payment
 from .base import (
     Param,
     ReportResult,
@@ -26,8 +27,8 @@ from .charts import bar_chart
 
 KIND = "revenue"
 TITLE = "Revenue invoiced and collected"
-DESCRIPTION = ("Invoices issued in the period (not voided, tax included) and payments received in it, by "
-               "week or month and by customer.")
+DESCRIPTION = ("Invoices issued in the period (not voided, tax included, less credit notes) and payments "
+               "received in it, by week or month and by customer.")
 DEFAULT_PERIOD = "last_month"
 PARAMS = [
     Param("customer_id", "Customer", "customer"),
@@ -36,8 +37,14 @@ PARAMS = [
 INVOICED = ("awaiting_authorization", "open", "paid")
 
 
-def _where(stmt, filters):
-    return filters_where(stmt, {"customer_id": Invoice.customer_id, "customer_kind": Customer.kind}, filters)
+def _where(stmt, filters, customer_id=Invoice.customer_id):
+    return filters_where(stmt, {"customer_id": customer_id, "customer_kind": Customer.kind}, filters)
+
+
+def _credit_notes(start, end, filters):
+    return _where(select(CreditNote.issued_at.label("at"), cents(CreditNote.total).label("cents"))
+                  .join(Customer, Customer.id == CreditNote.customer_id)
+                  .where(CreditNote.issued_at >= start, CreditNote.issued_at < end), filters, CreditNote.customer_id)
 
 
 def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime, **filters) -> ReportResult:
@@ -45,6 +52,11 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
         select(Invoice.issued_at.label("at"), cents(Invoice.total).label("cents"))
         .join(Customer, Customer.id == Invoice.customer_id)
         .where(Invoice.status.in_(INVOICED), Invoice.issued_at >= start, Invoice.issued_at < end), filters))
+    credited = read_frame(session, _credit_notes(start, end, filters))
+    credited_total = -int(credited["cents"].astype("int64").sum()) if len(credited) else 0
+    invoiced["invoice"] = 1
+    if len(credited):  # credit notes lower what was invoiced in the period they were issued in
+        invoiced = pd.concat([invoiced, credited.assign(invoice=0)], ignore_index=True)
     collected = read_frame(session, _where(
         select(Payment.received_at.label("at"), cents(Payment.amount).label("cents"))
         .join(Invoice, Invoice.id == Payment.invoice_id).join(Customer, Customer.id == Invoice.customer_id)
@@ -55,7 +67,7 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
         frame["cents"] = frame["cents"].astype("int64")
     series = pd.DataFrame({
         "Invoiced": invoiced.groupby("bucket")["cents"].sum(),
-        "Invoices": invoiced.groupby("bucket")["cents"].count(),
+        "Invoices": invoiced.groupby("bucket")["invoice"].sum(),
         "Collected": collected.groupby("bucket")["cents"].sum(),
         "Payments": collected.groupby("bucket")["cents"].count(),
     }).fillna(0).astype("int64").sort_index()
@@ -66,21 +78,28 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
                .label("invoiced")).join(Customer, Customer.id == Invoice.customer_id)
         .where(Invoice.status.in_(INVOICED), Invoice.issued_at >= start, Invoice.issued_at < end)
         .group_by(Invoice.customer_id), filters).subquery()
+    per_customer_credited = _where(
+        select(CreditNote.customer_id, func.sum(cents(CreditNote.total)).label("credited"))
+        .join(Customer, Customer.id == CreditNote.customer_id)
+        .where(CreditNote.issued_at >= start, CreditNote.issued_at < end).group_by(CreditNote.customer_id),
+        filters, CreditNote.customer_id).subquery()
     per_customer_collected = _where(
         select(Invoice.customer_id, func.sum(cents(Payment.amount)).label("collected"))
         .join(Invoice, Invoice.id == Payment.invoice_id).join(Customer, Customer.id == Invoice.customer_id)
         .where(Payment.received_at >= start, Payment.received_at < end).group_by(Invoice.customer_id),
         filters).subquery()
     customer_ids = select(per_customer_invoiced.c.customer_id).union(
-        select(per_customer_collected.c.customer_id)).subquery()
+        select(per_customer_collected.c.customer_id), select(per_customer_credited.c.customer_id)).subquery()
     by_customer = read_frame(session, (
         select(Customer.name.label("Customer"), Customer.kind.label("Kind"),
                func.coalesce(per_customer_invoiced.c.invoices, 0).label("Invoices"),
-               func.coalesce(per_customer_invoiced.c.invoiced, 0).label("Invoiced"),
+               (func.coalesce(per_customer_invoiced.c.invoiced, 0)
+                + func.coalesce(per_customer_credited.c.credited, 0)).label("Invoiced"),
                func.coalesce(per_customer_collected.c.collected, 0).label("Collected"))
         .join(customer_ids, customer_ids.c.customer_id == Customer.id)
         .outerjoin(per_customer_invoiced, per_customer_invoiced.c.customer_id == Customer.id)
         .outerjoin(per_customer_collected, per_customer_collected.c.customer_id == Customer.id)
+        .outerjoin(per_customer_credited, per_customer_credited.c.customer_id == Customer.id)
     ))
     for column in ("Invoices", "Invoiced", "Collected"):
         by_customer[column] = by_customer[column].astype("int64")
@@ -98,7 +117,8 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
         charts.append(bar_chart("Top customers by amount invoiced", list(top["Customer"]),
                                 {"Invoiced": list(top["Invoiced"] / 100), "Collected": list(top["Collected"] / 100)},
                                 horizontal=True, size=(6.4, 3.2)))
-    summary = [("Invoiced", format_cents(total_invoiced)), ("Invoices", str(len(invoiced))),
+    summary = [("Invoiced", format_cents(total_invoiced)), ("Invoices", str(int(invoiced["invoice"].sum()))),
+               ("Credited", format_cents(credited_total)),
                ("Collected", format_cents(total_collected)), ("Payments", str(len(collected))),
                ("Customers invoiced", str(int((by_customer["Invoices"] > 0).sum())))]
     return ReportResult(

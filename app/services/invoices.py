@@ -13,7 +13,7 @@ from ..core.errors import InvalidTransition, ValidationFailed
 from ..core.fields import Day
 from ..core.settings import get_settings, tax_for
 from ..extensions import db
-from ..models import ZERO, Invoice, InvoiceLine, Payment, WorkOrder, utcnow
+from ..models import ZERO, CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment, WorkOrder, utcnow
 from . import notify, numbering, payments
 from .audit import record
 from .common import edit_fields
@@ -178,6 +178,47 @@ class InvoiceEdit(Params):
 
 
 
+class CreditParams(ReasonRequired):
+    lines = fields.List(fields.Integer(), validate=validate.Length(min=1, max=500),
+                        metadata={"description": "Ids of the invoice's lines to credit (default: every line "
+                                                 "not credited yet)."})
+
+
+def issue_credit_note(invoice: Invoice, actor: Actor, reason: str, lines=None) -> CreditNote:
+    """Correct a paid invoice: a credit note ``CN-…`` takes back the chosen lines (each line once)."""
+    credited = set(db.session.scalars(
+        select(CreditNoteLine.invoice_line_id).join(CreditNote, CreditNote.id == CreditNoteLine.credit_note_id)
+        .where(CreditNote.invoice_id == invoice.id)))
+    by_id = {line.id: line for line in invoice.lines}
+    if lines is None:
+        chosen = [line for line in invoice.lines if line.id not in credited]
+        if not chosen:
+            raise ValidationFailed({"lines": [_l("Every line of %(invoice)s was credited already.",
+                                                 invoice=invoice.number)]})
+    else:
+        if set(lines) - set(by_id):
+            raise ValidationFailed({"lines": [_l("Choose lines of %(invoice)s.", invoice=invoice.number)]})
+        again = [by_id[ident].description for ident in lines if ident in credited]
+        if again:
+            raise ValidationFailed({"lines": [_l("Already credited: %(lines)s.", lines=", ".join(again))]})
+        chosen = sorted({by_id[ident] for ident in lines}, key=lambda line: line.position)
+    note = CreditNote(invoice=invoice, customer_id=invoice.customer_id, reason=reason.strip(),
+                      tax_rate=invoice.tax_rate or ZERO, created_by_id=actor.user_id)
+    for position, line in enumerate(chosen):
+        note.lines.append(CreditNoteLine(invoice_line_id=line.id, position=position, kind=line.kind,
+                                         part_number=line.part_number, description=line.description,
+                                         quantity=line.quantity, unit_price=-line.unit_price))
+    note.subtotal = sum((line.amount for line in note.lines), ZERO)
+    note.tax = -tax_for(-note.subtotal, note.tax_rate)
+    note.total = note.subtotal + note.tax
+    numbering.assign(note)
+    db.session.add(note)
+    notify.to_customer(invoice.customer, "invoice.credited",
+                       f"Credit note {note.number} for invoice {invoice.number}: {-note.total} "
+                       f"{get_settings().currency}", link=_link(invoice), group="invoices")
+    return note
+
+
 def lines_changed(invoice: Invoice, actor: Actor) -> Invoice:
     """A draft's lines were added, changed or removed (the invoice-line screen): totals follow."""
     recompute(invoice)
@@ -199,6 +240,7 @@ TABLE = register(Invoice, ActionTable("invoice", [
     Action(("open",), "pay_online", ("customer",), None, pay_online, OnlinePayment, audited=False),
     Action(("open",), "pay", ("staff", "system"), "paid", internal=True),
     Action(UNPAID, "void", ("staff",), "void", void, ReasonRequired, reason_required=True),
+    Action(("paid",), "credit", ("staff",), None, issue_credit_note, CreditParams, reason_required=True),
     Action(UNPAID, "edit", ("staff",), None, edit_fields, InvoiceEdit, audited=False),
     Action(("draft",), "lines", ("staff",), None, lines_changed),
 ]))

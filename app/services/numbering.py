@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import DocumentSequence
 
-PREFIXES = ("REQ", "EST", "WO", "INV", "SHP")
+PREFIXES = ("REQ", "EST", "WO", "INV", "SHP", "CN")
 
 
 def format_number(prefix: str, value: int) -> str:

@@ -18,7 +18,7 @@ from ..documents import MODELS
 from ..documents.csv_export import parse_range, stream_orders_csv
 from ..documents.responses import csv_response, export_name, pdf_response
 
-PERMISSIONS = {"work_order": "WorkOrders", "estimate": "Estimates", "invoice": "Invoices",
+PERMISSIONS = {"work_order": "WorkOrders", "estimate": "Estimates", "invoice": "Invoices", "credit_note": "Invoices",
                "packing_list": "Shipments", "label": "Shipments"}
 
 

@@ -38,9 +38,9 @@ ACTION_LABELS = {
     "receive": "Receive", "clock_on": "Clock on", "clock_off": "Clock off", "ready": "Mark ready",
     "complete": "Complete", "invoice": "Create invoice", "authorize": "Authorize",
     "payments": "Record payment", "void": "Void", "messages": "Send message", "notes": "Add note",
-    "assign": "Assign", "run": "Run now",
+    "assign": "Assign", "run": "Run now", "credit": "Issue credit note",
 }
-DANGER = {"cancel", "decline", "void"}
+DANGER = {"cancel", "decline", "void", "credit"}
 #: Rows of a table that have a screen of their own rather than a button on the show page.
 NOT_BUTTONS = {"edit", "lines", "item", "pay_online", "attach"}
 PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "online")
@@ -81,6 +81,9 @@ def form_params(schema) -> dict:
             continue
         if isinstance(field, fields.Boolean):
             params[name] = request.form.get(name) in ("1", "y", "on", "true")
+        elif isinstance(field, fields.List):
+            if request.form.getlist(name):
+                params[name] = request.form.getlist(name)
         elif name in request.form:
             params[name] = request.form[name]
     params["expected_version"] = request.form.get("expected_version")

@@ -107,7 +107,18 @@ def _rebuild_tables(ondelete_of):
                                             ondelete=ondelete_of(before))
 
 
+def _default_address_keys():
+    """0001 declared the customer's default-address keys ``use_alter`` and PostgreSQL never got them: add
+    them where they are missing (SQLite has had them inline from the start)."""
+    existing = {fk["name"] for fk in sa.inspect(op.get_bind()).get_foreign_keys("customer")}
+    for column in ("default_service_address_id", "default_billing_address_id"):
+        name = f"fk_customer_{column}_address"
+        if name not in existing:
+            op.create_foreign_key(name, "customer", "address", [column], ["id"], ondelete="SET NULL")
+
+
 def upgrade():
+    _default_address_keys()
     for table in ARCHIVABLE:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("archived_at", sa.DateTime(), nullable=True))

@@ -13,7 +13,7 @@ from ...core.errors import NotFound, ValidationFailed
 from ...core.scope import get_for
 from ...documents.csv_export import parse_range, stream_orders_csv
 from ...documents.responses import csv_response, export_name, pdf_response
-from ...models import Estimate, Invoice, Shipment, WorkOrder
+from ...models import CreditNote, Estimate, Invoice, Shipment, WorkOrder
 from .base import PortalView, customer_required
 
 SHIPPED = ("confirmed", "received")
@@ -46,6 +46,11 @@ class PortalDocumentView(_Downloads):
     @customer_required
     def invoice_pdf(self, pk):
         return pdf_response("invoice", self.owned(Invoice, pk))
+
+    @expose("/credit_notes/<int:pk>/pdf")
+    @customer_required
+    def credit_note_pdf(self, pk):
+        return pdf_response("credit_note", self.owned(CreditNote, pk))
 
 
 class PortalResellerDocumentView(_Downloads):
