@@ -174,6 +174,8 @@ class PorticoScheduler:
         scheduler.add_job(self.sync_definitions, "interval", seconds=self.sync_seconds, id="sync", name="sync",
                           **system)
         scheduler.add_job(self._prune, "cron", hour=3, minute=30, timezone=zone, id="prune", name="prune", **system)
+        scheduler.add_job(self._sweep_uploads, "interval", hours=1, id="sweep-uploads", name="sweep uploads",
+                          **system)
         if not paused:
             scheduler.resume()
 
@@ -289,6 +291,14 @@ class PorticoScheduler:
             counts = send_due()
             if any(counts.values()):
                 log.info("Outbox: %s", counts)
+
+    def _sweep_uploads(self) -> None:
+        """Upload files left by a crash (staged, or named by no row) are tidied up (``uploads.sweep``)."""
+        from .services import uploads
+
+        with self.app.app_context():
+            uploads.sweep()
+            uploads.purge_stale_drafts()
 
     def _prune(self) -> None:
         from .services import reports

@@ -208,6 +208,7 @@ def test_the_generated_screen_refuses_delete_and_archives_instead(db, client, lo
     assert screen.get(f"/documents/work_order/{shop['order'].id}.pdf").status_code == 200
     page = screen.get(f"/customerview/show/{shop['klara'].id}").get_data(as_text=True)
     assert "Archived" in page and "Restore" in page
+    assert "<td>archive</td>" in page  # the record's history panel
     screen.post("/customerview/action_post", data={"action": "restore", "rowid": [str(shop["klara"].id)]})
     db.session.expire_all()
     assert db.session.get(Customer, shop["klara"].id).archived_at is None
@@ -289,6 +290,7 @@ def test_lines_of_an_issued_invoice_cannot_change_on_any_path(db, client, login_
     assert response.status_code < 500
     response = screen.post(f"/invoicelineview/delete/{line.id}", follow_redirects=True)
     assert response.status_code < 500
+    assert "Cannot change the lines of this invoice: it is open." in response.get_data(as_text=True)
     db.session.expire_all()
     line = db.session.get(InvoiceLine, line.id)
     assert line is not None and line.unit_price == Decimal("100.00") and line.description == "Brakes"
@@ -448,3 +450,75 @@ def test_the_invoice_screen_offers_a_credit_note_once_paid(db, login_as):
     assert response.status_code == 200
     note = db.session.scalar(select(CreditNote))
     assert note is not None and [cn.invoice_line_id for cn in note.lines] == [line]
+
+
+# --- 6. mid-transaction faults lose nothing and leave nothing ------------------------------------------------
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _files(root):
+    from pathlib import Path
+
+    root = Path(root)
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
+                  and not p.relative_to(root).as_posix().startswith("pending/"))
+
+
+def test_a_failure_after_the_file_was_written_leaves_no_row_and_no_file(db, monkeypatch):
+    from flask import current_app
+
+    from app.models import Attachment
+    from app.services import audit, uploads
+
+    shop = _shop(db)
+    root = current_app.config["PORTICO_UPLOAD_DIR"]
+    before = _files(root)
+    checked = uploads.CheckedFile("photo.pdf", "application/pdf", PDF_BYTES)
+
+    def broken(*args, **kwargs):  # the audit line after the file and the row: the database fails there
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(audit, "record", broken)
+    with pytest.raises(RuntimeError):
+        perform(shop["order"], "attach", shop["staff"], {"file": checked})
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0
+    assert _files(root) == before  # nothing staged, nothing stored
+    monkeypatch.undo()
+    att = perform(shop["order"], "attach", shop["staff"], {"file": checked})
+    assert _files(root) == sorted([*before, f"{att.stored_name[:2]}/{att.stored_name}"])
+
+
+def test_the_sweep_tidies_what_a_killed_worker_left(db):
+    """A worker killed after writing a file but before its commit leaves a staged file no row names; one
+    killed between the commit and the move leaves a committed row whose file is still staged."""
+    import os
+    import time
+    from pathlib import Path
+
+    from flask import current_app
+
+    from app.services import uploads
+
+    shop = _shop(db)
+    root = Path(current_app.config["PORTICO_UPLOAD_DIR"])
+    staging = root / uploads.STAGING
+    staging.mkdir(parents=True, exist_ok=True)
+    orphan = staging / ("a" * 32 + ".pdf")
+    orphan.write_bytes(PDF_BYTES)
+    stray = root / "bb" / ("b" * 32 + ".pdf")
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(PDF_BYTES)
+    fresh = staging / ("c" * 32 + ".pdf")  # an upload still running: too young to touch
+    fresh.write_bytes(PDF_BYTES)
+    old = time.time() - 2 * uploads.ORPHAN_AGE
+    for path in (orphan, stray):
+        os.utime(path, (old, old))
+    checked = uploads.CheckedFile("kept.pdf", "application/pdf", PDF_BYTES)
+    att = perform(shop["order"], "attach", shop["staff"], {"file": checked})
+    final = uploads.attachment_path(att)
+    os.replace(final, staging / final.name)  # as if killed between the commit and the move
+    assert uploads.sweep() == {"promoted": 1, "removed": 2}
+    assert final.is_file() and not orphan.exists() and not stray.exists() and fresh.exists()
+    with uploads.open_attachment(att) as handle:
+        assert handle.read() == PDF_BYTES

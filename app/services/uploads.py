@@ -31,7 +31,8 @@ from typing import BinaryIO
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from ..core.actors import Actor
@@ -53,6 +54,11 @@ except ImportError:  # pragma: no cover
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 60_000_000  # a 60-megapixel photo; more is a decompression bomb, not a phone picture
+#: The longest side a picture may have: a 1 × 59,000,000 PNG is 115 KB and passes the pixel count, but
+#: takes seconds of CPU to decode; no camera makes a side longer than this.
+MAX_SIDE = 16_384
+#: All unsubmitted public-form drafts together keep at most this much (a flood of drafts cannot fill a disk).
+DEFAULT_PENDING_MAX_BYTES = 200 * 1024 * 1024
 FIELD = "files"
 
 #: What each accepted kind is stored as: (content type, file extension).
@@ -126,8 +132,8 @@ def _clean_image(data: bytes, kind: str, name: str) -> bytes:
         raise ValidationFailed({FIELD: [_l("%(name)s is a HEIC photo, which this server cannot read. "
                                            "Send it as JPEG.", name=name)]})
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.width * probe.height > MAX_PIXELS:
+        with Image.open(io.BytesIO(data)) as probe:  # reads the header only: nothing is decoded yet
+            if probe.width * probe.height > MAX_PIXELS or max(probe.width, probe.height) > MAX_SIDE:
                 raise ValidationFailed({FIELD: [_l("%(name)s has too many pixels.", name=name)]})
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -145,7 +151,7 @@ def _clean_image(data: bytes, kind: str, name: str) -> bytes:
             upright = upright.convert("RGB")
         upright.save(out, format="JPEG", quality=90, optimize=True, **options)
     elif kind == "png":
-        upright.save(out, format="PNG", optimize=True, **options)
+        upright.save(out, format="PNG", compress_level=6, **options)  # not ``optimize``: seconds per photo
     else:
         upright.save(out, format="WEBP", quality=90, **options)
     return out.getvalue()
@@ -189,6 +195,81 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
+# --- files follow their transaction: staged while it runs, in place after its commit, gone after a rollback
+
+STAGING = ".staging"
+STORED_NAME = re.compile(r"[0-9a-f]{32}\.[a-z]{3,4}")
+#: A staged or stored file this old that no row names is left over from a crash: the sweep removes it.
+ORPHAN_AGE = 3600
+
+
+def _staged(session, final: Path, data: bytes) -> None:
+    """Write ``data`` under a temporary name; it moves to ``final`` when the session commits and is removed
+    if it rolls back, so a failure half-way leaves no file that no row names (and no row without its file)."""
+    staged = upload_dir() / STAGING / final.name
+    _write(staged, data)
+    session.info.setdefault("portico_staged_files", []).append((staged, final))
+
+
+def _publish(session) -> None:
+    for staged, final in session.info.pop("portico_staged_files", []):
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final)
+        except OSError:  # the sweep promotes a staged file whose row was committed
+            log.exception("could not move %s into place", staged)
+
+
+def _discard(session) -> None:
+    for staged, _final in session.info.pop("portico_staged_files", []):
+        staged.unlink(missing_ok=True)
+
+
+def install_file_hooks() -> None:
+    """Attach the publish / discard hooks to every session (idempotent; done at import)."""
+    for name, hook in (("after_commit", _publish), ("after_rollback", _discard)):
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)
+
+
+install_file_hooks()
+
+
+def sweep(max_age: int = ORPHAN_AGE) -> dict[str, int]:
+    """Tidy the upload folder after crashes: a staged file whose row was committed is moved into place; a
+    staged or stored file that no row names and that is older than ``max_age`` seconds is removed."""
+    root = upload_dir()
+    cutoff = time.time() - max_age
+    done = {"promoted": 0, "removed": 0}
+
+    def named(names: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(names), 500):
+            found.update(db.session.scalars(select(Attachment.stored_name)
+                                            .where(Attachment.stored_name.in_(names[start:start + 500]))))
+        return found
+
+    staging = root / STAGING
+    staged = [p for p in staging.iterdir() if p.is_file()] if staging.is_dir() else []
+    known = named([p.name for p in staged])
+    for path in staged:
+        if path.name in known:
+            final = root / path.name[:2] / path.name
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, final)
+            done["promoted"] += 1
+        elif path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            done["removed"] += 1
+    stored = [p for p in root.glob("[0-9a-f][0-9a-f]/*") if p.is_file()]
+    known = named([p.name for p in stored if STORED_NAME.fullmatch(p.name)])
+    for path in stored:
+        if path.name not in known and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)  # a file no row names (or a ``.part`` left by a crash)
+            done["removed"] += 1
+    return done
+
+
 def count_for(*, service_request_id: int | None = None, work_order_id: int | None = None) -> int:
     stmt = select(func.count(Attachment.id))
     if service_request_id is not None:
@@ -225,7 +306,7 @@ def store_checked(checked: CheckedFile, *, customer_id: int, service_request_id:
     att = Attachment(customer_id=customer_id, service_request_id=service_request_id, work_order_id=work_order_id,
                      filename=checked.filename, stored_name=stored_name, content_type=checked.content_type,
                      size_bytes=len(checked.data), public=public, uploaded_by_id=actor.user_id)
-    _write(attachment_path(att), checked.data)
+    _staged(db.session(), attachment_path(att), checked.data)
     db.session.add(att)
     db.session.flush()
     status = getattr(parent, "status", None)
@@ -310,11 +391,28 @@ def update_draft(token: str, **values) -> None:
     _save_manifest(token, manifest)
 
 
+def pending_room(token: str | None) -> int:
+    """How many more files the draft may take (checked before any file is read or decoded)."""
+    count = len(_manifest(token)["files"]) if token and DRAFT_TOKEN.fullmatch(token) else 0
+    return max(photo_limit() - count, 0)
+
+
+def pending_bytes() -> int:
+    root = upload_dir() / "pending"
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
+
+
 def add_pending(token: str, checked: CheckedFile) -> dict:
     """Keep a checked file with the draft; returns its description."""
     manifest = _manifest(token)
     if len(manifest["files"]) >= photo_limit():
         raise ValidationFailed({FIELD: [_l("At most %(limit)s files can be attached.", limit=photo_limit())]})
+    limit = int(current_app.config.get("PORTICO_PENDING_MAX_BYTES", DEFAULT_PENDING_MAX_BYTES))
+    if pending_bytes() + len(checked.data) > limit:
+        purge_stale_drafts(max_age=DRAFT_MAX_AGE // 4)  # make room from drafts untouched for six hours
+        if pending_bytes() + len(checked.data) > limit:
+            raise ValidationFailed({FIELD: [_l("The shop cannot take more files right now. Send the request "
+                                               "without them and add them later.")]})
     entry = {"id": secrets.token_hex(8), "filename": checked.filename, "content_type": checked.content_type,
              "size": len(checked.data)}
     _write(_draft_dir(token) / entry["id"], checked.data)

@@ -6,7 +6,8 @@
   entity's ``archive`` / ``restore`` row (audited);
 - FAB's **Delete** (the list's trash button, a forged POST) through the ``delete`` row: refused with a 409
   message naming what holds the row ("Klara Fischer has 3 work orders and 1 invoice: archive instead.");
-- a record page that says before anything happens whether the row can be deleted or only archived;
+- a record page that says before anything happens whether the row can be deleted or only archived,
+  with its history (every edit old → new, archive, restore);
 - a list of the rows in use, with a switch to the archived ones.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from flask_appbuilder.security.decorators import has_access
 from ..core.errors import ServiceError
 from ..core.scope import archived_clause, current_actor
 from ..services import history
+from ..services.audit import history as audit_trail
 from ..services.workflow import perform, table_of
 from .base import get_or_404
 from .workflow import describe
@@ -98,4 +100,4 @@ class ArchiveMixin:
             may_archive=table.may(item, "archive", actor), may_restore=table.may(item, "restore", actor),
             may_delete=not found and table.may(item, "delete", actor) and "can_delete" in self.base_permissions,
             list_endpoint=f"{self.endpoint}.list", delete_endpoint=f"{self.endpoint}.delete",
-            action_endpoint=f"{self.endpoint}.action_post")
+            action_endpoint=f"{self.endpoint}.action_post", workflow={"history": audit_trail(item)})
