@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..core.errors import ServiceError, flatten_messages
+from ..core.errors import BUSY_MESSAGE, ServiceError, database_busy, flatten_messages
 from ..core.scope import current_actor, current_user_obj, customer_for_user, scoped
 from ..extensions import db
 from ..views.errors import error_body
@@ -78,6 +78,10 @@ def guarded(view):
                                         "Reload and try again.")
         except (StatementError, DBAPIError) as error:
             db.session.rollback()
+            if database_busy(error):
+                response = respond(503, message=str(BUSY_MESSAGE))
+                response.headers["Retry-After"] = "2"
+                return response
             log.info("API query refused by the database: %s", error)
             return respond(400, message="A value in the request does not fit its field.")
         except SQLAlchemyError:

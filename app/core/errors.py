@@ -123,3 +123,14 @@ def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
             flat.update(flatten_messages(value, f"{prefix}.{key}" if prefix else str(key)))
         return flat
     return {prefix or "_schema": [str(messages)]}
+
+
+BUSY_MESSAGE = _l("The shop is busy for a moment: please try again.")
+
+
+def database_busy(error: Exception) -> bool:
+    """A database error that means "try again in a moment": SQLite's write lock held past the busy timeout,
+    a PostgreSQL serialization failure or deadlock. Answered 503 with ``Retry-After``, never 500."""
+    text = str(getattr(error, "orig", error)).lower()
+    return any(sign in text for sign in ("database is locked", "database table is locked", "busy",
+                                         "could not serialize", "deadlock detected"))

@@ -2,8 +2,16 @@
 from __future__ import annotations
 
 from flask import flash, jsonify, redirect, request
+from sqlalchemy.exc import OperationalError
 
-from ..core.errors import InvalidTransition, ServiceError, StaleObject, ValidationFailed
+from ..core.errors import (
+    BUSY_MESSAGE,
+    InvalidTransition,
+    ServiceError,
+    StaleObject,
+    ValidationFailed,
+    database_busy,
+)
 
 
 def error_body(error: ServiceError) -> dict:
@@ -34,6 +42,20 @@ def register(app) -> None:
         if wants_json():
             return jsonify({"message": message}), 400
         return message, 400
+
+    @app.errorhandler(OperationalError)
+    def busy_database(error: OperationalError):
+        """SQLite's single writer held the lock past the busy timeout (or PostgreSQL refused for a moment):
+        503 with ``Retry-After``; the unit of work was rolled back and nothing half-done stays."""
+        from ..extensions import db
+
+        db.session.rollback()
+        if not database_busy(error):
+            raise error
+        message = str(BUSY_MESSAGE)
+        if wants_json():
+            return jsonify({"message": message}), 503, {"Retry-After": "2"}
+        return message, 503, {"Retry-After": "2"}
 
     @app.errorhandler(413)
     def too_large(_error):

@@ -66,9 +66,12 @@ class PublicRequestView(PortalView):
         errors: dict[str, list] = {}
         for file_id in request.form.getlist("remove_file"):
             uploads.remove_pending(token, file_id)
-        for storage in request.files.getlist("files"):
-            if not storage or not storage.filename:
-                continue
+        files = [storage for storage in request.files.getlist("files") if storage and storage.filename]
+        room = uploads.pending_room(token)
+        if len(files) > room:  # counted before any file is read: the extra ones are never decoded
+            errors["files"] = [_("At most %(limit)s files can be attached.", limit=uploads.photo_limit())]
+            files = files[:room]
+        for storage in files:
             try:
                 uploads.add_pending(token, uploads.check_file(storage))
             except ValidationFailed as error:

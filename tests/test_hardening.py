@@ -1,0 +1,95 @@
+"""Hardening (issue 12): uploads that cannot stall a worker, a busy SQLite that answers 503, not 500."""
+from __future__ import annotations
+
+import io
+import sqlite3
+import struct
+import zlib
+
+import pytest
+
+from app.core.errors import ValidationFailed
+from app.services import uploads
+from tests.api_support import api_as
+from tests.factories import CustomerFactory, make_user
+from tests.test_public_request import form_data, photo
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` × ``height`` (what a decompression bomb looks like to a parser)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+            + chunk(b"IEND", b""))
+
+
+class _Upload:
+    def __init__(self, data: bytes, filename: str):
+        self.stream, self.filename = io.BytesIO(data), filename
+
+
+@pytest.mark.parametrize("width,height", [(1, 59_000_000), (59_000_000, 1), (20_000, 20)])
+def test_a_picture_with_an_absurd_side_is_refused_before_it_is_decoded(width, height, monkeypatch):
+    decoded = []
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", lambda self: decoded.append(self) or None)
+    with pytest.raises(ValidationFailed, match="too many pixels"):
+        uploads.check_file(_Upload(_png_header(width, height), "bomb.png"))
+    assert decoded == []  # refused from the header alone
+
+
+def test_the_public_form_counts_files_before_decoding_any(client, db, monkeypatch):
+    from app.core.settings import get_settings
+    from tests.factories import ServiceTypeFactory
+
+    service_type = ServiceTypeFactory()
+    get_settings().photo_limit = 2
+    db.session.commit()
+    checked = []
+    real = uploads.check_file
+    monkeypatch.setattr(uploads, "check_file", lambda storage: checked.append(storage.filename) or real(storage))
+    data = form_data(service_type)
+    data["files"] = [photo(f"{n}.jpg") for n in range(40)]
+    response = client.post("/portal/request", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422 and "At most 2 files" in response.get_data(as_text=True)
+    assert checked == ["0.jpg", "1.jpg"]  # the 38 others were never read
+
+
+def test_drafts_together_cannot_fill_the_disk(app, db):
+    app.config["PORTICO_PENDING_MAX_BYTES"] = uploads.pending_bytes() + 3000
+    try:
+        token = uploads.new_draft_token()
+        uploads.add_pending(token, uploads.CheckedFile("a.pdf", "application/pdf", b"%PDF-" + b"x" * 2000))
+        with pytest.raises(ValidationFailed, match="cannot take more files"):
+            uploads.add_pending(uploads.new_draft_token(),
+                                uploads.CheckedFile("b.pdf", "application/pdf", b"%PDF-" + b"y" * 2000))
+    finally:
+        app.config.pop("PORTICO_PENDING_MAX_BYTES")
+        uploads.discard_draft(token)
+
+
+def test_sqlite_runs_in_wal_mode_and_a_held_write_lock_is_a_503(db, client, monkeypatch):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single writer")
+    from app import extensions
+
+    assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
+    customer = CustomerFactory(name="Busy Shop Customer")
+    advisor = make_user("Advisor")
+    db.session.commit()
+    api, customer_id = api_as(client, advisor), customer.id
+    monkeypatch.setattr(extensions, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    db.session.remove()
+    db.engine.dispose()  # new connections take the short timeout
+    holder = sqlite3.connect(db.engine.url.database, timeout=0)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        response = api.put(f"/customer/{customer_id}", json={"phone": "+49 40 123"})
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert response.headers["Retry-After"]
+        assert "try again" in response.get_json()["message"]
+    finally:
+        holder.rollback()
+        holder.close()
+    db.engine.dispose()
