@@ -3,8 +3,9 @@
 # process (`flask --app run scheduler`: scheduled reports and the outbox) when the app has that command.
 # Stopping the server (Ctrl-C, SIGTERM) stops the scheduler too. `make run` migrates and seeds first.
 #
-# Environment: PORT, WEB_CONCURRENCY (gunicorn workers, default 2), GUNICORN_TIMEOUT (seconds, default
-# 120), DATABASE_URL and every other setting config.py reads.
+# Environment: PORT, WEB_CONCURRENCY (gunicorn workers, default 2: they share rate limits through Redis,
+# else one worker serves), GUNICORN_TIMEOUT (seconds, default 120), RATELIMIT_STORAGE_URI, DATABASE_URL
+# and every other setting config.py reads.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,6 +17,20 @@ flask=("$venv/bin/flask" --app run)
 if [[ ! -x "$venv/bin/gunicorn" ]]; then
     echo "serve.sh: $venv/bin/gunicorn missing: run 'make venv' first" >&2
     exit 1
+fi
+
+# Rate limits must count across workers: with several, they share Redis (the one on this machine when
+# RATELIMIT_STORAGE_URI is unset and it answers); without a shared store, one worker serves, so a limit
+# never becomes "per worker" and an attacker's tries are counted once.
+if [[ -z "${RATELIMIT_STORAGE_URI:-}" && "$workers" -gt 1 ]]; then
+    if "$venv/bin/python" -c 'import redis, sys; redis.Redis(socket_timeout=1).ping()' >/dev/null 2>&1; then
+        export RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0"
+        echo "serve.sh: rate limits in Redis (redis://127.0.0.1:6379/0), shared by $workers workers" >&2
+    else
+        echo "serve.sh: no RATELIMIT_STORAGE_URI and no Redis on 127.0.0.1:6379: serving with one worker" \
+            "(set RATELIMIT_STORAGE_URI=redis://… for more)" >&2
+        workers=1
+    fi
 fi
 
 # Roles and permissions are synced once, here, instead of by every gunicorn worker and the scheduler at

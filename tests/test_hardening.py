@@ -93,3 +93,49 @@ def test_sqlite_runs_in_wal_mode_and_a_held_write_lock_is_a_503(db, client, monk
         holder.rollback()
         holder.close()
     db.engine.dispose()
+
+
+def test_a_second_approve_or_payment_from_a_stale_page_is_409_and_changes_nothing(app, db):
+    """Two people press at once: the second acts on what it read before the first committed. It gets 409
+    (StaleObject), and no second work order or payment is written."""
+    from sqlalchemy import func, select
+
+    from app.core.errors import StaleObject
+    from app.models import Estimate, Invoice, Payment, WorkOrder
+    from app.services.workflow import perform
+    from tests.test_nothing_lost import _invoice, _shop
+
+    shop = _shop(db)
+    from app.services import estimates
+
+    est = estimates.create(shop["staff"], customer_id=shop["klara"].id, labour_lines=[
+        {"description": "Brakes", "hours": "1.00", "rate": "90.00", "parts": []}])
+    perform(est, "submit", shop["staff"])
+    invoice = _invoice(db, shop, paid=False)
+    jane, staff, est_id, invoice_id = actor_of(shop["login"]), shop["staff"], est.id, invoice.id
+    orders_before = db.session.scalar(select(func.count(WorkOrder.id)))
+    for model, ident, act in (
+            (Estimate, est_id, lambda obj: perform(obj, "approve", jane)),
+            (Invoice, invoice_id,
+             lambda obj: perform(obj, "payments", staff, {"amount": str(obj.total), "method": "card"}))):
+        with app.app_context():  # the second browser reads first…
+            from app.extensions import db as second
+
+            stale = second.session.get(model, ident)
+            assert stale.status in ("sent", "open")
+            with app.app_context():  # …then the first one acts and commits
+                from app.extensions import db as first
+
+                act(first.session.get(model, ident))
+            with pytest.raises(StaleObject):
+                act(stale)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(WorkOrder.id))) == orders_before + 1
+    assert db.session.scalar(select(func.count(Payment.id)).where(Payment.invoice_id == invoice_id)) == 1
+    assert db.session.get(Invoice, invoice_id).status == "paid"
+
+
+def actor_of(user):
+    from tests.factories import actor
+
+    return actor(user)
