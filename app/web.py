@@ -18,6 +18,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: Ids in URLs are database integers: anything longer cannot name a row (and must not reach the driver).
 LARGEST_ID = 2**63 - 1
+LARGEST_PAGE = 1_000_000
+LARGEST_PAGE_SIZE = 100
 
 #: The policy of every page. Scripts are not restricted yet (FAB's pages carry inline scripts); framing,
 #: plugins and a foreign <base> are.
@@ -38,6 +40,11 @@ def register(app: Flask) -> None:
                 abort(404)
         if request.args and any(not storable(v) for v in request.args.values()):
             abort(400, "A value in the address contains characters that cannot be stored.")
+        for name, value in request.args.items():  # the generated lists' paging (page_<View>, psize_<View>)
+            if (name.startswith("page_") and not _number_in(value, 0, LARGEST_PAGE)) or (
+                    name.startswith("psize_") and not _number_in(value, 1, LARGEST_PAGE_SIZE)):
+                abort(400, f"{name} must be a whole number from {0 if name.startswith('page_') else 1} to "
+                           f"{LARGEST_PAGE if name.startswith('page_') else LARGEST_PAGE_SIZE}.")
         if request.path.startswith("/api/") and "q" in request.args and not rison_ok(request.args["q"]):
             abort(400, "The q parameter is not valid Rison, e.g. (page:0,page_size:20).")
         if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
@@ -60,6 +67,10 @@ def register(app: Flask) -> None:
         if hsts:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
+
+
+def _number_in(text: str, low: int, high: int) -> bool:
+    return text.isdigit() and len(text) <= 9 and low <= int(text) <= high
 
 
 def storable(text) -> bool:

@@ -139,3 +139,37 @@ def actor_of(user):
     from tests.factories import actor
 
     return actor(user)
+
+
+# --- no 500 for any input: the calendar's ends, paging, FAB's unused routes ---------------------------------
+
+def test_the_calendars_ends_paging_and_unused_routes_are_4xx_never_500(db, client, login_as):
+    from tests.factories import ServiceTypeFactory
+
+    admin, reseller = make_user("Admin"), make_user("Reseller", customer=CustomerFactory(kind="reseller"))
+    customer, service_type = CustomerFactory(), ServiceTypeFactory()
+    db.session.commit()
+    api = api_as(client, admin)
+    for path in ("/work_order/export.csv?start=0001-01-01&end=9999-12-31", "/work_order/export.csv?end=9999-12-31",
+                 "/work_order/export.csv?start=0000-01-01"):
+        assert api.get(path).status_code == 400, path
+    for day in ("9999-12-31", "0001-01-01"):
+        answer = api.post("/service_request/", json={"service_type": service_type.id, "subject": "End of time",
+                                                     "preferred_date": day, "preferred_slot": "morning",
+                                                     "customer": customer.id})
+        assert answer.status_code == 422 and "preferred_date" in answer.get_json()["message"], day
+    assert api.get("/work_order/", q={"page": 10**12}).status_code == 400
+    assert api.get("/work_order/", q={"page_size": 10**30}).status_code == 200  # capped at 100
+    screen = login_as(admin)
+    for path in ("/workorderview/list/?psize_WorkOrderView=100000000",
+                 "/workorderview/list/?page_WorkOrderView=99999999999999999999",
+                 "/workorderview/list/?psize_WorkOrderView=-5",
+                 "/documents/orders.csv?start=0001-01-01&end=9999-12-31"):
+        assert screen.get(path).status_code == 400, path
+    for path in ("/workorderview/download/x.txt", "/customerview/download/..%2F..%2Fetc%2Fpasswd"):
+        assert screen.get(path).status_code in (403, 404), path  # no permission, or no such route
+    for path in ("/bookingboard/?date_to=9999-12-31", "/bookingboard/?date_from=0001-01-01",
+                 "/serviceboard/?date_to=9999-12-31", "/serviceboard/?date_from=0001-01-01"):
+        assert screen.get(path).status_code == 200, path
+    portal = login_as(reseller)
+    assert portal.get("/portal/orders/export.csv?start=0001-01-01&end=9999-12-31").status_code == 400

@@ -8,6 +8,7 @@ import datetime as dt
 
 from flask import Response, request, stream_with_context
 
+from ..core.errors import ValidationFailed
 from .common import ApiError
 
 #: Shipping papers exist once the shipment is confirmed (SPEC §3: confirm produces them).
@@ -27,23 +28,14 @@ def send_document(kind: str, item) -> Response:
     return response
 
 
-def _date_arg(name: str) -> dt.date | None:
-    value = request.args.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ApiError(400, {name: ["Give the date as YYYY-MM-DD."]}) from None
-
-
 def send_orders_csv(actor) -> Response:
     """``GET /api/v1/work_order/export.csv?start=&end=``: a reseller's own orders, staff all of them."""
-    from ..documents.csv_export import stream_orders_csv
+    from ..documents.csv_export import parse_range, stream_orders_csv
 
-    start, end = _date_arg("start"), _date_arg("end")
-    if start and end and end < start:
-        raise ApiError(400, {"end": ["The end date is before the start date."]})
+    try:  # the one date-range rule of every export (formats, order, the calendar's ends)
+        start, end = parse_range(request.args.get("start"), request.args.get("end"))
+    except ValidationFailed as error:
+        raise ApiError(400, error.errors) from None
     customer_id = actor.customer_id if not actor.is_staff else None
     rows = stream_orders_csv(actor, start, end, customer_id=customer_id)
     response = Response(stream_with_context(rows), mimetype="text/csv")

@@ -19,6 +19,24 @@ def not_blank(value: str) -> None:
         raise ValidationError("This field cannot be empty.")
 
 
+#: Dates a shop works with. Outside them the calendar's ends are near (a day after 9999-12-31, a UTC
+#: time before 0001-01-01 00:00 in Berlin) and date arithmetic overflows: refused at the field.
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2999, 12, 31)
+OUT_OF_CALENDAR = "Choose a date between 1900-01-01 and 2999-12-31."
+
+
+def in_calendar(value) -> bool:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return day is None or EARLIEST <= day <= LATEST
+
+
+def calendar_checked(value):
+    if not in_calendar(value):
+        raise ValidationError(OUT_OF_CALENDAR)
+    return value
+
+
 class Money(fields.Field):
     """A two-decimal amount: ``"205.50"`` out; ``"205.5"``, ``205.5`` or ``"205.50"`` in."""
 
@@ -78,7 +96,7 @@ class UTCDateTime(fields.DateTime):
             parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             raise ValidationError("Give a date and time such as 2025-03-14T09:30 (ISO 8601).") from None
-        return parsed
+        return calendar_checked(parsed)
 
 
 class When(fields.Field):
@@ -110,6 +128,7 @@ class When(fields.Field):
             parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise self.make_error("invalid") from None
+        calendar_checked(parsed)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=shop_zone())
 
 
@@ -161,8 +180,8 @@ class Day(fields.Date):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value
-        return super()._deserialize(value, attr, data, **kwargs)
+            return calendar_checked(value)
+        return calendar_checked(super()._deserialize(value, attr, data, **kwargs))
 
 
 class Key(fields.Field):

@@ -27,6 +27,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..core.errors import ValidationFailed
+from ..core.fields import OUT_OF_CALENDAR, in_calendar
 from ..core.scope import scoped
 from ..core.settings import shop_zone
 from ..extensions import db
@@ -77,9 +78,12 @@ def parse_date(value, field: str) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise ValidationFailed({field: [f"{value[:40]!r} is not a date: use YYYY-MM-DD, e.g. 2025-03-31."]}) from None
+    if not in_calendar(day):
+        raise ValidationFailed({field: [OUT_OF_CALENDAR]})
+    return day
 
 
 def parse_range(start, end) -> tuple[dt.date | None, dt.date | None]:

@@ -16,6 +16,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.errors import ServiceError, ValidationFailed
+from ..core.fields import in_calendar
 from ..core.settings import shop_zone, to_utc
 from ..extensions import db
 from ..models import utcnow
@@ -82,9 +83,10 @@ def day_bounds(day: dt.date, days: int = 1) -> tuple[dt.datetime, dt.datetime]:
 
 def parse_day(raw: str | None) -> dt.date | None:
     try:
-        return dt.date.fromisoformat((raw or "").strip()) if raw else None
+        day = dt.date.fromisoformat((raw or "").strip()) if raw else None
     except ValueError:
         return None
+    return day if in_calendar(day) else None  # the calendar's ends are no filter a shop means
 
 
 def parse_id(raw: str | None) -> int | None:
