@@ -41,11 +41,21 @@ def last_mail(to_address: str) -> OutboxEmail:
     return mail
 
 
+def delivered(mail: OutboxEmail) -> tuple[str, str | None]:
+    """The bodies of ``mail`` as the recipient gets them: its sealed links minted, as the mailer does when
+    it hands the mail to the SMTP server (the outbox itself never holds a usable link)."""
+    from app.services import portal_auth
+
+    text, html = portal_auth.unseal(mail.body_text, mail.body_html)
+    db.session.commit()
+    return text, html
+
+
 def last_link(to_address: str) -> str:
     """The path (with ``?next=`` if any) of the newest login link e-mailed to ``to_address``."""
-    mail = last_mail(to_address)
-    match = LINK.search(mail.body_text)
-    assert match, mail.body_text
+    text, _html = delivered(last_mail(to_address))
+    match = LINK.search(text)
+    assert match, text
     return match.group(1).replace("&amp;", "&")
 
 

@@ -54,6 +54,10 @@ def test_the_public_form_counts_files_before_decoding_any(client, db, monkeypatc
     response = client.post("/portal/request", data=data, content_type="multipart/form-data")
     assert response.status_code == 422 and "At most 2 files" in response.get_data(as_text=True)
     assert checked == ["0.jpg", "1.jpg"]  # the 38 others were never read
+    from app.views.portal.public_request import DRAFT_KEY
+
+    with client.session_transaction() as browser:
+        uploads.discard_draft(browser.get(DRAFT_KEY))  # leave no draft behind for other tests
 
 
 def test_drafts_together_cannot_fill_the_disk(app, db):
@@ -173,3 +177,61 @@ def test_the_calendars_ends_paging_and_unused_routes_are_4xx_never_500(db, clien
         assert screen.get(path).status_code == 200, path
     portal = login_as(reseller)
     assert portal.get("/portal/orders/export.csv?start=0001-01-01&end=9999-12-31").status_code == 400
+
+
+# --- secrets: login and reset links are never readable in the outbox, its screen or the log -----------------
+
+def test_login_links_are_sealed_until_the_mail_leaves(app, db, client, caplog):
+    import logging
+    import re
+
+    from aiosmtpd.controller import Controller
+    from sqlalchemy import select
+
+    from app.models import OutboxEmail
+    from app.services import mailer
+    from tests.portal_support import LINK
+    from tests.test_mailer import Inbox, free_port
+
+    make_user("Customer", customer=CustomerFactory(), email="jane.sealed@example.com")
+    manager = make_user("Manager")
+    db.session.commit()
+    assert client.post("/portal/login", data={"email": "jane.sealed@example.com"}).status_code in (200, 302, 303)
+    mail = db.session.scalar(select(OutboxEmail).where(OutboxEmail.to_address == "jane.sealed@example.com"))
+    stored = mail.body_text + (mail.body_html or "")
+    assert "/portal/login/portico-link-" in stored and not LINK.search(stored)
+    # without MAIL_SERVER the log holds the stand-in too
+    with caplog.at_level(logging.INFO, logger="app.services.mailer"):
+        mailer.send_due()
+    assert "portico-link-" in caplog.text and not LINK.search(caplog.text)
+    # a manager opening the outbox sees no usable link
+    from tests.conftest import login
+
+    login(client, manager.username)
+    outbox = client.get("/outboxview/list/").get_data(as_text=True) + client.get(
+        f"/outboxview/show/{mail.id}").get_data(as_text=True)
+    assert not LINK.search(outbox)
+    client.get("/logout/")
+    # the mail that reaches Jane carries a link that logs her in
+    port = free_port()
+    old = dict(app.config)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False, MAIL_USERNAME="")
+    mail.next_attempt_at = mail.created_at
+    db.session.commit()
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert mailer.send_due()["sent"] >= 1
+    finally:
+        controller.stop()
+        app.config.clear()
+        app.config.update(old)
+    received = next(m for m in inbox.messages if m["To"] == "jane.sealed@example.com")
+    text = next(part.get_payload(decode=True).decode() for part in received.walk()
+                if part.get_content_type() == "text/plain")
+    path = LINK.search(text).group(1)
+    assert re.search(r"/portal/login/[A-Za-z0-9_-]{40,}", path)
+    db.session.expire_all()
+    assert "portico-link-" in db.session.get(OutboxEmail, mail.id).body_text  # still sealed at rest
+    assert client.post(path.split("?")[0]).status_code in (302, 303)  # Jane is logged in

@@ -14,8 +14,8 @@ from app.models import AuditEvent, Customer, LoginToken, OutboxEmail, PortalSess
 from app.services import portal_auth
 from tests.conftest import PASSWORD
 from tests.factories import make_user
+from tests.portal_support import delivered, separate_requests, token_of  # noqa: F401 - fixture
 from tests.portal_support import last_link as last_link_path
-from tests.portal_support import separate_requests, token_of  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.usefixtures("separate_requests")
 
@@ -175,7 +175,8 @@ def test_password_reset(app, client, db, customer_user):
     response = client.post("/portal/password/reset", data={"email": "jane@example.com"})
     assert response.status_code == 303
     mail = db.session.scalar(select(OutboxEmail).where(OutboxEmail.to_address == "jane@example.com"))
-    token = re.search(r"/portal/password/reset/([A-Za-z0-9_-]{40,})", mail.body_text).group(1)
+    assert not re.search(r"/portal/password/reset/([A-Za-z0-9_-]{40,})", mail.body_text)  # sealed in the outbox
+    token = re.search(r"/portal/password/reset/([A-Za-z0-9_-]{40,})", delivered(mail)[0]).group(1)
     assert db.session.scalar(select(LoginToken.purpose).where(LoginToken.user_id == customer_user.id)) == \
         "password_reset"
     assert client.post(f"/portal/login/{token}").status_code == 410  # a reset token is no login link

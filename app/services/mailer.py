@@ -5,7 +5,9 @@ scheduler process, or ``flask --app run outbox``) claims due rows, sends each ov
 setting names (``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USE_TLS``, ``MAIL_USE_SSL``, ``MAIL_USERNAME``,
 ``MAIL_PASSWORD``, ``MAIL_DEFAULT_SENDER``) and records the outcome. A failure is retried after 1, 2, 4 …
 minutes (at most an hour apart) and marked ``failed`` after ``MAX_ATTEMPTS``; nothing is lost while the
-SMTP server is down. Without ``MAIL_SERVER`` mail stays in the outbox and is written to the log.
+SMTP server is down. Without ``MAIL_SERVER`` mail stays in the outbox and is written to the log. Login and
+password links are sealed until a mail is handed to the SMTP server (``portal_auth.unseal``): the outbox and
+the log hold a stand-in that logs nobody in.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from sqlalchemy import select
 from ..core.settings import get_settings
 from ..extensions import db
 from ..models import OutboxEmail, utcnow
+from . import portal_auth
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -38,9 +41,10 @@ def build_message(mail: OutboxEmail, sender: str) -> EmailMessage:
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
     message["Message-ID"] = make_msgid(idstring=f"portico-{mail.id}")
-    message.set_content(mail.body_text)
-    if mail.body_html:
-        message.add_alternative(mail.body_html, subtype="html")
+    text, html = portal_auth.unseal(mail.body_text, mail.body_html)  # the link exists only in the message
+    message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
     for attachment in mail.attachments or []:
         maintype, _, subtype = attachment.get("content_type", "application/octet-stream").partition("/")
         message.add_attachment(base64.b64decode(attachment["data"]), maintype=maintype,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -124,14 +125,54 @@ def lock_customer(customer: Customer, actor: Actor, locked: bool = True) -> bool
 
 # --- tokens ----------------------------------------------------------------------------------------------
 
+#: The stand-in a mail body holds for a link token until the mail leaves (``unseal``).
+SEALED = re.compile(r"portico-link-(\d+)-sealed")
+
+
 def issue_token(user, purpose: str = LOGIN, hours: int | None = None) -> str:
-    """A new link token for ``user``; returns the raw token (only its hash is stored). The caller commits."""
-    raw = secrets.token_urlsafe(32)
+    """A new link token for ``user``, **sealed**: the returned stand-in goes into the mail body, and the
+    token itself is minted only when the mail is handed to the SMTP server (``unseal``). The outbox, its
+    screen, the log and every backup hold the stand-in, never a link that logs anyone in; the database
+    holds only hashes. The caller commits."""
     hours = hours if hours is not None else get_settings().magic_link_hours
-    db.session.add(LoginToken(token_hash=token_hash(raw), user_id=user.id, purpose=purpose,
-                              expires_at=utcnow() + dt.timedelta(hours=hours), created_ip=client_ip(),
-                              user_agent=client_agent()))
-    return raw
+    now = utcnow()
+    token = LoginToken(token_hash=token_hash(secrets.token_urlsafe(32)),  # nobody holds this one
+                       user_id=user.id, purpose=purpose, created_at=now, expires_at=now + dt.timedelta(hours=hours),
+                       created_ip=client_ip(), user_agent=client_agent())
+    db.session.add(token)
+    db.session.flush()
+    return f"portico-link-{token.id}-sealed"
+
+
+def unseal(*bodies: str | None) -> tuple[str | None, ...]:
+    """The bodies as they leave for the recipient: each sealed stand-in becomes a freshly minted token
+    (its hash stored, its lifetime counted from now). A token revoked or expired meanwhile becomes a link
+    to ask for a new one. The caller commits (the mailer, with the delivery)."""
+    minted: dict[str, str] = {}
+    for body in bodies:
+        for ident in SEALED.findall(body or ""):
+            if ident in minted:
+                continue
+            token = db.session.get(LoginToken, int(ident))
+            now = utcnow()
+            if token is None or token.revoked_at is not None or token.expires_at <= now:
+                minted[ident] = None
+                continue
+            raw = secrets.token_urlsafe(32)
+            lifetime = token.expires_at - token.created_at
+            token.token_hash, token.created_at, token.expires_at = token_hash(raw), now, now + lifetime
+            minted[ident] = raw
+    if not minted:
+        return bodies
+
+    def fill(body: str | None) -> str | None:
+        if not body:
+            return body
+        body = re.sub(r"/portal/(?:login|password/reset)/portico-link-(\d+)-sealed(?:\?[^\s\"<]*)?",
+                      lambda m: m.group(0) if minted.get(m.group(1)) else "/portal/login", body)
+        return SEALED.sub(lambda m: minted.get(m.group(1)) or "expired", body)
+
+    return tuple(fill(body) for body in bodies)
 
 
 def find_token(raw: str, purpose: str = LOGIN) -> LoginToken | None:
