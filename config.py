@@ -99,6 +99,8 @@ class Config:
     API_LOGIN_RATE_LIMIT = os.environ.get("PORTICO_API_LOGIN_RATE_LIMIT", "10 per minute")
     # The portal's sign-in forms and public request form (defaults in app/services/portal_auth.py RATE_LIMITS).
     PORTICO_LOGIN_LINK_RATE_LIMIT = os.environ.get("PORTICO_LOGIN_LINK_RATE_LIMIT")  # per e-mail address
+    #: A link request answers no faster than this, known address or not (no timing oracle for accounts).
+    PORTICO_EQUAL_ANSWER_SECONDS = float(os.environ.get("PORTICO_EQUAL_ANSWER_SECONDS", "0.4"))
     PORTICO_PORTAL_IP_RATE_LIMIT = os.environ.get("PORTICO_PORTAL_IP_RATE_LIMIT")  # per client address
     PORTICO_PUBLIC_REQUEST_RATE_LIMIT = os.environ.get("PORTICO_PUBLIC_REQUEST_RATE_LIMIT")
     RATELIMIT_ENABLED = _bool("PORTICO_RATELIMIT_ENABLED", True)
@@ -126,4 +128,5 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     MAIL_SERVER = ""
+    PORTICO_EQUAL_ANSWER_SECONDS = 0.05  # the floor is tested on its own; the suite asks for many links
     PORTICO_SYNC_SECURITY_ON_START = True

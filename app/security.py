@@ -91,6 +91,30 @@ class PorticoSecurityManager(SecurityManager):
     user's roles in one query and the rest are answered from that set.
     """
 
+    def create_jwt_manager(self, app):
+        """FAB's JWT manager, refusing tokens issued before the user's credentials were revoked (a password
+        reset or change, an archived or locked login)."""
+        manager = super().create_jwt_manager(app)
+
+        @manager.token_in_blocklist_loader
+        def _revoked(_header, payload) -> bool:
+            from .services.portal_auth import issued_before_revocation
+
+            issued = dt.datetime.fromtimestamp(payload.get("iat", 0), dt.UTC).replace(tzinfo=None)
+            return issued_before_revocation(payload.get("sub"), issued)
+
+        return manager
+
+    def reset_password(self, userid, password):
+        """Security → Users "Reset password" and a staff user's own: every other credential ends."""
+        super().reset_password(userid, password)
+        user = self.get_user_by_id(userid)
+        if user is not None:
+            from .services.portal_auth import revoke_credentials
+
+            revoke_credentials(user)
+            db.session.commit()
+
     @property
     def userdbmodelview(self):
         """Security → Users archives logins that history names instead of deleting them."""

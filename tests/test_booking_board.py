@@ -149,7 +149,8 @@ def test_filters(shop, login_as, db):
     html = client.get(f"{BOARD}?date_to={day}").text
     assert fridge.number in html and boiler.number not in html
     # nonsense filters are ignored, never a 500
-    assert client.get(f"{BOARD}?service_type=abc&date_from=yesterday&location=x&page_new=-3").status_code == 200
+    assert client.get(f"{BOARD}?service_type=abc&date_from=yesterday&location=x").status_code == 200
+    assert client.get(f"{BOARD}?page_new=-3").status_code == 400  # paging is a whole number, or a clear 400
 
 
 def test_columns_are_capped_and_say_how_many_more(shop, login_as, db):

@@ -171,7 +171,7 @@ def test_the_calendars_ends_paging_and_unused_routes_are_4xx_never_500(db, clien
                  "/documents/orders.csv?start=0001-01-01&end=9999-12-31"):
         assert screen.get(path).status_code == 400, path
     for path in ("/workorderview/download/x.txt", "/customerview/download/..%2F..%2Fetc%2Fpasswd"):
-        assert screen.get(path).status_code in (403, 404), path  # no permission, or no such route
+        assert screen.get(path).status_code == 404, path
     for path in ("/bookingboard/?date_to=9999-12-31", "/bookingboard/?date_from=0001-01-01",
                  "/serviceboard/?date_to=9999-12-31", "/serviceboard/?date_from=0001-01-01"):
         assert screen.get(path).status_code == 200, path
@@ -235,3 +235,104 @@ def test_login_links_are_sealed_until_the_mail_leaves(app, db, client, caplog):
     db.session.expire_all()
     assert "portico-link-" in db.session.get(OutboxEmail, mail.id).body_text  # still sealed at rest
     assert client.post(path.split("?")[0]).status_code in (302, 303)  # Jane is logged in
+
+
+# --- sessions that hold: a copied cookie dies with its logout; a reset or a lock ends every credential ------
+
+def test_a_staff_cookie_copied_before_logout_is_refused_afterwards(app, db):
+    from tests.conftest import login
+
+    advisor = make_user("Advisor")
+    db.session.commit()
+    browser = app.test_client()
+    assert login(browser, advisor.username).status_code == 302
+    assert browser.get("/customerview/list/").status_code == 200
+    copied = browser.get_cookie("session").value
+    assert browser.get("/logout/").status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    response = thief.get("/customerview/list/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert thief.get("/customerview/list/").status_code == 302  # and it stays logged out
+
+
+def test_a_password_reset_ends_every_other_credential(app, db):
+    import datetime as dt
+
+    import time_machine
+
+    from tests.api_support import login_token
+    from tests.conftest import login
+
+    advisor = make_user("Advisor")
+    db.session.commit()
+    other_browser = app.test_client()
+    assert login(other_browser, advisor.username).status_code == 302
+    with time_machine.travel(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5), tick=False):
+        token = login_token(app.test_client(), advisor.username)  # a JWT from a few seconds ago
+    app.appbuilder.sm.reset_password(advisor.id, "a-new-password-2")
+    client = app.test_client()
+    assert client.get("/api/v1/customer/", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    response = other_browser.get("/customerview/list/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert login(app.test_client(), advisor.username, "a-new-password-2").status_code == 302
+    fresh = login_token(app.test_client(), advisor.username, "a-new-password-2")
+    assert client.get("/api/v1/customer/", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+
+
+def test_a_link_request_takes_as_long_for_an_unknown_address(app, db, client, monkeypatch):
+    """The answer never comes sooner than the floor, whether a mail was queued or not."""
+    import time
+
+    from app.services import portal_auth
+
+    make_user("Customer", customer=CustomerFactory(), email="known.timing@example.com")
+    db.session.commit()
+    monkeypatch.setitem(app.config, "PORTICO_EQUAL_ANSWER_SECONDS", 0.3)
+    sent = []
+    real = portal_auth.send_login_link
+    monkeypatch.setattr(portal_auth, "send_login_link", lambda *a, **k: sent.append(real(*a, **k)))
+    for address in ("known.timing@example.com", "nobody.timing@example.com"):
+        started = time.monotonic()
+        assert client.post("/portal/login", data={"email": address}).status_code == 303
+        assert time.monotonic() - started >= 0.3, address
+    assert sent == [True, False]  # one queued a mail, one did not; both answered alike
+
+
+@pytest.mark.parametrize("body", [
+    b"1 0 obj << /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >> endobj",
+    b"1 0 obj << /S /Launch /F (cmd.exe) >> endobj",
+    b"1 0 obj << /Type /Catalog /Names << /EmbeddedFiles 2 0 R >> >> endobj",
+    b"1 0 obj << /S /J#61vaScript >> endobj",  # a name written with an escape is the same name
+    b"1 0 obj << /Type /ObjStm /Filter /FlateDecode >> stream\n" + zlib.compress(b"<< /S /JavaScript >>")
+    + b"\nendstream endobj",  # hidden in a compressed object stream
+])
+def test_a_pdf_that_runs_or_carries_something_is_refused(body):
+    with pytest.raises(ValidationFailed, match="scripts, actions or embedded files"):
+        uploads.check_file(_Upload(b"%PDF-1.7\n" + body + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n", "scan.pdf"))
+
+
+def test_a_plain_pdf_passes_and_a_pdf_zip_bomb_is_refused_cheaply():
+    plain = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    assert uploads.check_file(_Upload(plain, "letter.pdf")).content_type == "application/pdf"
+    bomb = zlib.compress(b"\x00" * (uploads.PDF_INFLATE_LIMIT + 1024 * 1024), 9)  # 33 MB of zeros in ~32 KB
+    with pytest.raises(ValidationFailed):
+        uploads.check_file(_Upload(b"%PDF-1.4\n1 0 obj << /Filter /FlateDecode >> stream\n" + bomb
+                                   + b"\nendstream endobj\n%%EOF\n", "bomb.pdf"))
+
+
+def test_portal_logins_are_archived_from_the_customer_screens(db, login_as, client):
+    from app.models import PortalUser
+
+    manager = make_user("Manager")
+    jane = make_user("Customer", customer=CustomerFactory(name="Archive Login Customer"))
+    db.session.commit()
+    link = db.session.query(PortalUser).filter_by(user_id=jane.id).one()
+    screen = login_as(manager)
+    response = screen.post("/portaluserview/action_post", data={"action": "archive", "rowid": [str(link.id)]},
+                           follow_redirects=True)
+    assert "Archived: " in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(jane), jane.id).active is False
+    assert screen.post(f"/portaluserview/delete/{link.id}").status_code in (302, 403, 404, 405)
+    assert db.session.get(PortalUser, link.id) is not None  # the link stays with the login's history

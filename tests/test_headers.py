@@ -1,6 +1,8 @@
 """Security headers on every page of the URL map, and the client's address behind a trusted proxy."""
 from __future__ import annotations
 
+import re
+
 from flask import Flask, request
 
 from app import web
@@ -14,6 +16,7 @@ def _plain_get_rules(app):
 
 
 def test_every_html_page_refuses_framing_and_sniffing(app, client, db, login_as):
+    """…and runs no inline script without the response's own nonce (a strict ``script-src``)."""
     admin = make_user("Admin")
     db.session.commit()
     pages = list(_plain_get_rules(app))
@@ -29,9 +32,16 @@ def test_every_html_page_refuses_framing_and_sniffing(app, client, db, login_as)
                 missing.append((who, path, "nosniff/referrer"))
             if response.mimetype == "text/html":
                 checked += 1
-                if "frame-ancestors 'none'" not in headers.get("Content-Security-Policy", "") \
-                        or headers.get("X-Frame-Options") != "DENY":
+                policy = headers.get("Content-Security-Policy", "")
+                if "frame-ancestors 'none'" not in policy or headers.get("X-Frame-Options") != "DENY":
                     missing.append((who, path, "framing"))
+                nonce = re.search(r"script-src 'self' 'nonce-([A-Za-z0-9_-]+)'", policy)
+                if not nonce:
+                    missing.append((who, path, "script-src"))
+                    continue
+                for script in re.findall(r"<script\b[^>]*>", response.get_data(as_text=True)):
+                    if "src=" not in script and f'nonce="{nonce.group(1)}"' not in script:
+                        missing.append((who, path, f"inline script without this response's nonce: {script}"))
     assert checked > 40
     assert not missing, missing
 

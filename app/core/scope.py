@@ -158,6 +158,8 @@ def get_for(model, ident, actor: Actor):
         ident = int(ident)
     except (TypeError, ValueError):
         raise NotFound() from None
+    if not 0 < ident < 2**31:  # no key is beyond 32 bits (PostgreSQL would refuse the comparison)
+        raise NotFound()
     row = db.session.scalar(scoped(select(model).where(model.id == ident), model, actor))
     if row is None:
         raise NotFound(f"{model.__name__} {ident} not found")

@@ -6,7 +6,7 @@ from .base import ZERO, utcnow
 from .customers import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit
 from .estimates import ESTIMATE_STATUSES, DisputeNote, Estimate, LabourLine, PartLine, dispute_log
 from .invoices import INVOICE_STATUSES, CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment
-from .portal import PortalSession, PublicSubmission
+from .portal import CredentialRevocation, PortalSession, PublicSubmission
 from .reports import ReportDefinition, ReportRun
 from .requests import REQUEST_STATUSES, SLOTS, Attachment, ServiceRequest, TimeProposal
 from .scheduler import SchedulerLease, apscheduler_jobs
@@ -28,7 +28,7 @@ __all__ = [
     "CUSTOMER_KINDS", "NOTIFICATION_GROUPS", "UNIT_KINDS", "Address", "Customer", "PortalUser", "Unit",
     "ESTIMATE_STATUSES", "DisputeNote", "Estimate", "LabourLine", "PartLine", "dispute_log",
     "INVOICE_STATUSES", "CreditNote", "CreditNoteLine", "Invoice", "InvoiceLine", "Payment",
-    "PortalSession", "PublicSubmission",
+    "CredentialRevocation", "PortalSession", "PublicSubmission",
     "ReportDefinition", "ReportRun", "SchedulerLease", "apscheduler_jobs",
     "REQUEST_STATUSES", "SLOTS", "Attachment", "ServiceRequest", "TimeProposal",
     "ServiceLocation", "ServiceType", "Settings", "ShippingMethod",

@@ -82,6 +82,10 @@ class PortalUser(TimestampMixin, Model):
     user = relationship(User)
     customer = relationship(Customer, back_populates="portal_users")
 
+    @property
+    def login_state(self) -> str:
+        return "Active" if self.user is not None and self.user.active else "Archived"
+
     def __str__(self) -> str:
         return f"{self.user.username if self.user else self.user_id} @ {self.customer}"
 

@@ -49,3 +49,13 @@ class PublicSubmission(Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     service_request = relationship("ServiceRequest")
+
+
+class CredentialRevocation(Model):
+    """Every credential of a user issued before ``revoked_at`` is void: web sessions, JWTs (their ``iat``),
+    API keys. Written when a password is reset or changed, and when a login is archived or locked."""
+
+    __tablename__ = "credential_revocation"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True)
+    revoked_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)

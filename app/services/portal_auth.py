@@ -17,6 +17,8 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import time
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, render_template, request, session
@@ -28,7 +30,7 @@ from sqlalchemy import func, select, update
 from ..core.actors import Actor
 from ..core.settings import absolute, get_settings
 from ..extensions import db
-from ..models import Customer, LoginToken, PortalSession, PortalUser, User, utcnow
+from ..models import CredentialRevocation, Customer, LoginToken, PortalSession, PortalUser, User, utcnow
 from . import audit, notify
 
 LOGIN = "login"
@@ -103,13 +105,11 @@ def portal_user_by_email(email: str) -> User | None:
 
 
 def end_access(customer: Customer) -> None:
-    """End the sessions and login links of every portal user of ``customer`` (locked or archived)."""
-    user_ids = select(PortalUser.user_id).where(PortalUser.customer_id == customer.id).scalar_subquery()
-    now = utcnow()
-    db.session.execute(update(PortalSession).where(PortalSession.user_id.in_(user_ids),
-                                                   PortalSession.ended_at.is_(None)).values(ended_at=now))
-    db.session.execute(update(LoginToken).where(LoginToken.user_id.in_(user_ids),
-                                                LoginToken.revoked_at.is_(None)).values(revoked_at=now))
+    """End the sessions, login links, JWTs and API keys of every portal user of ``customer`` (locked or
+    archived)."""
+    for user in db.session.scalars(select(User).join(PortalUser, PortalUser.user_id == User.id)
+                                   .where(PortalUser.customer_id == customer.id)):
+        revoke_credentials(user)
 
 
 def lock_customer(customer: Customer, actor: Actor, locked: bool = True) -> bool:
@@ -225,6 +225,20 @@ def _mail(user, template: str, event: str, subject, **context) -> None:
     notify.queue_email(user.email, subject, text, html, event=event)
 
 
+@contextmanager
+def equal_time():
+    """The answer to "send me a link" takes the same time whether the address belongs to an account or
+    not (no timing oracle for who is a customer): at least ``PORTICO_EQUAL_ANSWER_SECONDS``."""
+    floor = float(current_app.config.get("PORTICO_EQUAL_ANSWER_SECONDS", 0.4))
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        remaining = floor - (time.monotonic() - started)
+        if remaining > 0:
+            time.sleep(remaining)
+
+
 def send_login_link(email: str, next_path: str | None = None) -> bool:
     """E-mail a login link if the address belongs to an unlocked portal user. The answer to the visitor
     must not depend on the result (it says whether a mail was queued, for tests and logs only)."""
@@ -277,11 +291,7 @@ def reset_password(raw: str, password: str) -> User:
     user.password = generate_password_hash(
         password, method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
         salt_length=current_app.config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16))
-    now = utcnow()
-    db.session.execute(update(LoginToken).where(LoginToken.user_id == user.id, LoginToken.revoked_at.is_(None))
-                       .values(revoked_at=now))
-    db.session.execute(update(PortalSession).where(PortalSession.user_id == user.id,
-                                                   PortalSession.ended_at.is_(None)).values(ended_at=now))
+    revoke_credentials(user)
     sm.update_user_auth_stat(user, True)  # commits
     return user
 
@@ -298,8 +308,8 @@ def start_session(user, method: str, login_token: LoginToken | None = None) -> P
                         login_token_id=login_token.id if login_token is not None else None,
                         ip=client_ip(), user_agent=client_agent())
     db.session.add(row)
+    session[SESSION_KEY] = key  # before login_user: its signal then finds the browser's row
     login_user(user, remember=False)
-    session[SESSION_KEY] = key
     current_app.appbuilder.sm.update_user_auth_stat(user, True)  # last login, count; commits
     return row
 
@@ -361,10 +371,48 @@ def end_browser_session() -> None:
     session.update(keep)
 
 
+def on_login(_app, user=None) -> None:
+    """Flask-Login's ``user_logged_in``: every login in a browser (FAB's staff form too) is a session row,
+    so a copied cookie dies with a logout, a password reset or a lock (``check_portal_session``)."""
+    if has_request_context() and user is not None:
+        adopt_session(user)  # this browser's row when it is this user's and open, else a new one
+
+
+def revoke_credentials(user, reason: str = "") -> None:
+    """End every session and login link of ``user``, void the JWTs issued so far and revoke the API keys
+    (a password reset or change, an archived or locked login). The caller commits."""
+    from flask_appbuilder.security.sqla.models import ApiKey
+
+    now = utcnow()
+    db.session.execute(update(PortalSession).where(PortalSession.user_id == user.id,
+                                                   PortalSession.ended_at.is_(None)).values(ended_at=now))
+    db.session.execute(update(LoginToken).where(LoginToken.user_id == user.id, LoginToken.revoked_at.is_(None))
+                       .values(revoked_at=now))
+    db.session.execute(update(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_on.is_(None))
+                       .values(revoked_on=now, active=False))
+    row = db.session.get(CredentialRevocation, user.id)
+    if row is None:
+        db.session.add(CredentialRevocation(user_id=user.id, revoked_at=now))
+    else:
+        row.revoked_at = now
+
+
+def issued_before_revocation(user_id, issued_at: dt.datetime | None) -> bool:
+    """Was a credential issued at ``issued_at`` (naive UTC) voided since (``revoke_credentials``)?"""
+    try:
+        ident = int(user_id)
+    except (TypeError, ValueError):
+        return True
+    revoked = db.session.scalar(select(CredentialRevocation.revoked_at).where(CredentialRevocation.user_id == ident))
+    # JWTs carry whole seconds: a token of the revocation's own second stays valid (a login right after)
+    return revoked is not None and (issued_at is None or issued_at < revoked.replace(microsecond=0))
+
+
 def on_logout(_app, user=None) -> None:
     """Flask-Login's ``user_logged_out``: any logout (the portal's or FAB's ``/logout/``) ends the row."""
     if has_request_context() and session.get(SESSION_KEY):
         end_current_row()
+        session.pop(SESSION_KEY, None)
 
 
 def sessions_of(user) -> list[PortalSession]:

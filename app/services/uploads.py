@@ -24,6 +24,7 @@ import re
 import secrets
 import shutil
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -57,6 +58,7 @@ MAX_PIXELS = 60_000_000  # a 60-megapixel photo; more is a decompression bomb, n
 #: The longest side a picture may have: a 1 × 59,000,000 PNG is 115 KB and passes the pixel count, but
 #: takes seconds of CPU to decode; no camera makes a side longer than this.
 MAX_SIDE = 16_384
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard, the second line behind the header check
 #: All unsubmitted public-form drafts together keep at most this much (a flood of drafts cannot fill a disk).
 DEFAULT_PENDING_MAX_BYTES = 200 * 1024 * 1024
 FIELD = "files"
@@ -157,6 +159,44 @@ def _clean_image(data: bytes, kind: str, name: str) -> bytes:
     return out.getvalue()
 
 
+#: PDF names that run something or carry something: a document with one of them is refused.
+ACTIVE_PDF_NAMES = {b"JavaScript", b"JS", b"Launch", b"EmbeddedFile", b"EmbeddedFiles", b"RichMedia", b"XFA",
+                    b"AA", b"SubmitForm", b"ImportData"}
+_PDF_NAME = re.compile(rb"/((?:[A-Za-z0-9]|#[0-9A-Fa-f]{2})+)")
+_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.S)
+PDF_INFLATE_LIMIT = 32 * 1024 * 1024  # all streams of one PDF together, decompressed: a bomb stops here
+
+
+def _pdf_names(chunk: bytes) -> set[bytes]:
+    return {re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw)
+            for raw in _PDF_NAME.findall(chunk)}
+
+
+def _check_pdf(data: bytes, name: str) -> None:
+    """Refuse a PDF with scripts, launch or submit actions or embedded files — also inside compressed
+    object streams (inflated with a total budget, so a zip bomb costs nothing)."""
+    found = _pdf_names(data) & ACTIVE_PDF_NAMES
+    budget = PDF_INFLATE_LIMIT
+    for stream in _PDF_STREAM.findall(data) if not found else ():
+        inflater, pending, tail = zlib.decompressobj(), stream, b""
+        while pending and budget > 0 and not found:  # a megabyte at a time: memory stays small too
+            try:
+                chunk = inflater.decompress(pending, 1 << 20)
+            except zlib.error:
+                break  # not Flate (an image, a font): nothing to read names from
+            pending = inflater.unconsumed_tail
+            if not chunk:
+                break
+            budget -= len(chunk)
+            found |= _pdf_names(tail + chunk) & ACTIVE_PDF_NAMES
+            tail = chunk[-64:]  # a name split between two megabytes is still seen
+        if found or budget <= 0:
+            break
+    if found or budget <= 0:
+        raise ValidationFailed({FIELD: [_l("%(name)s contains scripts, actions or embedded files. Print it to "
+                                           "PDF again (or save it as a picture) and send that.", name=name)]})
+
+
 def check_file(file_storage) -> CheckedFile:
     """Check one uploaded file (a werkzeug ``FileStorage``); ``ValidationFailed`` at field ``files``."""
     name = secure_filename(file_storage.filename or "") or str(_l("The file"))
@@ -168,7 +208,9 @@ def check_file(file_storage) -> CheckedFile:
         raise ValidationFailed({FIELD: [_l("%(name)s is not a photo (JPEG, PNG, WebP, HEIC) or a PDF document.",
                                            name=name)]})
     content_type, extension = KINDS[kind]
-    if kind != "pdf":
+    if kind == "pdf":
+        _check_pdf(data, name)
+    else:
         data = _clean_image(data, kind, name)
     return CheckedFile(filename=_display_name(file_storage.filename, extension), content_type=content_type,
                        data=data)

@@ -9,12 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, g
-from flask_appbuilder import ModelView, expose
+from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.widgets import ListWidget
 from markupsafe import Markup
 from sqlalchemy import select
@@ -226,13 +225,6 @@ class StaffModelView(ModelView):
                 fields[column] = BooleanField(label, default=bool(self.datamodel.get_col_default(column)),
                                               description=(self.description_columns or {}).get(column, ""))
         return fields
-
-    @expose("/download/<string:filename>")
-    @has_access
-    def download(self, filename):
-        """FAB's file-column download: no Portico screen has file columns (attachments have their own
-        scoped route), so the route answers 404 instead of reaching into a folder."""
-        abort(404)
 
     # --- empty cells are empty, not "None" ---------------------------------------------------------------
 

@@ -12,7 +12,16 @@ from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, C
 from ..services import customers
 from ..services.workflow import perform
 from .archive import ArchiveMixin
-from .base import FilterUserHasRole, StaffModelView, choice_field, label, local_time, time_formatters, yes_no
+from .base import (
+    NO_DELETE,
+    FilterUserHasRole,
+    StaffModelView,
+    choice_field,
+    label,
+    local_time,
+    time_formatters,
+    yes_no,
+)
 from .workflow import ServiceEditMixin
 
 PERMISSION = "Customers"
@@ -94,22 +103,55 @@ class UnitView(ArchiveMixin, ServiceEditMixin, StaffModelView):
 
 
 class PortalUserView(StaffModelView):
+    """A login's link to the account it acts for. The link is not deleted (the login's history names it):
+    the login is archived (it cannot log in, its sessions, links, JWTs and API keys end) and restored."""
+
     datamodel = SQLAInterface(PortalUser)
     class_permission_name = PERMISSION
+    base_permissions = [*NO_DELETE, "can_archive", "can_restore"]
     list_title = "Portal users"
     show_title = add_title = edit_title = "Portal user"
-    list_columns = ["user", "customer", "phone", "language", "created_at"]
+    list_columns = ["user", "customer", "login_state", "phone", "language", "created_at"]
     search_columns = ["phone", "language"]  # not "user": its select box would list every login on each page
     order_columns = ["phone", "language", "created_at"]
     show_columns = ["user", "customer", "phone", "language", "created_at"]
     add_columns = ["user", "customer", "phone", "language"]
     edit_columns = ["phone", "language"]
-    label_columns = {"user": "Login"}
     add_form_query_rel_fields = {
         "user": [["id", FilterUserHasRole, ("Customer", "Reseller")], ["id", FilterUnlinkedUser, None]],
     }
+    label_columns = {"user": "Login", "login_state": "Login state"}
     formatters_columns = time_formatters("created_at")
     base_order = ("created_at", "desc")
+
+    @action("archive", "Archive login", "Archive these logins? They cannot log in any more; their history "
+            "stays.", "fa-archive")
+    def archive(self, items):
+        return self._take("archive", items)
+
+    @action("restore", "Restore login", None, "fa-undo")
+    def restore(self, items):
+        return self._take("restore", items)
+
+    def _take(self, name: str, items):
+        from ..core.errors import ServiceError
+        from ..core.scope import current_actor
+        from .workflow import describe
+
+        items = [item for item in (items if isinstance(items, list) else [items]) if item is not None]
+        done = []
+        for item in items:
+            try:
+                perform(item.user, name, current_actor())
+            except ServiceError as error:
+                flash(f"{item.user}: {describe(error)}", "warning")
+            else:
+                done.append(str(item.user))
+        if done:
+            flash(("Archived: " if name == "archive" else "Restored: ") + ", ".join(done) + ".", "success")
+        if len(items) == 1:
+            return redirect(url_for(".show", pk=items[0].id))
+        return redirect(url_for(".list"))
 
 
 class CustomerView(ArchiveMixin, ServiceEditMixin, StaffModelView):

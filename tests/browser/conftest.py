@@ -77,8 +77,12 @@ def page(_browser):
     context = _browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     context.set_default_timeout(15_000)
     page = context.new_page()
+    refused = []  # what the Content-Security-Policy blocked: a script Portico meant to run did not
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     context.close()
+    assert not refused, refused
 
 
 @pytest.fixture()

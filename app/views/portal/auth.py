@@ -66,7 +66,8 @@ class PortalAuthView(PortalView):
         if over_limit("PORTICO_PORTAL_IP_RATE_LIMIT", request.remote_addr) or \
                 over_limit("PORTICO_LOGIN_LINK_RATE_LIMIT", email):
             return self._too_many("portal/login.html", next=_next(), email=email)
-        portal_auth.send_login_link(email, _next() or None)
+        with portal_auth.equal_time():
+            portal_auth.send_login_link(email, _next() or None)
         session["portal_login_email"] = email
         return redirect(url_for("PortalAuthView.login_sent"), code=303)
 
@@ -140,7 +141,8 @@ class PortalAuthView(PortalView):
         if over_limit("PORTICO_PORTAL_IP_RATE_LIMIT", request.remote_addr) or \
                 over_limit("PORTICO_LOGIN_LINK_RATE_LIMIT", email):
             return self._too_many("portal/password_reset.html", email=email)
-        portal_auth.send_password_reset(email)
+        with portal_auth.equal_time():
+            portal_auth.send_password_reset(email)
         session["portal_login_email"] = email
         return redirect(url_for("PortalAuthView.password_reset_sent"), code=303)
 
@@ -231,7 +233,7 @@ class PortalAuthView(PortalView):
 
 def install_session_check(app) -> None:
     """Check the browser's portal session before each request; end its row on any logout."""
-    from flask_login import user_logged_out
+    from flask_login import user_logged_in, user_logged_out
 
     from .base import check_portal_session
 
@@ -239,6 +241,7 @@ def install_session_check(app) -> None:
     if check_portal_session not in app.before_request_funcs.get(None, []):
         app.before_request(check_portal_session)
         user_logged_out.connect(portal_auth.on_logout, app)
+        user_logged_in.connect(portal_auth.on_login, app)
 
 
 VIEWS = [PortalAuthView]

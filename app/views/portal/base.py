@@ -60,17 +60,24 @@ def customer_required(view_method):
 
 
 def check_portal_session():
-    """Before every request: a browser whose portal session was ended elsewhere is logged out."""
+    """Before every request, for every cookie login (staff and customers): a browser whose session row was
+    ended — logged out elsewhere, a password reset, an archived or locked login — is logged out, and a
+    login cookie with no row behind it is not honoured (server-side sessions for a client-side cookie)."""
     from flask import session
 
     from ...services import portal_auth
 
-    if request.endpoint == "static" or not session.get(portal_auth.SESSION_KEY):
+    if request.endpoint == "static":
         return None
-    user = current_user_obj()
-    if user is None:
-        return None
-    state = portal_auth.session_state(user.id)
+    if not session.get(portal_auth.SESSION_KEY):
+        if not session.get("_user_id"):
+            return None  # no cookie login (anonymous, or a JWT / API key request)
+        state = "ended"  # a login cookie that no session row stands for: copied, forged or from before rows
+    else:
+        user = current_user_obj()
+        if user is None:
+            return None
+        state = portal_auth.session_state(user.id)
     if state == "foreign":
         session.pop(portal_auth.SESSION_KEY, None)
     elif state == "ended":
@@ -81,7 +88,10 @@ def check_portal_session():
         if request.path.startswith("/portal/"):
             flash(_("Your session was ended. Please log in again."), "info")
             return redirect(url_for("PortalAuthView.login"))
-        abort(401)
+        if request.path.startswith("/api/"):
+            abort(401)
+        flash(_("Your session was ended. Please log in again."), "info")
+        return redirect(url_for(current_app.appbuilder.sm.auth_view.endpoint + ".login"))
     return None
 
 
