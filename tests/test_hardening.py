@@ -336,3 +336,32 @@ def test_portal_logins_are_archived_from_the_customer_screens(db, login_as, clie
     assert db.session.get(type(jane), jane.id).active is False
     assert screen.post(f"/portaluserview/delete/{link.id}").status_code in (302, 403, 404, 405)
     assert db.session.get(PortalUser, link.id) is not None  # the link stays with the login's history
+
+
+def test_locking_an_account_ends_its_refresh_tokens_and_api_keys(app, db, client):
+    import datetime as dt
+
+    import time_machine
+
+    from app.models import Customer
+    from app.services import customers
+    from app.services.workflow import perform
+    from tests.factories import PASSWORD, actor
+    from tests.test_api_auth import FreshContextApi
+
+    account = CustomerFactory(name="Locked Machine Co", kind="reseller")
+    reseller, advisor = make_user("Reseller", customer=account), make_user("Advisor")
+    db.session.commit()
+    with time_machine.travel(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5), tick=False):
+        tokens = client.post("/api/v1/security/login", json={"username": reseller.username, "password": PASSWORD,
+                                                              "provider": "db", "refresh": True}).get_json()
+        key = api_as(client, reseller).post("/api/v1/security/api_keys/", json={"name": "shop"}).get_json()
+    machine = FreshContextApi(client, key["result"]["key"])
+    assert machine.get("/unit/").status_code == 200
+    perform(db.session.get(Customer, account.id), "lock", actor(advisor))
+    assert customers.TABLE.state(db.session.get(Customer, account.id)) == "locked"
+    assert client.post("/api/v1/security/refresh",
+                       headers={"Authorization": f"Bearer {tokens['refresh_token']}"}).status_code == 401
+    assert machine.get("/unit/").status_code in (401, 403)
+    assert client.get("/api/v1/unit/", headers={"Authorization": f"Bearer {tokens['access_token']}"}) \
+        .status_code in (401, 403)

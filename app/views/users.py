@@ -11,3 +11,11 @@ class PorticoUserView(ArchiveMixin, UserDBModelView):
     shows active logins, with a switch to the archived ones."""
 
     show_template = ArchiveMixin.show_template
+
+    def pre_update(self, item):
+        """Unticking "Is active" on the edit form is a lock too: every credential of the login ends."""
+        super().pre_update(item)
+        if not item.active:
+            from ..services.portal_auth import revoke_credentials
+
+            revoke_credentials(item)
