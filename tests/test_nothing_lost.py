@@ -522,3 +522,33 @@ def test_the_sweep_tidies_what_a_killed_worker_left(db):
     assert final.is_file() and not orphan.exists() and not stray.exists() and fresh.exists()
     with uploads.open_attachment(att) as handle:
         assert handle.read() == PDF_BYTES
+
+
+def test_a_line_and_its_parents_totals_are_saved_together_or_not_at_all(db, login_as, monkeypatch):
+    """The generated invoice-line screen takes the invoice's ``lines`` row inside FAB's own commit: when
+    the parent's side fails half-way, the line is not saved either."""
+    from app.services import workflow
+
+    shop = _shop(db)
+    draft = Invoice(customer_id=shop["klara"].id)
+    draft.lines.append(InvoiceLine(kind="labour", description="First", quantity=Decimal("1.00"),
+                                   unit_price=Decimal("10.00")))
+    invoices.prepare_new(draft, shop["staff"])
+    manager = make_user("Manager")
+    db.session.commit()
+    screen = login_as(manager)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(workflow, "record", broken)  # the parent's audit line, after the line was flushed
+    screen.post("/invoicelineview/add", data={"invoice": str(draft.id), "position": "2", "kind": "other",
+                                              "description": "Half-way", "quantity": "1", "unit_price": "5.00"})
+    monkeypatch.undo()
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(InvoiceLine.id)).where(InvoiceLine.description == "Half-way")) == 0
+    assert db.session.get(Invoice, draft.id).subtotal == Decimal("10.00")
+    screen.post("/invoicelineview/add", data={"invoice": str(draft.id), "position": "2", "kind": "other",
+                                              "description": "Whole", "quantity": "1", "unit_price": "5.00"})
+    db.session.expire_all()
+    assert db.session.get(Invoice, draft.id).subtotal == Decimal("15.00")

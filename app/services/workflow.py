@@ -24,7 +24,8 @@ from ..core.errors import InvalidTransition, PermissionDenied, StaleObject, Vali
 from ..core.scope import ensure_visible
 from ..extensions import db
 from .audit import record
-from .common import check_version, commit
+from .common import check_version
+from .common import commit as commit_work
 from .params import Params
 
 CREATE = None  # the "—" of SPEC §3: the record does not exist yet
@@ -139,8 +140,11 @@ class ActionTable:
 
     # --- doing it -------------------------------------------------------------------------------------
 
-    def perform(self, obj, action: str, actor: Actor, params: dict | None = None):
-        """Take ``action`` on ``obj`` as ``actor`` with raw ``params``: the one door of every adapter."""
+    def perform(self, obj, action: str, actor: Actor, params: dict | None = None, *, commit: bool = True):
+        """Take ``action`` on ``obj`` as ``actor`` with raw ``params``: the one door of every adapter.
+
+        ``commit=False`` is for an adapter that owns the unit of work (FAB's generated child-row screens
+        save the row and its parent's action in one commit); any error still rolls everything back."""
         try:
             ensure_visible(obj, actor)
             row = self.find(self.state(obj), action, actor, obj)
@@ -160,7 +164,10 @@ class ActionTable:
                 record(obj, action, before, self.state(obj), actor, note if isinstance(note, str) else None)
             for hook in self._after.get(action, ()):
                 hook(obj, actor, result)
-            commit(self.entity, obj)
+            if commit:
+                commit_work(self.entity, obj)
+            else:
+                db.session.flush()
         except StaleDataError:  # a concurrent change of the same row, met at any flush on the way
             db.session.rollback()
             raise StaleObject(self.entity, self.state(obj)) from None

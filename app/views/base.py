@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, g
+from flask import abort
 from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
@@ -21,13 +21,12 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
-from ..core.errors import ServiceError
 from ..core.scope import archived_clause, current_actor, scoped
 from ..core.settings import to_local, to_utc
 from ..extensions import db
 from ..models import Role, User, WorkOrder
 from ..services import audit
-from ..services.workflow import perform, table_of
+from ..services.workflow import table_of
 from .filters import format_local, format_money, status_label
 
 READ_ONLY = ["can_list", "can_show"]
@@ -277,9 +276,9 @@ class ChildRowsOfParent:
     """Plain child-row screens (invoice lines, work items) change their parent: the parent's ``lines``
     action says in which states and by whom (its action table), audits it and brings totals up to date.
 
-    ``guard_parent`` names the relationship to the parent. FAB saves the row itself; before that the
-    parent's table is asked (a refusal is flashed, nothing is saved), after it ``perform(parent, "lines")``
-    runs the effect and commits the audit line.
+    ``guard_parent`` names the relationship to the parent. Before FAB saves the row, the parent's ``lines``
+    row is taken without a commit (a refusal is flashed and nothing is saved); FAB's own commit then saves
+    the row, the parent's totals and the audit line together.
     """
 
     guard_parent = ""
@@ -301,43 +300,34 @@ class ChildRowsOfParent:
         args["lines_open"] = all(table_of(parent).may(parent, "lines", actor) for parent in parents)
         return widgets
 
-    def _guard(self, item) -> None:
-        parent = self._parent_of(item)
+    def _take_lines(self, parent) -> None:
+        """The parent's ``lines`` row — its states, its side, its effect (totals) and audit — inside FAB's
+        own unit of work: the row and its parent are saved by FAB's one commit, or neither is."""
         if parent is not None:
-            try:
-                table_of(parent).find(parent.status, "lines", current_actor(), parent)
-            except ServiceError:
-                db.session.rollback()
-                raise
+            table_of(parent).perform(parent, "lines", current_actor(), commit=False)
 
-    def _changed(self, parent) -> None:
-        if parent is not None:
-            perform(parent, "lines", current_actor())
+    def _collection(self, parent):
+        relation = getattr(self.datamodel.obj, self.guard_parent).property
+        return getattr(parent, relation.back_populates)
 
     def pre_add(self, item):
-        self._guard(item)
         super().pre_add(item)
+        parent = self._parent_of(item)
+        if parent is not None and item not in self._collection(parent):
+            self._collection(parent).append(item)  # the totals are taken with it
+        self._take_lines(parent)
 
     def pre_update(self, item):
-        self._guard(item)
         super().pre_update(item)
+        self._take_lines(self._parent_of(item))
 
     def pre_delete(self, item):
-        self._guard(item)
-        g.portico_guard_parent = self._parent_of(item)
         super().pre_delete(item)
-
-    def post_add(self, item):
-        super().post_add(item)
-        self._changed(self._parent_of(item))
-
-    def post_update(self, item):
-        super().post_update(item)
-        self._changed(self._parent_of(item))
-
-    def post_delete(self, item):
-        super().post_delete(item)
-        self._changed(g.pop("portico_guard_parent", None))
+        parent = self._parent_of(item)
+        if parent is not None:
+            table_of(parent).find(parent.status, "lines", current_actor(), parent)  # refused before it goes
+            self._collection(parent).remove(item)  # the totals are taken without it
+        self._take_lines(parent)
 
 
 def get_or_404(view, pk):
