@@ -152,20 +152,36 @@ def storable_json(value) -> bool:
 RISON_DEPTH = 20
 
 
+def _nesting(text: str) -> int:
+    """How deep ``(`` / ``[`` / ``{`` nest outside quoted strings (Rison's ``'…'`` with ``!`` escapes, JSON's
+    ``"…"`` with ``\\`` escapes): a search for "((((" is one level, not forty."""
+    depth = deepest = 0
+    quote, escaped = None, False
+    for char in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == ("!" if quote == "'" else "\\"):
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
+
+
 def rison_ok(text: str) -> bool:
     """Does ``text`` parse as Rison (or JSON, which FAB takes too), nested at most ``RISON_DEPTH`` levels?"""
     import json
 
     import prison
 
-    depth = deepest = 0
-    for char in text:
-        if char == "(":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char == ")":
-            depth -= 1
-    if deepest > RISON_DEPTH:
+    if _nesting(text) > RISON_DEPTH:
         return False
     try:
         prison.loads(text)

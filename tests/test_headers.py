@@ -93,3 +93,7 @@ def test_a_broken_rison_query_is_a_400_in_json(client, db):
         assert response.status_code == 400, q
         assert "Rison" in response.get_json()["message"]
     assert api.get("/work_order/", query_string={"q": "(page:0,page_size:5)"}).status_code == 200
+    # brackets inside a quoted search text are text, not nesting
+    search = "(filters:!((col:customer_reference,opr:ct,value:'" + "(" * 60 + "')))"
+    assert api.get("/work_order/", query_string={"q": search}).status_code == 200
+    assert api.get("/work_order/", query_string={"q": "[" * 3000}).status_code == 400  # deep JSON too
