@@ -364,3 +364,70 @@ def test_query_count_does_not_grow_with_the_cards(shop, login_as, db, app):
     assert few == many, (few, many)
     # per column: a count, the cards, their proposals, their attachments; user, settings, filter lists
     assert many[1] <= 20, many
+
+
+def test_the_negotiation_books_what_both_sides_agreed(db, client):
+    """SPEC §8: confirm without a start books the open proposal (the customer's counter-proposal), every
+    proposal ends accepted / superseded / withdrawn, and staff may propose again while one is open."""
+    import datetime as dt
+
+    from app.models import TimeProposal
+    from app.services import requests
+    from tests.api_support import api_as
+    from tests.factories import ServiceTypeFactory, actor, make_user
+
+    staff_user, jane_user = make_user("Advisor"), make_user("Customer")
+    service_type = ServiceTypeFactory()
+    db.session.commit()
+    staff, jane = actor(staff_user), actor(jane_user)
+    day = dt.date.today() + dt.timedelta(days=6)
+    req = requests.submit(jane, service_type_id=service_type.id, subject="Negotiated", preferred_date=day,
+                          preferred_slot="morning")
+    first = dt.datetime.combine(day, dt.time(9, 0))
+    requests.perform(req, "propose", staff, start=first.isoformat())
+    requests.perform(req, "propose", staff, start=(first + dt.timedelta(hours=1)).isoformat())  # again
+    assert req.status == "time_proposed"
+    counter = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(17, 30))
+    requests.perform(req, "propose", jane, start=counter.isoformat())
+    assert req.status == "new"
+    answer = api_as(client, staff_user).post(f"/service_request/{req.id}/confirm", json={})
+    assert answer.status_code == 200, answer.get_json()
+    db.session.expire_all()
+    booked = db.session.get(type(req), req.id)
+    assert booked.status == "accepted"
+    outcomes = [(p.proposed_by, p.outcome) for p in db.session.scalars(
+        select(TimeProposal).where(TimeProposal.service_request_id == req.id).order_by(TimeProposal.id))]
+    assert outcomes == [("staff", "superseded"), ("staff", "superseded"), ("customer", "accepted")]
+    from app.core.settings import to_local
+
+    assert to_local(booked.scheduled_start).replace(tzinfo=None) == counter
+    other = requests.submit(jane, service_type_id=service_type.id, subject="Withdrawn", preferred_date=day,
+                            preferred_slot="morning")
+    requests.perform(other, "propose", staff, start=first.isoformat())
+    requests.perform(other, "cancel", jane)
+    assert [p.outcome for p in other.proposals] == ["withdrawn"]
+
+
+def test_the_board_books_the_customers_counter_proposal_in_one_press(db, login_as):
+    import datetime as dt
+
+    from app.core.settings import to_local
+    from app.services import requests
+    from tests.factories import ServiceTypeFactory, actor, make_user
+
+    staff_user, jane_user = make_user("Advisor"), make_user("Customer")
+    service_type = ServiceTypeFactory()
+    db.session.commit()
+    day = dt.date.today() + dt.timedelta(days=6)
+    req = requests.submit(actor(jane_user), service_type_id=service_type.id, subject="Counter", preferred_date=day,
+                          preferred_slot="morning")
+    requests.perform(req, "propose", actor(staff_user), start=dt.datetime.combine(day, dt.time(9)).isoformat())
+    counter = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(17, 30))
+    requests.perform(req, "propose", actor(jane_user), start=counter.isoformat())
+    board = login_as(staff_user)
+    page = board.get(BOARD).get_data(as_text=True)
+    assert "as the customer proposed" in page
+    board.post(f"/bookingboard/{req.id}/confirm", data={"expected_version": str(req.version), "start": ""})
+    db.session.expire_all()
+    booked = db.session.get(type(req), req.id)
+    assert booked.status == "accepted" and to_local(booked.scheduled_start).replace(tzinfo=None) == counter

@@ -53,6 +53,7 @@ def _rows(sources, action, sides, target=None):
 SPEC = {
     "request": [
         ("new", "confirm", "staff", "accepted"), ("new", "propose", "staff", "time_proposed"),
+        ("time_proposed", "propose", "staff", "time_proposed"),  # SPEC §8: staff may propose again
         ("time_proposed", "accept_time", "customer", "accepted"), ("time_proposed", "propose", "customer", "new"),
         ("new", "decline", "staff", "rejected"), ("time_proposed", "decline", "staff", "rejected"),
         ("new", "cancel", "customer", "cancelled"), ("time_proposed", "cancel", "customer", "cancelled"),

@@ -89,7 +89,8 @@ class TimeProposal(Model):
     user_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
     start: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     note: Mapped[str | None] = mapped_column(Text)
-    outcome: Mapped[str] = mapped_column(String(12), default="open", nullable=False)  # open/accepted/superseded
+    # open, then accepted (booked), superseded (a newer proposal or a booking) or withdrawn (declined, cancelled)
+    outcome: Mapped[str] = mapped_column(String(12), default="open", nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     service_request = relationship(ServiceRequest, back_populates="proposals")

@@ -217,9 +217,37 @@ def _book(req: ServiceRequest, start: dt.datetime) -> None:
     req.confirmed_at = utcnow()
 
 
+def open_proposal(req: ServiceRequest) -> TimeProposal | None:
+    """The proposal on the table: the latest still open, from either side."""
+    return next((p for p in reversed(req.proposals) if p.outcome == "open"), None)
+
+
+def _settle_proposals(req: ServiceRequest, accepted: TimeProposal | None = None,
+                      otherwise: str = "superseded") -> None:
+    """Every open proposal ends: the booked one ``accepted``, the others ``otherwise`` (superseded by a
+    booking or a newer proposal; ``withdrawn`` when the request is declined or cancelled)."""
+    for proposal in req.proposals:
+        if proposal.outcome == "open":
+            proposal.outcome = "accepted" if proposal is accepted else otherwise
+
+
+def booking_default(req: ServiceRequest) -> dt.datetime:
+    """What ``confirm`` without a start books: the open proposal, else the preferred time."""
+    chosen = open_proposal(req)
+    return chosen.start if chosen is not None else slot_start(req)
+
+
 def confirm(req: ServiceRequest, actor: Actor, start=None, estimate: bool = False):
-    booking = _normalise_start(start) if start else slot_start(req)
+    """Book the request (SPEC §8): at ``start``, else at the open proposal (the customer's counter-proposal
+    included), else at the preferred time. The proposal booked is accepted, any other superseded."""
+    chosen = open_proposal(req)
+    if start:
+        booking = _normalise_start(start)
+        chosen = chosen if chosen is not None and chosen.start == booking else None
+    else:
+        booking = chosen.start if chosen is not None else slot_start(req)
     _book(req, booking)
+    _settle_proposals(req, chosen)
     created = None
     if estimate:
         created = _create_estimate(req, actor)
@@ -241,9 +269,7 @@ def _notify_booking(req: ServiceRequest) -> None:
 def propose(req: ServiceRequest, actor: Actor, start=None, note: str | None = None):
     when = _normalise_start(start)
     side = "customer" if actor.is_customer else "staff"
-    for open_proposal in req.proposals:
-        if open_proposal.outcome == "open":
-            open_proposal.outcome = "superseded"
+    _settle_proposals(req)  # a newer proposal supersedes the one on the table, whoever made it
     db.session.add(TimeProposal(service_request=req, proposed_by=side, user_id=actor.user_id, start=when, note=note))
     local = to_local(when)
     if side == "staff":
@@ -267,8 +293,8 @@ def accept_time(req: ServiceRequest, actor: Actor):
     proposal = latest_proposal(req)
     if proposal is None:  # only possible for data entered outside Portico
         raise ValidationFailed({"start": [_l("There is no proposed time to accept.")]})
-    proposal.outcome = "accepted"
     _book(req, proposal.start)
+    _settle_proposals(req, proposal)
     notify.to_staff("request.time_accepted", f"{req.number}: the customer accepted the proposed time",
                     link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
     _notify_booking(req)
@@ -277,6 +303,7 @@ def accept_time(req: ServiceRequest, actor: Actor):
 
 def decline(req: ServiceRequest, actor: Actor, reason: str):
     req.decline_reason = reason.strip()
+    _settle_proposals(req, otherwise="withdrawn")
     notify.to_customer(req.customer, "request.declined", f"We cannot take request {req.number}",
                        req.decline_reason, link=_link(req), group="requests")
     return req
@@ -284,6 +311,7 @@ def decline(req: ServiceRequest, actor: Actor, reason: str):
 
 def cancel(req: ServiceRequest, actor: Actor, reason: str | None = None):
     req.cancel_reason = (reason or "").strip() or None
+    _settle_proposals(req, otherwise="withdrawn")
     notify.to_staff("request.cancelled", f"{req.number} was cancelled by the customer", reason or "",
                     link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
     return req
@@ -343,7 +371,7 @@ def edit(req: ServiceRequest, actor: Actor, **changes):
 TABLE = register(ServiceRequest, ActionTable("service request", [
     Action((CREATE,), "submit", ("anyone",), "new"),
     Action(("new",), "confirm", ("staff",), "accepted", confirm, Booking),
-    Action(("new",), "propose", ("staff",), "time_proposed", propose, Proposal),
+    Action(("new", "time_proposed"), "propose", ("staff",), "time_proposed", propose, Proposal),
     Action(("time_proposed",), "accept_time", ("customer",), "accepted", accept_time),
     Action(("time_proposed",), "propose", ("customer",), "new", propose, Proposal),
     Action(("new", "time_proposed"), "decline", ("staff",), "rejected", decline, ReasonRequired,

@@ -177,7 +177,7 @@ class BookingBoardView(BoardView):
             downloads=attachments_downloadable(), labels={a: action_label(a) for a in CARD_ACTIONS},
             page_url=lambda status, page: board_url(f"{self.endpoint}.index", **{f"page_{status}": page}),
             act_url=lambda pk, action: url_for(f"{self.endpoint}.act", pk=pk, action=action, **request.args),
-            preferred=requests.slot_start,
+            preferred=requests.booking_default, open_proposal=requests.open_proposal,
         )
 
 
