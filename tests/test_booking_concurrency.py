@@ -61,9 +61,10 @@ def _run_confirm(app, request_id, staff, outcome: dict, started: threading.Event
 
     with app.app_context():
         try:
-            outcome["pid"] = db.session.scalar(text("SELECT pg_backend_pid()"))
-            db.session.rollback()
             req = db.session.get(ServiceRequest, request_id)
+            # The backend of the connection this transaction holds (and confirm goes on using): taken after
+            # the read, not before a rollback that could hand the thread another pooled connection.
+            outcome["pid"] = db.session.scalar(text("SELECT pg_backend_pid()"))
             if started is not None:
                 started.set()
             requests.perform(req, "confirm", staff)
