@@ -63,16 +63,10 @@ class Invoice(NumberedMixin, VersionedMixin, TimestampMixin, Model):
         return -sum((note.total for note in self.credit_notes), ZERO)
 
 
-class InvoiceLine(Model):
-    __tablename__ = "invoice_line"
-    __table_args__ = (
-        CheckConstraint("kind IN ('labour', 'part', 'other')", name="kind_valid"),
-        CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("unit_price >= 0", name="price_positive"),
-    )
+class BilledLineMixin:
+    """What an invoice line and a credit note line share: a kind, a description, quantity × unit price."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), nullable=False, index=True)
     position: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     kind: Mapped[str] = mapped_column(String(10), default="labour", nullable=False)
     part_number: Mapped[str | None] = mapped_column(String(80))
@@ -80,14 +74,25 @@ class InvoiceLine(Model):
     quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
     unit_price: Mapped[Decimal] = mapped_column(Money, nullable=False)
 
-    invoice = relationship(Invoice, back_populates="lines")
-
     @property
     def amount(self) -> Decimal:
         return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
 
     def __str__(self) -> str:
         return self.description
+
+
+class InvoiceLine(BilledLineMixin, Model):
+    __tablename__ = "invoice_line"
+    __table_args__ = (
+        CheckConstraint("kind IN ('labour', 'part', 'other')", name="kind_valid"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="price_positive"),
+    )
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), nullable=False, index=True)
+
+    invoice = relationship(Invoice, back_populates="lines")
 
 
 class Payment(Model):
@@ -139,29 +144,15 @@ class CreditNote(NumberedMixin, Model):
                          cascade="all, delete-orphan")
 
 
-class CreditNoteLine(Model):
+class CreditNoteLine(BilledLineMixin, Model):
     """A credited line: the invoice line it takes back (if any), its quantity, a negative unit price."""
 
     __tablename__ = "credit_note_line"
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),
                       CheckConstraint("unit_price <= 0", name="price_negative"))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     credit_note_id: Mapped[int] = mapped_column(ForeignKey("credit_note.id", ondelete="CASCADE"), nullable=False,
                                                 index=True)
     invoice_line_id: Mapped[int | None] = mapped_column(restrict("invoice_line.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    kind: Mapped[str] = mapped_column(String(10), default="labour", nullable=False)
-    part_number: Mapped[str | None] = mapped_column(String(80))
-    description: Mapped[str] = mapped_column(String(255), nullable=False)
-    quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
-    unit_price: Mapped[Decimal] = mapped_column(Money, nullable=False)
 
     credit_note = relationship(CreditNote, back_populates="lines")
-
-    @property
-    def amount(self) -> Decimal:
-        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
-
-    def __str__(self) -> str:
-        return self.description
