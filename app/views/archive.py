@@ -40,6 +40,25 @@ class FilterArchivedSwitch(BaseFilter):
         return query.filter(archived_clause(self.model, request.args.get("archived") == "1"))
 
 
+def take_on_each(view, name: str, items, target=lambda item: item):
+    """``archive`` / ``restore`` on each chosen row (or on what ``target`` names for it, e.g. a portal
+    user's login), one flash for what was done and one per refusal; back to the row, or to the list."""
+    items = [item for item in (items if isinstance(items, list) else [items]) if item is not None]
+    actor, done = current_actor(), []
+    for item in items:
+        try:
+            perform(target(item), name, actor)
+        except ServiceError as error:
+            flash(f"{target(item)}: {describe(error)}", "warning")
+        else:
+            done.append(str(target(item)))
+    if done:
+        flash(f"{'Archived' if name == 'archive' else 'Restored'}: {', '.join(done)}.", "success")
+    if len(items) == 1:
+        return redirect(url_for(f"{view.endpoint}.show", pk=items[0].id))
+    return redirect(url_for(f"{view.endpoint}.list"))
+
+
 class ArchiveMixin:
     list_template = "staff/list_archivable.html"
     show_template = "staff/show_archivable.html"
@@ -56,23 +75,7 @@ class ArchiveMixin:
         return self._take("restore", items)
 
     def _take(self, name: str, items):
-        items = [item for item in (items if isinstance(items, list) else [items]) if item is not None]
-        actor, done, refused = current_actor(), [], []
-        for item in items:
-            try:
-                perform(item, name, actor)
-            except ServiceError as error:
-                refused.append(describe(error))
-            else:
-                done.append(str(item))
-        if done:
-            verb = "Archived" if name == "archive" else "Restored"
-            flash(f"{verb}: {', '.join(done)}.", "success")
-        for message in refused:
-            flash(message, "warning")
-        if len(items) == 1:
-            return redirect(url_for(f"{self.endpoint}.show", pk=items[0].id))
-        return redirect(url_for(f"{self.endpoint}.list"))
+        return take_on_each(self, name, items)
 
     def _delete(self, pk):
         """FAB's delete (the list's trash button, any POST to /delete/<pk>): the ``delete`` row decides."""

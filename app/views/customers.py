@@ -11,7 +11,7 @@ from wtforms import BooleanField
 from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit, User
 from ..services import customers
 from ..services.workflow import perform
-from .archive import ArchiveMixin
+from .archive import ArchiveMixin, take_on_each
 from .base import (
     NO_DELETE,
     FilterUserHasRole,
@@ -134,24 +134,7 @@ class PortalUserView(StaffModelView):
         return self._take("restore", items)
 
     def _take(self, name: str, items):
-        from ..core.errors import ServiceError
-        from ..core.scope import current_actor
-        from .workflow import describe
-
-        items = [item for item in (items if isinstance(items, list) else [items]) if item is not None]
-        done = []
-        for item in items:
-            try:
-                perform(item.user, name, current_actor())
-            except ServiceError as error:
-                flash(f"{item.user}: {describe(error)}", "warning")
-            else:
-                done.append(str(item.user))
-        if done:
-            flash(("Archived: " if name == "archive" else "Restored: ") + ", ".join(done) + ".", "success")
-        if len(items) == 1:
-            return redirect(url_for(".show", pk=items[0].id))
-        return redirect(url_for(".list"))
+        return take_on_each(self, name, items, target=lambda link: link.user)
 
 
 class CustomerView(ArchiveMixin, ServiceEditMixin, StaffModelView):
