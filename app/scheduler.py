@@ -8,7 +8,8 @@ It runs APScheduler 3 (``BackgroundScheduler``) with two job stores:
   next start (``coalesce=True``, a week of ``misfire_grace_time``), not once per missed slot.
 - ``system``: in memory, re-added at every start: the outbox every minute (``mailer.send_due``), queued
   "Run now" runs every few seconds, syncing the report jobs with the definitions every minute (by their
-  ``updated_at``), and pruning old runs and files daily.
+  ``updated_at``), the day-before booking reminders every 15 minutes (``requests.send_reminders``), and
+  pruning old runs and files daily.
 
 APScheduler 3 has no lock between processes, so Portico adds one: a lease row (``scheduler_lease``) that
 one process holds and renews every ``lease_seconds / 3``. A second scheduler process (or a second
@@ -41,6 +42,8 @@ from .reports.schedule import CronError, latest_fire_time, trigger_for
 log = logging.getLogger("portico.scheduler")
 LEASE_NAME = "scheduler"
 MISFIRE_GRACE_SECONDS = 7 * 24 * 3600
+#: How often the scheduler looks for bookings of tomorrow that want their reminder.
+REMINDER_MINUTES = 15
 _thread = threading.local()
 
 
@@ -174,6 +177,8 @@ class PorticoScheduler:
         scheduler.add_job(self.sync_definitions, "interval", seconds=self.sync_seconds, id="sync", name="sync",
                           **system)
         scheduler.add_job(self._prune, "cron", hour=3, minute=30, timezone=zone, id="prune", name="prune", **system)
+        scheduler.add_job(self._reminders, "interval", minutes=REMINDER_MINUTES, id="booking-reminders",
+                          name="booking reminders", **system)
         scheduler.add_job(self._sweep_uploads, "interval", hours=1, id="sweep-uploads", name="sweep uploads",
                           **system)
         if not paused:
@@ -291,6 +296,15 @@ class PorticoScheduler:
             counts = send_due()
             if any(counts.values()):
                 log.info("Outbox: %s", counts)
+
+    def _reminders(self) -> None:
+        """The day-before booking reminders, once the shop's reminder time has come (``requests.remind``)."""
+        from .services import requests
+
+        with self.app.app_context():
+            sent = requests.send_reminders()
+            if sent:
+                log.info("Booking reminders sent: %s", sent)
 
     def _sweep_uploads(self) -> None:
         """Upload files left by a crash (staged, or named by no row) are tidied up (``uploads.sweep``)."""

@@ -255,6 +255,13 @@ def _set_status(record, state: str) -> None:
     record.status = state
 
 
+def _set_request(record: ServiceRequest, state: str) -> None:
+    record.status = state
+    booked = state in ("accepted", "resolved")  # a booked request has its time (the reminder needs one)
+    record.scheduled_start = utcnow() + dt.timedelta(days=1) if booked else None
+    record.reminder_sent_at = None
+
+
 def _set_estimate(record: Estimate, state: str) -> None:
     record.status = state
     record.sent_at = None if state == "draft" else utcnow()  # a customer sees an estimate once it was sent
@@ -284,7 +291,7 @@ class Kind:
 
 
 KINDS = {
-    ServiceRequest: Kind(_request),
+    ServiceRequest: Kind(_request, _set_request),
     Estimate: Kind(_estimate, _set_estimate, owner_sees=lambda record, state: state != "draft"),
     WorkOrder: Kind(_work_order),
     Invoice: Kind(_invoice, _set_invoice, owner_sees=lambda record, state: state != "draft"),

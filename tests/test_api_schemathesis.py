@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import checks
 
-from app.api import resources
+from app.api import questions, resources
 from app.models import ReportDefinition
 from tests.api_support import build_account, login_token
 from tests.factories import ServiceLocationFactory, ServiceTypeFactory, ShippingMethodFactory, actor, make_user
@@ -20,7 +20,7 @@ from tests.factories import ServiceLocationFactory, ServiceTypeFactory, Shipping
 MAX_EXAMPLES = 3
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance]
-PREFIXES = tuple(f"/api/v1/{api.resource_name}/" for api in resources())
+PREFIXES = tuple(f"/api/v1/{api.resource_name}/" for api in resources() + questions())
 #: Binary downloads are rendered by WeasyPrint (slow, and tested in the journey); the CSV likewise.
 SKIPPED = (".pdf", "/pdf", "export.csv", "/runs/{run_id}/{name}")
 

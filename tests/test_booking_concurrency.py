@@ -1,10 +1,14 @@
-"""The double-booking guard under real concurrency (PostgreSQL only).
+"""The double-booking guard under real concurrency (PostgreSQL, and a crowd on SQLite).
 
 Two threads, each with its own app context, session and database connection, confirm two different
 requests into the last free seat of the same slot. Thread A is held just before its commit (it has read
 the bookings and written its own); thread B then runs its whole confirm. B must wait for A (the slot is
 locked) and, once A commits, be refused with "fully booked". A broken guard lets B count the bookings
 without A's and book the seat too: two bookings, and this test fails.
+
+A crowd of twenty threads confirms twenty requests into the last place of one slot at a location with
+opening hours: on PostgreSQL exactly one books it; on SQLite (one writer at a time) at most one does, and
+the others are refused or told the shop is busy, never anything else.
 """
 from __future__ import annotations
 
@@ -15,13 +19,11 @@ import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
-from app.core.errors import StaleObject, ValidationFailed
+from app.core.errors import StaleObject, ValidationFailed, database_busy
 from app.core.settings import get_settings
-from app.models import Customer, ServiceRequest
-from app.services import requests
+from app.models import WEEKDAYS, Customer, ServiceRequest
+from app.services import catalog, requests
 from tests.factories import ServiceLocationFactory, ServiceTypeFactory, UnitFactory, actor, make_user
-
-pytestmark = pytest.mark.postgres
 
 #: A safety net so a broken implementation fails instead of hanging; no assertion depends on timing.
 GIVE_UP = 60
@@ -81,6 +83,7 @@ def _blocked(db, pid) -> bool:
     return bool(db.session.scalar(text("SELECT cardinality(pg_blocking_pids(:pid)) > 0"), {"pid": pid}))
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("location_capacity, shop_capacity", [(2, 9), (None, 2)],
                          ids=["location-capacity", "shop-wide-capacity"])
 def test_two_advisors_cannot_book_the_last_seat_twice(app, postgres, location_capacity, shop_capacity):
@@ -137,6 +140,7 @@ def test_two_advisors_cannot_book_the_last_seat_twice(app, postgres, location_ca
     assert (second.status, second.scheduled_start) == ("new", None)
 
 
+@pytest.mark.postgres
 def test_simultaneous_confirms_book_exactly_one(app, postgres):
     """Both threads released at once by a barrier, no hooks: still exactly one of them books the seat."""
     staff, start, first_id, second_id = _requests_in_one_slot(postgres, location_capacity=2, shop_capacity=9)
@@ -169,6 +173,7 @@ def test_simultaneous_confirms_book_exactly_one(app, postgres):
         ServiceRequest.scheduled_start == start, ServiceRequest.status == "accepted")) == 2
 
 
+@pytest.mark.postgres
 def test_the_same_request_confirmed_twice_at_once_is_refused_as_stale(app, postgres):
     """Two advisors confirm the same request at the same moment: one books it, the other is told it changed."""
     staff, start, first_id, _ = _requests_in_one_slot(postgres, location_capacity=3, shop_capacity=9)
@@ -208,3 +213,105 @@ def test_the_same_request_confirmed_twice_at_once_is_refused_as_stale(app, postg
     postgres.session.expire_all()
     assert postgres.session.scalar(select(func.count(ServiceRequest.id)).where(
         ServiceRequest.scheduled_start == start, ServiceRequest.status == "accepted")) == 2
+
+
+# --- a crowd at the last place of a slot --------------------------------------------------------------
+
+#: How many confirms race for the one place left.
+CROWD = 20
+
+
+def _crowd_for_the_last_place(db, crowd: int):
+    """A location open every day 08:00-17:00 with two places per slot, one booked at 10:00 in five days,
+    and ``crowd`` new requests; returns the staff actor, the contested start (text and naive UTC), the ids."""
+    get_settings().slot_capacity = 9  # the location's own capacity decides
+    staff = actor(make_user("Manager"))
+    jane = actor(make_user("Customer"))
+    service_type = ServiceTypeFactory()
+    location = ServiceLocationFactory(slot_capacity=2)
+    db.session.commit()
+    catalog.perform(location, "edit", staff, {f"hours_{day}": "08:00-17:00" for day in WEEKDAYS})
+    day = dt.date.today() + dt.timedelta(days=5)
+    start = f"{day.isoformat()}T10:00"
+    made = [requests.submit(jane, service_type_id=service_type.id, subject=f"Crowd {n}", preferred_date=day,
+                            preferred_slot="morning", service_location_id=location.id)
+            for n in range(crowd + 1)]
+    requests.perform(made[0], "confirm", staff, start=start)
+    db.session.commit()
+    return staff, start, made[0].scheduled_start, [req.id for req in made[1:]]
+
+
+def _race_crowd(app, staff, start: str, request_ids: list[int]) -> list[dict]:
+    """Every request confirmed at ``start`` by its own thread (own app context, session, connection),
+    all released at once; the outcome of each."""
+    barrier = threading.Barrier(len(request_ids))
+    outcomes = [{} for _ in request_ids]
+
+    def race(request_id, outcome):
+        from app.extensions import db
+
+        with app.app_context():
+            try:
+                barrier.wait(GIVE_UP)
+                req = db.session.get(ServiceRequest, request_id)
+                requests.perform(req, "confirm", staff, start=start)
+                outcome["status"] = req.status
+            except ValidationFailed as refused:
+                outcome["refused"] = refused
+            except StaleObject as stale:
+                outcome["stale"] = stale
+            except Exception as error:  # noqa: BLE001 - reported by the assertions
+                outcome["error"] = error
+
+    threads = [threading.Thread(target=race, args=(ident, out), name=f"crowd-{n}")
+               for n, (ident, out) in enumerate(zip(request_ids, outcomes, strict=True))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(GIVE_UP * 2)
+    assert not any(thread.is_alive() for thread in threads), "a confirm hung"
+    return outcomes
+
+
+def _booked(db, start) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count(ServiceRequest.id)).where(
+        ServiceRequest.scheduled_start == start, ServiceRequest.status == "accepted"))
+
+
+@pytest.mark.postgres
+def test_a_crowd_of_confirms_books_the_last_place_exactly_once(app, postgres):
+    staff, start, start_utc, ids = _crowd_for_the_last_place(postgres, CROWD)
+    postgres.session.rollback()  # the test's own connection holds nothing while the crowd runs
+    outcomes = _race_crowd(app, staff, start, ids)
+
+    assert [out for out in outcomes if "error" in out] == []
+    won = [ident for ident, out in zip(ids, outcomes, strict=True) if out.get("status") == "accepted"]
+    assert len(won) == 1, outcomes
+    lost = [out for out in outcomes if "status" not in out]
+    assert len(lost) == CROWD - 1
+    for out in lost:
+        assert "stale" in out or "fully booked" in out["refused"].message, out
+    assert _booked(postgres, start_utc) == 2  # the earlier booking and the one winner
+    assert postgres.session.get(ServiceRequest, won[0]).status == "accepted"
+    assert {postgres.session.get(ServiceRequest, ident).status for ident in ids if ident != won[0]} == {"new"}
+
+
+def test_a_crowd_of_confirms_on_sqlite_books_the_last_place_at_most_once(app, db):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the SQLite variant (PostgreSQL runs test_a_crowd_of_confirms_books_the_last_place_exactly_once)")
+    if db.engine.url.database in (None, "", ":memory:") or "mode=memory" in str(db.engine.url):
+        pytest.skip("an in-memory SQLite database is not shared between the threads' connections")
+    staff, start, start_utc, ids = _crowd_for_the_last_place(db, CROWD)
+    db.session.rollback()
+    outcomes = _race_crowd(app, staff, start, ids)
+
+    unexpected = [out["error"] for out in outcomes if "error" in out and not database_busy(out["error"])]
+    assert unexpected == [], unexpected
+    won = [ident for ident, out in zip(ids, outcomes, strict=True) if out.get("status") == "accepted"]
+    assert len(won) <= 1, outcomes
+    assert _booked(db, start_utc) == 1 + len(won)
+    for out in outcomes:
+        if "refused" in out:
+            assert "fully booked" in out["refused"].message, out
+    assert {db.session.get(ServiceRequest, ident).status for ident in ids if ident not in won} == {"new"}

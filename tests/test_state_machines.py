@@ -59,6 +59,11 @@ SPEC = {
         ("new", "cancel", "customer", "cancelled"), ("time_proposed", "cancel", "customer", "cancelled"),
         ("accepted", "cancel", "customer", "cancelled"), ("accepted", "estimate", "staff", "accepted"),
         ("accepted", "work_order", "staff", "resolved"), ("accepted", "estimate_approved", "customer", "resolved"),
+        # SPEC §8 booking: a booking moves to another free time (either side), the day-before reminder,
+        # and a free slot of an "instant booking" service type booked as the request is made
+        ("accepted", "reschedule", "staff", "accepted"), ("accepted", "reschedule", "customer", "accepted"),
+        ("accepted", "remind", "system", None),
+        ("new", "book", "staff", "accepted"), ("new", "book", "customer", "accepted"),
         *_rows(("new", "time_proposed", "accepted"), "edit", ("staff",)),
         *_rows(("new", "time_proposed", "accepted"), "attach", ("customer", "staff")),
     ],
@@ -106,7 +111,7 @@ SPEC = {
     ],
 }
 #: Rows that only another action's effect takes (no button, no route): ``perform`` refuses them.
-INTERNAL = {("request", "estimate_approved"), ("invoice", "pay")}
+INTERNAL = {("request", "estimate_approved"), ("request", "book"), ("invoice", "pay")}
 #: Rows whose ``reason`` must not be blank.
 REASON_REQUIRED = {("request", "decline"), ("estimate", "decline"), ("work_order", "cancel"), ("invoice", "void"),
                    ("invoice", "credit")}

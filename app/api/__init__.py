@@ -14,6 +14,7 @@ PERMISSIONS = ("ApiCustomers", "ApiUnits", "ApiServiceRequests", "ApiEstimates",
 
 
 def resources() -> list:
+    """The model resources of SPEC §6 (each a ModelRestApi with its rows, actions and documents)."""
     from .customers import CustomerApi, UnitApi
     from .estimates import EstimateApi
     from .invoices import InvoiceApi
@@ -25,8 +26,15 @@ def resources() -> list:
     return [CustomerApi, UnitApi, ServiceRequestApi, EstimateApi, WorkOrderApi, InvoiceApi, ShipmentApi, ReportApi]
 
 
+def questions() -> list:
+    """Endpoints that answer a question rather than hold rows (SPEC §8: ``/availability``)."""
+    from .availability import AvailabilityApi
+
+    return [AvailabilityApi]
+
+
 def register_apis(appbuilder) -> None:
-    for api in resources():
+    for api in resources() + questions():
         appbuilder.add_api(api)
     _json_auth_errors(appbuilder)
     _json_routing_errors(current_app._get_current_object())

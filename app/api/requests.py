@@ -65,7 +65,7 @@ class RequestOwnIn(In):
     service_type = Ref(required=True)
     subject = text(200, required=True)
     summary = fields.String(allow_none=True, validate=validate.Length(max=10000))
-    preferred_date = fields.Date(required=True)
+    preferred_date = fields.Date(metadata={"description": "Required unless a slot is chosen."})
     preferred_slot = choice(SLOTS, load_default="morning")
     preferred_time = ClockTime(allow_none=True,
                                metadata={"description": "HH:MM in shop time; only with the custom slot."})
@@ -73,10 +73,17 @@ class RequestOwnIn(In):
     unit = Ref(allow_none=True)
     service_location = Ref(allow_none=True)
     estimate_required = fields.Boolean()
+    slot = fields.String(allow_none=True, validate=validate.Length(max=40), metadata={
+        "description": "A free start from GET /availability (its local_start, ISO 8601). The request asks for "
+                       "it; a service type with instant booking is booked at once (status accepted)."})
 
     @validates_schema
     def _custom_time(self, data, partial=False, **_):
-        if data.get("preferred_slot") == "custom" and not data.get("preferred_time") and not partial:
+        if partial:
+            return
+        if not data.get("slot") and not data.get("preferred_date"):
+            raise ValidationError("Choose a preferred date (YYYY-MM-DD) or a free slot.", "preferred_date")
+        if data.get("preferred_slot") == "custom" and not data.get("preferred_time") and not data.get("slot"):
             raise ValidationError("Give the time you would like (HH:MM).", "preferred_time")
 
 
@@ -119,6 +126,8 @@ class ServiceRequestApi(PorticoApi):
                                   "with estimate: true also create a draft estimate"),
         "propose": Action(summary="Propose another time (staff) or counter-propose (customer)"),
         "accept_time": Action(summary="Accept the proposed time (customer)"),
+        "reschedule": Action(summary="Move a booking to another free time (staff or customer): the customer gets "
+                                     "the updated invitation"),
         "decline": Action(summary="Decline the request with a reason (staff)"),
         "cancel": Action(summary="Cancel the request (customer)"),
         "estimate": Action(creates="estimate_id", summary="Create a draft estimate for the accepted request"),

@@ -10,7 +10,18 @@ from .portal import CredentialRevocation, PortalSession, PublicSubmission
 from .reports import ReportDefinition, ReportRun
 from .requests import REQUEST_STATUSES, SLOTS, Attachment, ServiceRequest, TimeProposal
 from .scheduler import SchedulerLease, apscheduler_jobs
-from .settings import ServiceLocation, ServiceType, Settings, ShippingMethod
+from .settings import (
+    BOOKING_MODES,
+    DEFAULT_SLOT_MINUTES,
+    WEEKDAYS,
+    CalendarFeed,
+    ClosedDay,
+    OpeningHours,
+    ServiceLocation,
+    ServiceType,
+    Settings,
+    ShippingMethod,
+)
 from .shipments import SHIPMENT_STATUSES, Shipment
 from .system import AuditEvent, DocumentSequence, IdempotencyKey, LoginToken, Notification, OutboxEmail
 from .work_orders import (
@@ -31,6 +42,7 @@ __all__ = [
     "CredentialRevocation", "PortalSession", "PublicSubmission",
     "ReportDefinition", "ReportRun", "SchedulerLease", "apscheduler_jobs",
     "REQUEST_STATUSES", "SLOTS", "Attachment", "ServiceRequest", "TimeProposal",
+    "BOOKING_MODES", "DEFAULT_SLOT_MINUTES", "WEEKDAYS", "CalendarFeed", "ClosedDay", "OpeningHours",
     "ServiceLocation", "ServiceType", "Settings", "ShippingMethod",
     "SHIPMENT_STATUSES", "Shipment",
     "AuditEvent", "DocumentSequence", "IdempotencyKey", "LoginToken", "Notification", "OutboxEmail",

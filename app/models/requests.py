@@ -34,6 +34,7 @@ class ServiceRequest(NumberedMixin, VersionedMixin, TimestampMixin, Model):
         Index("ix_service_request_status_date", "status", "preferred_date"),
         Index("ix_service_request_customer_created", "customer_id", "created_at"),
         Index("ix_service_request_booking", "service_location_id", "scheduled_start"),
+        Index("ix_service_request_scheduled", "status", "scheduled_start"),
     )
     NUMBER_PREFIX = "REQ"
 
@@ -53,6 +54,10 @@ class ServiceRequest(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     status: Mapped[str] = mapped_column(String(20), default="new", nullable=False)
     scheduled_start: Mapped[dt.datetime | None] = mapped_column(DateTime)
     scheduled_slot: Mapped[str | None] = mapped_column(String(10))
+    # the end of the booking: start + the service type's duration (capacity is taken in every slot between)
+    scheduled_end: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # the .ics SEQUENCE
+    reminder_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     decline_reason: Mapped[str | None] = mapped_column(Text)
     cancel_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,12 +1,33 @@
 """Shop-wide settings and the reference lists staff pick from."""
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, LargeBinary, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Model, TimestampMixin
+from .base import Model, TimestampMixin, utcnow
+
+#: The slot grid of a location that says nothing else (SPEC §8: 60 minutes).
+DEFAULT_SLOT_MINUTES = 60
+#: Monday first, as ``date.weekday()`` counts.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+BOOKING_MODES = ("request", "instant")
 
 
 class Settings(TimestampMixin, Model):
@@ -41,9 +62,23 @@ class Settings(TimestampMixin, Model):
     invoice_due_days: Mapped[int] = mapped_column(Integer, default=14, nullable=False)
     paper_size: Mapped[str] = mapped_column(String(10), default="A4", nullable=False)
     export_retention_days: Mapped[int] = mapped_column(Integer, default=90, nullable=False)
+    # the local time of day the booking reminders for the next day go out; None: no reminders
+    reminder_time: Mapped[dt.time | None] = mapped_column(Time, default=dt.time(10, 0))
 
     def __str__(self) -> str:
         return self.shop_name
+
+    @property
+    def upcoming_closed_days(self) -> str:
+        from sqlalchemy import select
+        from sqlalchemy.orm import object_session
+
+        session = object_session(self)
+        if session is None:
+            return ""
+        rows = session.scalars(select(ClosedDay).where(ClosedDay.service_location_id.is_(None),
+                                                       ClosedDay.day >= dt.date.today()).order_by(ClosedDay.day))
+        return ", ".join(str(row) for row in rows) or "—"
 
 
 class ServiceType(Model):
@@ -52,8 +87,16 @@ class ServiceType(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
-    duration_minutes: Mapped[int] = mapped_column(Integer, default=60, nullable=False)
+    # None: one slot of the location it is booked at
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    # "request": a chosen free slot is a wish the shop confirms; "instant": it is booked at once
+    booking_mode: Mapped[str] = mapped_column(String(10), default="request", nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("duration_minutes IS NULL OR duration_minutes > 0", name="duration_positive"),
+        CheckConstraint("booking_mode IN ('request', 'instant')", name="booking_mode_valid"),
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -61,7 +104,10 @@ class ServiceType(Model):
 
 class ServiceLocation(Model):
     __tablename__ = "service_location"
-    __table_args__ = (CheckConstraint("slot_capacity IS NULL OR slot_capacity > 0", name="capacity_positive"),)
+    __table_args__ = (
+        CheckConstraint("slot_capacity IS NULL OR slot_capacity > 0", name="capacity_positive"),
+        CheckConstraint("slot_minutes > 0 AND 1440 % slot_minutes = 0", name="slot_divides_day"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
@@ -73,10 +119,36 @@ class ServiceLocation(Model):
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(255))
     slot_capacity: Mapped[int | None] = mapped_column(Integer)  # None: the shop-wide setting
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_SLOT_MINUTES, nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+
+    hours = relationship("OpeningHours", order_by="(OpeningHours.weekday, OpeningHours.opens)",
+                         cascade="all, delete-orphan", back_populates="service_location")
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def opening_hours(self) -> str:
+        """"Mon 08:00-12:00, 13:00-17:00 · Tue …" (what the show page says)."""
+        days = []
+        for weekday, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")):
+            windows = [f"{h.opens:%H:%M}-{h.closes:%H:%M}" for h in self.hours if h.weekday == weekday]
+            if windows:
+                days.append(f"{name} {', '.join(windows)}")
+        return " · ".join(days) or "None: requests here keep a preferred day and time of day (no slots)."
+
+    @property
+    def upcoming_closed_days(self) -> str:
+        from sqlalchemy import select
+        from sqlalchemy.orm import object_session
+
+        session = object_session(self)
+        if session is None or self.id is None:
+            return ""
+        rows = session.scalars(select(ClosedDay).where(ClosedDay.service_location_id == self.id,
+                                                       ClosedDay.day >= dt.date.today()).order_by(ClosedDay.day))
+        return ", ".join(str(row) for row in rows) or "—"
 
     @property
     def postal_address(self) -> str:
@@ -94,3 +166,66 @@ class ShippingMethod(Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OpeningHours(Model):
+    """One opening window of a location on a weekday (a day may have several: 08:00–12:00, 13:00–17:00).
+
+    A location without any is not bookable by slot: its requests keep a preferred day and time of day.
+    """
+
+    __tablename__ = "opening_hours"
+    __table_args__ = (
+        CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_valid"),
+        CheckConstraint("opens < closes", name="opens_before_closes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_location_id: Mapped[int] = mapped_column(
+        ForeignKey("service_location.id", ondelete="CASCADE"), nullable=False, index=True)
+    weekday: Mapped[int] = mapped_column(Integer, nullable=False)  # 0 = Monday
+    opens: Mapped[dt.time] = mapped_column(Time, nullable=False)
+    closes: Mapped[dt.time] = mapped_column(Time, nullable=False)
+
+    service_location = relationship(ServiceLocation, back_populates="hours")
+
+    def __str__(self) -> str:
+        return f"{WEEKDAYS[self.weekday]} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class ClosedDay(Model):
+    """A day a location (or, without one, the whole shop) takes no bookings: a holiday, a stock-take."""
+
+    __tablename__ = "closed_day"
+    __table_args__ = (UniqueConstraint("service_location_id", "day", name="uq_closed_day_location_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_location_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_location.id", ondelete="CASCADE"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date, nullable=False, index=True)
+    name: Mapped[str | None] = mapped_column(String(120))
+
+    service_location = relationship(ServiceLocation)
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.name or ''}".strip()
+
+
+class CalendarFeed(Model):
+    """The private iCalendar feed of a technician or a location: only a hash of its token is kept."""
+
+    __tablename__ = "calendar_feed"
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (service_location_id IS NULL)", name="one_owner"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), unique=True)
+    service_location_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_location.id", ondelete="CASCADE"), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    last_read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    user = relationship(User)
+    service_location = relationship(ServiceLocation)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..core.actors import Actor
 from ..models import User
-from . import history, portal_auth
+from . import feeds, history, portal_auth
 from .params import Unversioned
 from .workflow import Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
@@ -25,4 +25,8 @@ _archive, _restore, _delete = history.archive_rows(("staff",))
 USER_TABLE = register(User, ActionTable("user", [
     Action(_archive.sources, "archive", _archive.by, None, archive_user, Unversioned),
     _restore, _delete,
+    # the private calendar feed's URL: staff for anyone, a technician for their own login (the effect checks)
+    Action(("active",), "rotate_feed", ("staff",), None, feeds.rotate_user_feed, Unversioned),
+    Action(("active",), "rotate_feed", ("technician",), None, feeds.rotate_user_feed, Unversioned,
+           guard=feeds.is_technician_login),
 ], state=history.state, known_states=("active", "archived")))

@@ -14,8 +14,9 @@ from marshmallow import fields, validate
 from ..core.errors import ValidationFailed
 from ..core.fields import not_blank
 from ..extensions import db
-from ..models import ServiceLocation, ServiceType, ShippingMethod
-from . import history
+from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, ShippingMethod
+from . import availability, feeds, history
+from .audit import record
 from .common import edit_fields
 from .params import Unversioned
 from .workflow import ANY, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
@@ -30,7 +31,9 @@ def _text(length: int, required: bool = False):
 class ServiceTypeEdit(Unversioned):
     name = _text(80, required=True)
     description = fields.String(allow_none=True, validate=validate.Length(max=10000))
-    duration_minutes = fields.Integer(validate=validate.Range(5, 24 * 60))
+    duration_minutes = fields.Integer(allow_none=True, validate=validate.Range(5, 24 * 60),
+                                      metadata={"description": "Empty: one slot of the location."})
+    booking_mode = fields.String(validate=validate.OneOf(BOOKING_MODES))
     active = fields.Boolean()
 
 
@@ -44,6 +47,16 @@ class ServiceLocationEdit(Unversioned):
     phone = _text(40)
     email = fields.Email(allow_none=True, validate=validate.Length(max=255))
     slot_capacity = fields.Integer(allow_none=True, validate=validate.Range(1, 1000))
+    slot_minutes = fields.Integer(strict=False)
+    closed_days = fields.String(allow_none=True, validate=validate.Length(max=20000))
+    # the opening hours per weekday as staff type them: "08:00-12:00, 13:00-17:00" (empty: closed)
+    hours_mon = _text(200)
+    hours_tue = _text(200)
+    hours_wed = _text(200)
+    hours_thu = _text(200)
+    hours_fri = _text(200)
+    hours_sat = _text(200)
+    hours_sun = _text(200)
     active = fields.Boolean()
 
 
@@ -65,13 +78,52 @@ def edit(row, actor, **changes):
     return edit_fields(row, actor, **changes)
 
 
-def _table(model, entity: str, schema) -> ActionTable:
+def edit_location(location: ServiceLocation, actor, **changes):
+    """A location's details and its booking rules: a slot length that divides the day, opening hours per
+    weekday on that grid without overlaps, closed days; every problem at its field."""
+    errors: dict[str, list] = {}
+    length = location.slot_minutes or availability.DEFAULT_SLOT_MINUTES
+    if "slot_minutes" in changes:
+        try:
+            availability.check_slot_minutes(changes["slot_minutes"] if changes["slot_minutes"] is not None else 0)
+            length = changes["slot_minutes"]
+        except ValidationFailed as error:
+            errors.update(error.errors)
+    hours = {}
+    for weekday, day in enumerate(WEEKDAYS):
+        key = f"hours_{day}"
+        text = changes.pop(key) if key in changes else availability.hours_text(location, weekday)
+        try:
+            hours[weekday] = availability.parse_hours(text, length)
+        except ValueError as error:
+            errors[key] = [str(error)]
+    closed = None
+    if "closed_days" in changes:
+        try:
+            closed = availability.parse_closed(changes.pop("closed_days"))
+        except ValueError as error:
+            errors["closed_days"] = [str(error)]
+    if errors:
+        raise ValidationFailed(errors)
+    edit(location, actor, **changes)
+    if availability.set_hours(location, hours):
+        record(location, "opening_hours", None, None, actor, "; ".join(
+            f"{day}: {availability.hours_text(location, i) or '-'}" for i, day in enumerate(WEEKDAYS)))
+    if closed is not None and availability.set_closed(location, closed):
+        record(location, "closed_days", None, None, actor, ", ".join(d.isoformat() for d in sorted(closed)) or "-")
+    return location
+
+
+def _table(model, entity: str, schema, effect=edit, extra=()) -> ActionTable:
     return register(model, ActionTable(entity, [
-        Action((ANY,), "edit", ("staff",), None, edit, schema, audited=False),
+        Action((ANY,), "edit", ("staff",), None, effect, schema, audited=False),
         *history.archive_rows(("staff",)),
+        *extra,
     ], state=history.state, known_states=("active", "archived")))
 
 
 SERVICE_TYPE_TABLE = _table(ServiceType, "service type", ServiceTypeEdit)
-SERVICE_LOCATION_TABLE = _table(ServiceLocation, "service location", ServiceLocationEdit)
+SERVICE_LOCATION_TABLE = _table(ServiceLocation, "service location", ServiceLocationEdit, edit_location, extra=[
+    Action(("active",), "rotate_feed", ("staff",), None, feeds.rotate_location_feed, Unversioned),  # its .ics URL
+])
 SHIPPING_METHOD_TABLE = _table(ShippingMethod, "shipping method", ShippingMethodEdit)

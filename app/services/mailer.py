@@ -46,9 +46,11 @@ def build_message(mail: OutboxEmail, sender: str) -> EmailMessage:
     if html:
         message.add_alternative(html, subtype="html")
     for attachment in mail.attachments or []:
-        maintype, _, subtype = attachment.get("content_type", "application/octet-stream").partition("/")
+        kind, *options = attachment.get("content_type", "application/octet-stream").split(";")
+        maintype, _, subtype = kind.strip().partition("/")
+        params = dict(option.strip().split("=", 1) for option in options if "=" in option)  # text/calendar; method=…
         message.add_attachment(base64.b64decode(attachment["data"]), maintype=maintype,
-                               subtype=subtype or "octet-stream", filename=attachment["filename"])
+                               subtype=subtype or "octet-stream", filename=attachment["filename"], params=params)
     return message
 
 

@@ -5,11 +5,11 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..core.actors import Actor
-from ..core.errors import StaleObject, ValidationFailed, flatten_messages
+from ..core.errors import ServiceError, StaleObject, ValidationFailed, flatten_messages
 from ..core.fields import ClockTime, Day, Key
 from ..core.settings import get_settings, to_local, to_utc
 from ..extensions import db
@@ -19,12 +19,11 @@ from ..models import (
     ServiceLocation,
     ServiceRequest,
     ServiceType,
-    Settings,
     TimeProposal,
     Unit,
     utcnow,
 )
-from . import estimates, notify, numbering, uploads, work_orders
+from . import availability, estimates, notify, numbering, uploads, work_orders
 from .common import commit, edit_fields
 from .params import Attach, Booking, Params, Proposal, Reason, ReasonRequired
 from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
@@ -122,6 +121,8 @@ class RequestNew(Schema):
     contact_name = fields.String(allow_none=True, validate=validate.Length(max=200))
     contact_email = fields.String(allow_none=True, validate=validate.Length(max=255))
     contact_phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    slot = fields.String(allow_none=True, validate=validate.Length(max=40),
+                         metadata={"description": "A free start from the availability (local YYYY-MM-DDTHH:MM)."})
 
     @pre_load
     def _blanks(self, data, **_):
@@ -133,9 +134,70 @@ def check_new(actor: Actor, *, customer_id: int | None = None, **fields) -> None
     """Check a new request's fields without saving anything (a form that also asks for more, such as a
     new address, shows every problem at once); ``ValidationFailed`` with the errors at the fields."""
     values = _load_new(fields)
-    _validate(ServiceRequest(customer_id=actor.customer_id if actor.is_customer else customer_id,
-                             **{"preferred_slot": "morning", **{k: v for k, v in values.items() if v is not None}}),
-              by_customer=actor.is_customer)
+    slot = values.pop("slot", None)
+    req = ServiceRequest(customer_id=actor.customer_id if actor.is_customer else customer_id,
+                         **{"preferred_slot": "morning", **{k: v for k, v in values.items() if v is not None}})
+    start = _wish_slot(req, slot)
+    _validate(req, by_customer=actor.is_customer)
+    if start is not None:
+        _check_slot(req, start)
+
+
+def _wish_slot(req: ServiceRequest, slot: str | None) -> dt.datetime | None:
+    """A chosen free slot is the preferred date and time (naive UTC start, or None without one)."""
+    if not slot:
+        return None
+    start = availability.local_start(slot)
+    if start is None:
+        raise ValidationFailed({"slot": [_l("Choose one of the free times shown.")]})
+    if start <= utcnow():
+        raise ValidationFailed({"slot": [_l("This time has passed. Choose one of the free times shown.")]})
+    local = to_local(start)
+    req.preferred_date, req.preferred_slot, req.preferred_time = local.date(), "custom", local.time().replace(
+        tzinfo=None)
+    return start
+
+
+def _location_of(req: ServiceRequest) -> ServiceLocation | None:
+    if req.service_location is not None:
+        return req.service_location
+    return db.session.get(ServiceLocation, req.service_location_id) if req.service_location_id else None
+
+
+def _check_slot(req: ServiceRequest, start: dt.datetime, *, lock: bool = False) -> dt.datetime:
+    """A chosen slot: a future start at a location booked by slot, still free (the message names the next
+    free ones)."""
+    location = _location_of(req)
+    if not availability.by_slot(location):
+        raise ValidationFailed({"slot": [_l("Choose a service location to pick a free time.")]})
+    local = to_local(start)
+    if (local.hour * 60 + local.minute) % availability.slot_minutes(location) or local.second:
+        raise ValidationFailed({"slot": [_l("Choose one of the free times shown.")]})
+    service_type = req.service_type or db.session.get(ServiceType, req.service_type_id)
+    return availability.check(location, service_type, start, exclude_id=req.id, lock=lock, field="slot")
+
+
+def check_slot_choice(service_type_id, service_location_id, slot: str) -> None:
+    """Is ``slot`` still a free time for this service type and location (the public form's check before
+    its summary)? With no location chosen, the one location booked by slot. ``ValidationFailed`` at
+    ``slot``."""
+    if not service_location_id:
+        locations = availability.bookable_locations()
+        service_location_id = locations[0].id if len(locations) == 1 else None
+    try:
+        ids = [int(service_type_id), int(service_location_id) if service_location_id else None]
+        if any(ident is not None and not 0 < ident < 2**31 for ident in ids):
+            raise ValueError(ids)
+    except (TypeError, ValueError):
+        raise ValidationFailed({"slot": [_l("Choose one of the free times shown.")]}) from None
+    req = ServiceRequest(service_type_id=ids[0], service_location_id=ids[1])
+    _check_slot(req, _wish_slot(req, slot))
+
+
+def instant(req: ServiceRequest) -> bool:
+    """Is a request of this type with a free slot booked at once ("instant booking")?"""
+    service_type = req.service_type or db.session.get(ServiceType, req.service_type_id)
+    return service_type is not None and service_type.booking_mode == "instant"
 
 
 def _load_new(fields: dict) -> dict:
@@ -146,10 +208,30 @@ def _load_new(fields: dict) -> dict:
 
 
 def submit(actor: Actor, *, customer_id: int | None = None, **fields) -> ServiceRequest:
-    """Create a request (public form, portal or staff on behalf of a customer), from raw field values."""
-    req = ServiceRequest(customer_id=actor.customer_id if actor.is_customer else customer_id, **_load_new(fields))
-    prepare_new(req, actor)
-    commit("service request", req)
+    """Create a request (public form, portal or staff on behalf of a customer), from raw field values.
+
+    With a chosen ``slot`` the request asks for that time: re-checked here (a place taken meanwhile is a
+    message at the slot naming the next free ones, and nothing is saved); a service type with instant
+    booking is booked at once (the internal ``book`` row, under the location's lock)."""
+    values = _load_new(fields)
+    slot = values.pop("slot", None)
+    req = ServiceRequest(customer_id=actor.customer_id if actor.is_customer else customer_id, **values)
+    start = _wish_slot(req, slot)
+    try:
+        prepare_new(req, actor)
+        if start is not None:
+            if instant(req):
+                _flush_own_change(req)
+                end = _check_slot(req, start, lock=True)
+                TABLE.move(req, "book", actor)
+                req.scheduled_start, req.scheduled_end, req.confirmed_at = start, end, utcnow()
+                _notify_booking(req)
+            else:
+                _check_slot(req, start)
+        commit("service request", req)
+    except Exception:
+        db.session.rollback()
+        raise
     return req
 
 
@@ -173,48 +255,30 @@ def _normalise_start(start) -> dt.datetime:
     return start
 
 
-def _capacity(req: ServiceRequest) -> int:
-    location = req.service_location
-    return (location.slot_capacity if location and location.slot_capacity else None) or get_settings().slot_capacity
-
-
-def _check_capacity(req: ServiceRequest, start: dt.datetime) -> None:
-    """At most ``capacity`` accepted bookings per location and start time.
-
-    The location's row (or the settings row) is locked first, so two advisors confirming the last seat at
-    once are serialised: the second one counts the first one's booking and is refused (PostgreSQL's READ
-    COMMITTED gives each statement a fresh snapshot, so the count after the lock sees every committed
-    booking; tests/test_booking_concurrency.py races two real connections). The request's own change is
-    flushed first: if someone else changed the same request meanwhile, that is a stale form, not a 500.
-    """
+def _flush_own_change(req: ServiceRequest) -> None:
+    """The request's own change is flushed first: if someone else changed it meanwhile, that is a stale
+    form, not a 500."""
     try:
         db.session.flush()
     except StaleDataError:
         db.session.rollback()
         raise StaleObject("service request", req.status) from None
-    if req.service_location_id is not None:
-        db.session.execute(select(ServiceLocation.id).where(ServiceLocation.id == req.service_location_id)
-                           .with_for_update())
-    else:
-        db.session.execute(select(Settings.id).where(Settings.id == get_settings().id).with_for_update())
-    booked = db.session.scalar(
-        select(func.count(ServiceRequest.id)).where(
-            ServiceRequest.id != req.id,
-            ServiceRequest.status.in_(("accepted", "resolved")),
-            ServiceRequest.service_location_id.is_(req.service_location_id)
-            if req.service_location_id is None else ServiceRequest.service_location_id == req.service_location_id,
-            ServiceRequest.scheduled_start == start,
-        )
-    )
-    if booked >= _capacity(req):
-        local = to_local(start)
-        raise ValidationFailed({"start": [f"{local:%Y-%m-%d %H:%M} is fully booked. Suggest another time."]})
 
 
 def _book(req: ServiceRequest, start: dt.datetime) -> None:
-    _check_capacity(req, start)
+    """Book ``start``: inside the opening hours, with a place in every slot the booking overlaps
+    (``availability.check`` under the location's lock; tests/test_booking_concurrency.py races it)."""
+    _flush_own_change(req)
+    end = availability.check(req.service_location, req.service_type, start, exclude_id=req.id, lock=True)
     req.scheduled_start = start
+    req.scheduled_end = end
     req.confirmed_at = utcnow()
+    req.reminder_sent_at = None
+
+
+def _bookable(req: ServiceRequest, start: dt.datetime) -> None:
+    """A proposal must be a time that could be booked now (open, a place free); not locked."""
+    availability.check(req.service_location, req.service_type, start, exclude_id=req.id)
 
 
 def open_proposal(req: ServiceRequest) -> TimeProposal | None:
@@ -255,19 +319,20 @@ def confirm(req: ServiceRequest, actor: Actor, start=None, estimate: bool = Fals
     return created or req
 
 
-def _notify_booking(req: ServiceRequest) -> None:
+def _notify_booking(req: ServiceRequest, event: str = "request.confirmed") -> None:
+    """The customer's booking mail with the invitation (.ics): confirmed, or moved (the same UID with a
+    higher SEQUENCE, so calendars update the event instead of adding one)."""
     from .calendar import booking_ics
 
-    local = to_local(req.scheduled_start)
-    notify.to_customer(
-        req.customer, "request.confirmed", f"Your booking {req.number} is confirmed",
-        f"We expect you on {local:%A %d %B %Y at %H:%M}.", link=_link(req), group="requests",
-        attachments=[booking_ics(req)],
-    )
+    title = (f"Your booking {req.number} is confirmed" if event == "request.confirmed"
+             else f"Your booking {req.number} was moved")
+    notify.to_customer(req.customer, event, title, f"We expect you on {availability.when(req.scheduled_start)}.",
+                       link=_link(req), group="requests", attachments=[booking_ics(req)])
 
 
 def propose(req: ServiceRequest, actor: Actor, start=None, note: str | None = None):
     when = _normalise_start(start)
+    _bookable(req, when)
     side = "customer" if actor.is_customer else "staff"
     _settle_proposals(req)  # a newer proposal supersedes the one on the table, whoever made it
     db.session.add(TimeProposal(service_request=req, proposed_by=side, user_id=actor.user_id, start=when, note=note))
@@ -310,11 +375,79 @@ def decline(req: ServiceRequest, actor: Actor, reason: str):
 
 
 def cancel(req: ServiceRequest, actor: Actor, reason: str | None = None):
+    """The customer cancels; a booked time is released and their calendar gets a CANCEL."""
+    from .calendar import booking_ics
+
     req.cancel_reason = (reason or "").strip() or None
     _settle_proposals(req, otherwise="withdrawn")
     notify.to_staff("request.cancelled", f"{req.number} was cancelled by the customer", reason or "",
                     link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
+    if req.scheduled_start is not None and req.confirmed_at is not None:
+        req.calendar_sequence += 1
+        notify.to_customer(req.customer, "request.cancelled", f"Your booking {req.number} is cancelled",
+                           f"{availability.when(req.scheduled_start)}: cancelled.", link=_link(req),
+                           group="requests", attachments=[booking_ics(req, cancelled=True)])
     return req
+
+
+def reschedule(req: ServiceRequest, actor: Actor, start=None, note: str | None = None):
+    """Move a booking to another time that fits (either side): the place is re-checked under the lock,
+    open proposals are superseded, the customer gets the updated invitation and a new reminder."""
+    when = _normalise_start(start)
+    before = req.scheduled_start
+    if before == when:
+        raise ValidationFailed({"start": [_l("The booking is already at this time.")]})
+    _book(req, when)
+    _settle_proposals(req)
+    req.calendar_sequence += 1
+    _notify_booking(req, "request.rescheduled")
+    if actor.is_customer:
+        notify.to_staff("request.rescheduled", f"{req.number}: the customer moved the booking to "
+                        f"{availability.when(when)}", note or "", link=f"/servicerequestview/show/{req.id}",
+                        customer_id=req.customer_id)
+    return req
+
+
+def remind(req: ServiceRequest, actor: Actor):
+    """The day-before reminder (once per booked time), with the invitation and the portal page's link to
+    move or cancel it; sent where the customer's preferences want request mail."""
+    from .calendar import booking_ics
+
+    req.reminder_sent_at = utcnow()
+    notify.to_customer(req.customer, "request.reminder", f"Reminder: {req.number} tomorrow",
+                       f"We expect you on {availability.when(req.scheduled_start)}.\n"
+                       "To move or cancel the booking, open the link below.",
+                       link=_link(req), group="requests", attachments=[booking_ics(req)])
+    return req
+
+
+def due_reminders(now: dt.datetime | None = None) -> list[ServiceRequest]:
+    """Bookings of tomorrow (shop time) without a reminder, once the shop's reminder time has come."""
+    at = get_settings().reminder_time
+    now = now or utcnow()
+    local = to_local(now)
+    if at is None or local.time().replace(tzinfo=None) < at:
+        return []
+    tomorrow = local.date() + dt.timedelta(days=1)
+    begin = to_utc(dt.datetime.combine(tomorrow, dt.time()))
+    end = to_utc(dt.datetime.combine(tomorrow + dt.timedelta(days=1), dt.time()))
+    return list(db.session.scalars(select(ServiceRequest).where(
+        ServiceRequest.status == "accepted", ServiceRequest.scheduled_start >= begin,
+        ServiceRequest.scheduled_start < end, ServiceRequest.reminder_sent_at.is_(None),
+    ).order_by(ServiceRequest.scheduled_start)))
+
+
+def send_reminders(now: dt.datetime | None = None) -> int:
+    """The scheduler's reminder run: one ``remind`` action per due booking (each its own commit)."""
+    actor = Actor.system_actor("booking reminders")
+    sent = 0
+    for req in due_reminders(now):
+        try:
+            TABLE.perform(req, "remind", actor)
+        except ServiceError:  # moved or cancelled meanwhile: its state decides
+            continue
+        sent += 1
+    return sent
 
 
 def _create_estimate(req: ServiceRequest, actor: Actor):
@@ -377,6 +510,10 @@ TABLE = register(ServiceRequest, ActionTable("service request", [
     Action(("new", "time_proposed"), "decline", ("staff",), "rejected", decline, ReasonRequired,
            reason_required=True),
     Action(("new", "time_proposed", "accepted"), "cancel", ("customer",), "cancelled", cancel, Reason),
+    Action(("accepted",), "reschedule", ("staff", "customer"), "accepted", reschedule, Proposal),
+    Action(("accepted",), "remind", ("system",), None, remind,
+           guard=lambda req: req.scheduled_start is not None and req.reminder_sent_at is None),
+    Action(("new",), "book", ("customer", "staff"), "accepted", internal=True),  # instant booking at submit
     Action(("accepted",), "estimate", ("staff",), "accepted", create_estimate),
     Action(("accepted",), "work_order", ("staff",), "resolved", create_work_order),
     Action(("accepted",), "estimate_approved", ("customer",), "resolved", internal=True),

@@ -12,8 +12,10 @@ from marshmallow import fields, validate
 
 from ..core.actors import Actor
 from ..core.errors import ValidationFailed
-from ..core.fields import not_blank
+from ..core.fields import ClockTime, not_blank
 from ..models import Settings
+from . import availability
+from .audit import record
 from .common import edit_fields
 from .params import Unversioned
 from .workflow import ANY, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
@@ -47,12 +49,24 @@ class SettingsEdit(Unversioned):
     invoice_due_days = _int(0, 365)
     paper_size = fields.String(validate=validate.OneOf(("A4", "Letter")))
     export_retention_days = _int(1, 3650)
+    reminder_time = ClockTime(allow_none=True, metadata={"description": "Empty: no booking reminders."})
+    closed_days = fields.String(allow_none=True, validate=validate.Length(max=20000),
+                                metadata={"description": "Days every location is closed, one per line."})
 
 
 def edit(settings: Settings, actor: Actor, **changes) -> Settings:
     if "time_zone" in changes and changes["time_zone"] not in available_timezones():
         raise ValidationFailed({"time_zone": [_l("Not a time zone name such as Europe/Berlin.")]})
-    return edit_fields(settings, actor, **changes)
+    closed = None
+    if "closed_days" in changes:
+        try:
+            closed = availability.parse_closed(changes.pop("closed_days"))
+        except ValueError as error:
+            raise ValidationFailed({"closed_days": [str(error)]}) from None
+    edit_fields(settings, actor, **changes)
+    if closed is not None and availability.set_closed(None, closed):
+        record(settings, "closed_days", None, None, actor, ", ".join(d.isoformat() for d in sorted(closed)) or "-")
+    return settings
 
 
 TABLE = register(Settings, ActionTable("settings", [

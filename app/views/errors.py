@@ -1,6 +1,8 @@
 """Service errors become answers: JSON with the right status under /api/, a flash message elsewhere."""
 from __future__ import annotations
 
+import logging
+
 from flask import flash, jsonify, redirect, request
 from sqlalchemy.exc import OperationalError
 
@@ -52,6 +54,8 @@ def register(app) -> None:
         db.session.rollback()
         if not database_busy(error):
             raise error
+        logging.getLogger("portico.web").warning("Database busy on %s %s: %s", request.method, request.path,
+                                                 getattr(error, "orig", error))
         message = str(BUSY_MESSAGE)
         if wants_json():
             return jsonify({"message": message}), 503, {"Retry-After": "2"}

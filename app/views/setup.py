@@ -2,12 +2,28 @@
 Scheduled reports live in ``views.reports``."""
 from __future__ import annotations
 
+from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from wtforms import StringField, TextAreaField
 
-from ..models import ServiceLocation, ServiceType, Settings, ShippingMethod
+from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, Settings, ShippingMethod
+from ..services import availability
 from .archive import ArchiveMixin
 from .base import StaffModelView, choice_field, local_time, money_formatters, yes_no
 from .workflow import ServiceEditMixin
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+HOURS_FIELDS = [f"hours_{day}" for day in WEEKDAYS]
+CLOSED_HELP = ("One per line: 2026-12-24 Christmas Eve, or a range 2026-12-24..2026-12-26 Christmas. "
+               "Past days stay as they were.")
+
+
+def _text(label: str, description: str = "") -> StringField:
+    return StringField(label, description=description, widget=BS3TextFieldWidget())
+
+
+def _closed_field(description: str) -> TextAreaField:
+    return TextAreaField("Closed days", description=description, widget=BS3TextAreaFieldWidget())
 
 CATALOG = "Catalog"
 
@@ -17,14 +33,21 @@ class ServiceTypeView(ArchiveMixin, ServiceEditMixin, StaffModelView):
     class_permission_name = CATALOG
     list_title = "Service types"
     show_title = add_title = edit_title = "Service type"
-    list_columns = ["name", "duration_minutes", "active"]
-    show_columns = ["name", "description", "duration_minutes", "active"]
-    search_columns = ["name", "active"]
+    list_columns = ["name", "duration_minutes", "booking_mode", "active"]
+    show_columns = ["name", "description", "duration_minutes", "booking_mode", "active"]
+    search_columns = ["name", "booking_mode", "active"]
     order_columns = ["name", "duration_minutes", "active"]
     add_columns = edit_columns = show_columns
-    label_columns = {"duration_minutes": "Duration (minutes)", "active": "Offered"}
-    description_columns = {"active": "Inactive service types are not offered on new requests."}
-    formatters_columns = {"active": yes_no}
+    label_columns = {"duration_minutes": "Duration (minutes)", "booking_mode": "Booking", "active": "Offered"}
+    description_columns = {
+        "active": "Inactive service types are not offered on new requests.",
+        "duration_minutes": "Empty: one slot of the location. A booking takes a place in every slot it overlaps.",
+        "booking_mode": "Instant booking: a customer who picks a free time is booked at once. "
+                        "Request only: the chosen time is a wish the booking board confirms.",
+    }
+    add_form_extra_fields = edit_form_extra_fields = {"booking_mode": choice_field("Booking", BOOKING_MODES)}
+    formatters_columns = {"active": yes_no, "booking_mode": lambda value: {
+        "instant": "Instant booking", "request": "Request only"}.get(value, value)}
     base_order = ("name", "asc")
 
 
@@ -33,17 +56,39 @@ class ServiceLocationView(ArchiveMixin, ServiceEditMixin, StaffModelView):
     class_permission_name = CATALOG
     list_title = "Service locations"
     show_title = add_title = edit_title = "Service location"
-    list_columns = ["name", "city", "phone", "slot_capacity", "active"]
-    show_columns = ["name", "line1", "postal_code", "city", "state", "country", "phone", "email", "slot_capacity",
-                    "active"]
+    list_columns = ["name", "city", "phone", "slot_minutes", "slot_capacity", "active"]
+    _details = ["name", "line1", "postal_code", "city", "state", "country", "phone", "email", "slot_minutes",
+                "slot_capacity", "active"]
+    show_columns = [*_details, "opening_hours", "upcoming_closed_days"]
     search_columns = ["name", "city", "postal_code", "active"]
     order_columns = ["name", "city", "active"]
-    add_columns = edit_columns = show_columns
+    add_columns = _details
+    edit_columns = [*_details, *HOURS_FIELDS, "closed_days"]
     label_columns = {"line1": "Street", "postal_code": "Postal code", "slot_capacity": "Bookings per slot",
-                     "active": "In use"}
-    description_columns = {"slot_capacity": "Empty: the shop-wide setting."}
+                     "slot_minutes": "Slot length (minutes)", "active": "In use", "opening_hours": "Opening hours",
+                     "upcoming_closed_days": "Closed days",
+                     **{field: name for field, name in zip(HOURS_FIELDS, DAY_NAMES, strict=True)}}
+    description_columns = {
+        "slot_capacity": "Empty: the shop-wide setting.",
+        "slot_minutes": "Slots start at midnight and every so many minutes (it divides the day: 15, 30, 60…). "
+                        "Opening hours lie on this grid. Set the hours on Edit.",
+        **{field: str(availability.HOURS_HELP) for field in HOURS_FIELDS},
+    }
+    edit_form_extra_fields = {
+        **{field: _text(name, str(availability.HOURS_HELP))
+           for field, name in zip(HOURS_FIELDS, DAY_NAMES, strict=True)},
+        "closed_days": _closed_field(CLOSED_HELP + " The shop's own closed days (Shop settings) apply too."),
+    }
     formatters_columns = {"active": yes_no}
     base_order = ("name", "asc")
+
+    def prefill_form(self, form, pk):
+        super().prefill_form(form, pk)
+        item = self.datamodel.get(pk)
+        if item is not None:
+            for weekday, field in enumerate(HOURS_FIELDS):
+                form[field].data = availability.hours_text(item, weekday)
+            form.closed_days.data = availability.closed_text(item)
 
 
 class ShippingMethodView(ArchiveMixin, ServiceEditMixin, StaffModelView):
@@ -72,21 +117,42 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     search_columns = ["shop_name"]
     _fields = ["shop_name", "address", "phone", "currency", "tax_rate", "labour_rate", "time_zone", "base_url",
                "mail_sender", "staff_email", "magic_link_hours", "photo_limit", "slot_capacity", "request_stale_hours",
-               "invoice_labour_source", "invoice_due_days", "paper_size", "export_retention_days"]
-    show_columns = [*_fields, "updated_at"]
-    edit_columns = _fields
+               "invoice_labour_source", "invoice_due_days", "paper_size", "export_retention_days",
+               "reminder_time"]
+    show_columns = [*_fields, "upcoming_closed_days", "updated_at"]
+    add_columns = [field for field in _fields if field != "reminder_time"]  # FAB has no form field for a Time
+    edit_columns = [*_fields, "closed_days"]
     label_columns = {"shop_name": "Shop name", "tax_rate": "Tax rate (%)", "labour_rate": "Labour rate per hour",
                      "time_zone": "Time zone", "base_url": "Address in e-mailed links",
                      "mail_sender": "Mail sender", "staff_email": "Staff e-mail",
                      "magic_link_hours": "Login link lifetime (hours)", "photo_limit": "Photos per request",
                      "slot_capacity": "Bookings per slot", "request_stale_hours": "Request is stale after (hours)",
                      "invoice_labour_source": "Invoice labour from", "invoice_due_days": "Invoice due after (days)",
-                     "paper_size": "Paper size", "export_retention_days": "Keep exports (days)"}
+                     "paper_size": "Paper size", "export_retention_days": "Keep exports (days)",
+                     "reminder_time": "Booking reminders at", "upcoming_closed_days": "Closed days (every location)"}
+    description_columns = {"reminder_time": "The time of day (HH:MM, shop time) the reminders for the next "
+                                            "day's bookings go out. Empty: no reminders."}
     edit_form_extra_fields = {
         "invoice_labour_source": choice_field("Invoice labour from", ("time_entries", "approved_lines")),
         "paper_size": choice_field("Paper size", ("A4", "Letter")),
+        "reminder_time": _text("Booking reminders at", "HH:MM, e.g. 10:00. Empty: no reminders."),
+        "closed_days": _closed_field(CLOSED_HELP + " These apply to every location."),
     }
-    formatters_columns = {"updated_at": local_time, **money_formatters("labour_rate")}
+    formatters_columns = {"updated_at": local_time, **money_formatters("labour_rate"),
+                          "reminder_time": lambda value: value.strftime("%H:%M") if value else "—"}
+
+    def prefill_form(self, form, pk):
+        super().prefill_form(form, pk)
+        item = self.datamodel.get(pk)
+        if item is not None:
+            form.reminder_time.data = item.reminder_time.strftime("%H:%M") if item.reminder_time else ""
+            form.closed_days.data = availability.closed_text(None)
+
+    def edit_params(self, item, changes: dict) -> dict:
+        changes = dict(changes)
+        if "reminder_time" in changes:  # text to the service's HH:MM (empty: off)
+            changes["reminder_time"] = (changes["reminder_time"] or "").strip() or None
+        return changes
 
 
 def register(appbuilder, add) -> None:
