@@ -26,7 +26,8 @@ ANY = r"[a-z_]+"
 READ = r"can_list|can_show|can_get|can_info"
 
 #: Permission view names (``class_permission_name``) the staff screens and APIs use.
-SHOP_DATA = r"Customers|ServiceRequests|BookingBoard|Estimates|DisputeReview|WorkOrders|ServiceBoard|Invoices|Shipments"
+SHOP_DATA = (r"Customers|ServiceRequests|BookingBoard|Calendar|Estimates|DisputeReview|WorkOrders|ServiceBoard"
+             r"|Invoices|Shipments")
 MANAGER_ONLY = r"Catalog|ShopSettings|Audit|Outbox|Reports|ManagerDashboard"
 
 #: The REST API (app/api): one permission name per resource. Its methods: can_get (list, show, sub-lists,
@@ -64,6 +65,7 @@ ROLE_DEFINITIONS: dict[str, list[tuple[str, str]]] = {
     ],
     "Technician": [
         ("TechnicianBoard", ANY),
+        ("Calendar", ANY),  # their own work orders and their own feed
         ("Notifications", ANY),
         ("ApiWorkOrders", r"can_get|can_info|can_action"),  # its own and unassigned orders, no prices
         ("OpenApi", "can_get"),

@@ -15,7 +15,8 @@ def add(appbuilder, view, name: str, *, category: str = "", icon: str = "", cate
 
 
 def register_views(appbuilder) -> None:
-    from . import portal, staff
+    from . import calendar, portal, staff
 
     staff.register(appbuilder)
+    calendar.register(appbuilder, add)  # Service desk → Calendar (after the booking board's area)
     portal.register(appbuilder)
