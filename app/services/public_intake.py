@@ -29,13 +29,14 @@ from ..core.errors import ValidationFailed
 from ..core.settings import absolute, get_settings, to_local
 from ..extensions import db
 from ..models import SLOTS, Address, Customer, OutboxEmail, PortalUser, PublicSubmission, ServiceType, User, utcnow
-from . import notify, portal_auth, requests, uploads
+from . import availability, notify, portal_auth, requests, uploads
 from .portal_auth import LoginRefused, normalise_email, token_hash
 
 log = logging.getLogger(__name__)
 
 FIELDS = ("first_name", "last_name", "email", "phone", "line1", "city", "state", "postal_code",
-          "service_type_id", "preferred_date", "preferred_slot", "preferred_time", "notes")
+          "service_type_id", "service_location_id", "slot", "preferred_date", "preferred_slot", "preferred_time",
+          "notes")
 REQUIRED = {
     "first_name": _l("Enter your first name."), "last_name": _l("Enter your last name."),
     "email": _l("Enter your e-mail address."), "phone": _l("Enter a phone number we can call."),
@@ -61,8 +62,9 @@ def clean_fields(form) -> dict:
 def validate(fields: dict) -> dict[str, list[str]]:
     """Field errors of the public form (empty when it can be submitted)."""
     errors: dict[str, list] = {}
+    chosen = bool(fields.get("slot"))  # a free time picked: no preferred day and time of day needed
     for name, message in REQUIRED.items():
-        if not fields.get(name):
+        if not fields.get(name) and not (chosen and name in ("preferred_date", "preferred_slot")):
             errors[name] = [message]
     for name, limit in MAX_LENGTHS.items():
         if len(fields.get(name) or "") > limit:
@@ -84,6 +86,11 @@ def validate(fields: dict) -> dict[str, list[str]]:
             errors["preferred_date"] = [_l("Enter the date as YYYY-MM-DD.")]
         elif day < to_local(utcnow()).date():
             errors["preferred_date"] = [_l("The preferred date cannot be in the past.")]
+    if chosen and "service_type_id" not in errors:
+        try:
+            requests.check_slot_choice(fields["service_type_id"], fields.get("service_location_id"), fields["slot"])
+        except ValidationFailed as error:
+            errors.update(error.errors)
     slot = fields.get("preferred_slot")
     if slot and slot not in SLOTS:
         errors["preferred_slot"] = [_l("Choose morning, afternoon, evening or a time of your choice.")]
@@ -115,6 +122,17 @@ def _time(value: str) -> dt.time | None:
         return dt.time.fromisoformat(value)
     except (TypeError, ValueError):
         return None
+
+
+def _location_id(fields: dict) -> int | None:
+    """The chosen location; with a slot and no choice, the one location booked by slot."""
+    value = fields.get("service_location_id")
+    if value and str(value).isdigit():
+        return int(value)
+    if fields.get("slot"):
+        locations = availability.bookable_locations()
+        return locations[0].id if len(locations) == 1 else None
+    return None
 
 
 def service_type_name(fields: dict) -> str:
@@ -221,9 +239,10 @@ def submit(token: str, fields: dict, draft_token: str | None):
             contact_name=f"{fields['first_name']} {fields['last_name']}"[:200], contact_email=claim.email,
             contact_phone=fields["phone"], address_id=address.id, service_type_id=int(fields["service_type_id"]),
             subject=_subject(fields), summary=fields.get("notes") or None,
-            preferred_date=_date(fields["preferred_date"]), preferred_slot=fields["preferred_slot"],
+            preferred_date=_date(fields["preferred_date"]), preferred_slot=fields["preferred_slot"] or None,
             preferred_time=_time(fields["preferred_time"]) if fields["preferred_slot"] == "custom" else None,
-        )  # commits the claim, the account and the request together
+            service_location_id=_location_id(fields), slot=fields.get("slot") or None,
+        )  # commits the claim, the account and the request together (a chosen slot re-checked, or booked)
     except IntegrityError:  # the same token posted twice at the same moment: the other post won
         db.session.rollback()
         raise AlreadySubmitted() from None

@@ -21,7 +21,7 @@ from ..core.scope import current_actor
 from ..core.settings import get_settings
 from ..extensions import db
 from ..models import ServiceLocation, ServiceRequest, ServiceType, TimeProposal, utcnow
-from ..services import requests
+from ..services import availability, requests
 from .boards import (
     COLUMN_LIMIT,
     BoardView,
@@ -168,6 +168,7 @@ class BookingBoardView(BoardView):
                     "actions": [a for a in CARD_ACTIONS if a in allowed],
                 })
             columns.append({**column, "title": title, "subtitle": subtitle, "cards": cards})
+        _places(columns)
         if failure is not None and not any(c["req"].id == failure.pk for col in columns for c in col["cards"]):
             flash(failure.message, "danger")  # the card left this view (another state, filtered out)
         return self.render_template(
@@ -179,6 +180,19 @@ class BookingBoardView(BoardView):
             act_url=lambda pk, action: url_for(f"{self.endpoint}.act", pk=pk, action=action, **request.args),
             preferred=requests.booking_default, open_proposal=requests.open_proposal,
         )
+
+
+def _places(columns: list[dict]) -> None:
+    """What is still free at the time each open card would book (its open proposal, else the preferred
+    time): one bookings query per location for the whole board."""
+    open_cards = [card for column in columns if column["status"] != "accepted" for card in column["cards"]]
+    items = []
+    for card in open_cards:
+        req = card["req"]
+        card["books"] = requests.booking_default(req)
+        items.append((req.service_location, req.service_type, card["books"], req.id))
+    for card, verdict in zip(open_cards, availability.verdicts(items), strict=True):
+        card["places"] = verdict
 
 
 def _local(value: dt.datetime) -> str:

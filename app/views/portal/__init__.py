@@ -23,9 +23,9 @@ def register_doors(appbuilder) -> None:
     """Sign-in, the public request form and file downloads; the portal's language and session check."""
     from flask import current_app
 
-    from . import attachments, auth, locale, public_request
+    from . import attachments, auth, locale, public_request, slots
 
-    for module in (auth, public_request, attachments):
+    for module in (auth, public_request, slots, attachments):
         for view in module.VIEWS:
             appbuilder.add_view_no_menu(view)
     locale.install(current_app)

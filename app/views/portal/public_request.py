@@ -19,8 +19,9 @@ from flask_babel import gettext as _
 from ...core.errors import ValidationFailed
 from ...extensions import db
 from ...models import SLOTS
-from ...services import public_intake, uploads
+from ...services import availability, public_intake, uploads
 from ...services.portal_auth import LoginRefused, over_limit
+from . import slots as slot_picker
 from .base import PortalView
 
 DRAFT_KEY = "public_request_draft"
@@ -45,10 +46,13 @@ def _messages(errors: dict) -> dict[str, list[str]]:
 class PublicRequestView(PortalView):
     route_base = "/portal"
 
-    def _form(self, fields: dict, errors: dict | None = None, status: int = 200):
+    def _form(self, fields: dict, errors: dict | None = None, status: int = 200, week: str | None = None):
         draft = uploads.load_draft(_draft_token())
+        picker = slot_picker.picker(fields.get("service_type_id"), fields.get("service_location_id"),
+                                    week or request.form.get("shown_week"), fields.get("slot"))
         return self.render(
             "portal/request_form.html", fields=fields, errors=_messages(errors), files=draft["files"],
+            picker=picker, locations=availability.bookable_locations(),
             service_types=public_intake.active_service_types(), slots=SLOTS, limit=uploads.photo_limit(),
             max_bytes=uploads.max_bytes(), max_size=uploads.size_text(uploads.max_bytes()),
         ), status
@@ -77,6 +81,8 @@ class PublicRequestView(PortalView):
             except ValidationFailed as error:
                 errors.setdefault("files", []).extend(error.errors.get("files", [error.message]))
         uploads.save_draft_fields(token, fields)
+        if request.form.get("week"):  # "Earlier" / "Later" in the slot picker: another week, all kept
+            return self._form(fields, errors or None, 422 if errors else 200, week=request.form["week"])
         errors.update({k: v for k, v in public_intake.validate(fields).items() if k != "files"})
         if errors:
             return self._form(fields, errors, 422)
@@ -96,6 +102,7 @@ class PublicRequestView(PortalView):
             draft["submit_token"] = public_intake.new_submission_token()
             uploads.update_draft(token, submit_token=draft["submit_token"])
         return self.render("portal/request_summary.html", fields=fields, files=draft["files"],
+                           chosen_start=availability.local_start(fields.get("slot")),
                            submit_token=draft["submit_token"], service=public_intake.service_type_name(fields))
 
     @expose("/request/files/<file_id>")

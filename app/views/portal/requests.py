@@ -25,7 +25,8 @@ from ...models import (
     Unit,
     WorkOrder,
 )
-from ...services import customers, requests, uploads
+from ...services import availability, customers, requests, uploads
+from . import slots as slot_picker
 from .base import PortalView, customer_required
 from .page_helpers import (
     flash_service_error,
@@ -35,14 +36,14 @@ from .page_helpers import (
     paginate,
 )
 
-CUSTOMER_ACTIONS = ("accept_time", "propose", "cancel")
+CUSTOMER_ACTIONS = ("accept_time", "propose", "reschedule", "cancel")
 STATUS_FILTERS = {"open": ("new", "time_proposed", "accepted"), "closed": ("rejected", "cancelled", "resolved")}
 #: The service's field names → the form's.
 FIELD_NAMES = {"service_type": "service_type_id", "address": "address_id", "unit": "unit_id",
                "service_location": "service_location_id"}
 INLINE_ADDRESS = ("label", "line1", "line2", "city", "postal_code", "country")
 NEW_FIELDS = ("service_type_id", "service_location_id", "address_id", "unit_id", "subject", "summary",
-              "preferred_date", "preferred_slot", "preferred_time")
+              "preferred_date", "preferred_slot", "preferred_time", "slot")
 
 
 def visible_estimates(stmt):
@@ -118,8 +119,13 @@ class PortalRequestsView(PortalView):
         actions = [a for a in requests.TABLE.allowed_actions(req.status, self.actor, req) if a in CUSTOMER_ACTIONS]
         attachments = list(db.session.scalars(mine(Attachment).where(Attachment.service_request_id == req.id)
                                               .order_by(Attachment.created_at)))
+        picker = {"offered": False}
+        if "reschedule" in actions:
+            picker = slot_picker.picker(req.service_type_id, req.service_location_id,
+                                        request.form.get("week") or request.form.get("shown_week"),
+                                        request.form.get("slot"))
         return self.render("portal/requests_show.html", req=req, actions=actions, steps=timeline(req),
-                           proposal=requests.latest_proposal(req), attachments=attachments,
+                           proposal=requests.latest_proposal(req), attachments=attachments, picker=picker,
                            errors=errors or {}, form=request.form), status
 
     @expose("/requests/<int:request_id>/<action>", methods=["POST"])
@@ -129,20 +135,28 @@ class PortalRequestsView(PortalView):
         if action not in CUSTOMER_ACTIONS:
             return self._show(req, status=404)
         params = {"expected_version": form_value("version") or None}
+        if action == "reschedule" and request.form.get("week"):  # another week of the picker, nothing saved
+            return self._show(req)
         if action == "propose":
             params.update(start=form_value("start"), note=form_value("note") or None)
+        elif action == "reschedule":
+            params.update(start=form_value("slot") or form_value("start"))
         elif action == "cancel":
             params.update(reason=form_value("reason") or None)
         try:
             requests.perform(req, action, self.actor, **params)
         except ValidationFailed as exc:
             db.session.rollback()
-            return self._show(db.session.get(ServiceRequest, req.id), errors=exc.errors, status=422)
+            errors = exc.errors
+            if action == "reschedule" and "start" not in request.form:  # the picker's radio buttons
+                errors = {("slot" if key == "start" else key): value for key, value in errors.items()}
+            return self._show(db.session.get(ServiceRequest, req.id), errors=errors, status=422)
         except ServiceError as exc:
             flash_service_error(exc)
         else:
             flash({"accept_time": _("Thank you: your booking is confirmed."),
                    "propose": _("Your proposal was sent to the shop."),
+                   "reschedule": _("Your booking was moved. The updated invitation is on its way by e-mail."),
                    "cancel": _("The request was cancelled.")}[action], "success")
         return redirect(url_for("PortalRequestsView.show", request_id=req.id))
 
@@ -158,7 +172,9 @@ class PortalRequestsView(PortalView):
         }
 
     def _render_new(self, form, errors, status=200):
-        return self.render("portal/requests_new.html", form=form, errors=errors, slots=SLOTS,
+        picker = slot_picker.picker(form.get("service_type_id"), form.get("service_location_id"),
+                                    form.get("week") or form.get("shown_week"), form.get("slot"))
+        return self.render("portal/requests_new.html", form=form, errors=errors, slots=SLOTS, picker=picker,
                            photos=True, **self._choices()), status
 
     @expose("/requests/new", methods=["GET", "POST"])
@@ -171,6 +187,8 @@ class PortalRequestsView(PortalView):
                     "address_id": customer.default_service_address_id or ("new" if not customer.addresses else ""),
                     "unit_id": request.args.get("unit_id", "")}
             return self._render_new(form, {})
+        if request.form.get("week"):  # "Earlier" / "Later" in the slot picker: another week, nothing saved
+            return self._render_new(request.form, {})
         fields, errors = self._parse_new()
         try:
             requests.check_new(self.actor, **fields)
@@ -197,7 +215,11 @@ class PortalRequestsView(PortalView):
             errors = {FIELD_NAMES.get(key, key): value for key, value in exc.errors.items()}
             return self._render_new(request.form, errors, 422)
         self._store_photos(req, photos)
-        flash(_("Thank you: we received your request %(number)s.", number=req.number), "success")
+        if req.status == "accepted":
+            flash(_("Booked: %(number)s on %(when)s. The invitation is on its way by e-mail.", number=req.number,
+                    when=availability.when(req.scheduled_start)), "success")
+        else:
+            flash(_("Thank you: we received your request %(number)s.", number=req.number), "success")
         return redirect(url_for("PortalRequestsView.show", request_id=req.id))
 
     def _parse_new(self) -> tuple[dict, dict]:
