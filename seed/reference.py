@@ -8,12 +8,13 @@ before any seed ran): it is filled in with the demo shop's identity.
 """
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ServiceLocation, ServiceType, Settings, ShippingMethod
+from app.models import ClosedDay, OpeningHours, ServiceLocation, ServiceType, Settings, ShippingMethod
 
 SETTINGS = {
     "shop_name": "Portico Demo Service",
@@ -44,6 +45,19 @@ SERVICE_LOCATIONS = [
     {"name": "Depot Hamburg", "line1": "Billstraße 80", "postal_code": "20539", "city": "Hamburg",
      "country": "DE", "phone": "+49 40 5550 1040", "email": "depot@example.com"},
 ]
+
+#: The booking rules of the demo shop: location → {weekday: [(opens, closes)]} (0 = Monday), slot length.
+#: "Depot Hamburg" has none: its requests keep a preferred day and time of day (no slots).
+_WEEK = {day: [("08:00", "12:00"), ("13:00", "19:00")] for day in range(5)}
+OPENING_HOURS = {
+    "Main Workshop": ({**_WEEK, 5: [("09:00", "13:00")]}, 60),
+    "Mobile Unit North": ({day: [("08:00", "18:00")] for day in range(5)}, 120),
+}
+#: Service types a customer books at once by picking a free time (the others stay requests).
+INSTANT_TYPES = ("Diagnosis", "Inspection")
+#: Closed every year at every location: (month, day, name).
+HOLIDAYS = [(12, 24, "Christmas Eve"), (12, 25, "Christmas Day"), (12, 26, "Boxing Day"), (12, 31, "New Year's Eve"),
+            (1, 1, "New Year's Day"), (5, 1, "Labour Day"), (10, 3, "German Unity Day")]
 
 #: name, carrier
 SHIPPING_METHODS = [
@@ -95,3 +109,39 @@ def load_reference() -> str:
     }
     parts = ", ".join(f"{totals[k]} {k} ({created[k]} new)" for k in totals)
     return f"Reference data: settings {settings_state}; {parts}."
+
+
+def _clock(text: str) -> dt.time:
+    return dt.time.fromisoformat(text)
+
+
+def load_booking_rules() -> str:
+    """Opening hours and slot lengths for the demo locations that have none, the holidays of this year and
+    the next for every location, instant booking for the quick service types (first time only). Loaded
+    after any demo history: bookings made before a shop set its hours stay as they were."""
+    first_time = db.session.scalar(select(func.count(OpeningHours.id))) == 0
+    configured = 0
+    for name, (week, slot_minutes) in OPENING_HOURS.items():
+        location = db.session.scalar(select(ServiceLocation).where(ServiceLocation.name == name))
+        if location is None or location.hours:
+            continue
+        location.slot_minutes = slot_minutes
+        for weekday, windows in week.items():
+            for opens, closes in windows:
+                location.hours.append(OpeningHours(weekday=weekday, opens=_clock(opens), closes=_clock(closes)))
+        configured += 1
+    if first_time:
+        for service_type in db.session.scalars(select(ServiceType).where(ServiceType.name.in_(INSTANT_TYPES))):
+            service_type.booking_mode = "instant"
+    holidays = 0
+    this_year = dt.date.today().year
+    known = set(db.session.scalars(select(ClosedDay.day).where(ClosedDay.service_location_id.is_(None))))
+    for year in (this_year, this_year + 1):
+        for month, day, name in HOLIDAYS:
+            date = dt.date(year, month, day)
+            if date not in known:
+                db.session.add(ClosedDay(day=date, name=name))
+                holidays += 1
+    db.session.commit()
+    return (f"Booking rules: opening hours for {configured} location(s), {holidays} closed day(s) added"
+            f"{', instant booking for ' + ' and '.join(INSTANT_TYPES) if first_time else ''}.")
