@@ -79,7 +79,7 @@ def register(app: Flask) -> None:
     def refuse_unstorable_input():
         for value in (request.view_args or {}).values():
             text = str(value)
-            if text.isdigit() and int(text) > LARGEST_ID:
+            if text.isdecimal() and int(text) > LARGEST_ID:
                 abort(404)
         if request.args and any(not storable(v) for v in request.args.values()):
             abort(400, "A value in the address contains characters that cannot be stored.")
@@ -121,7 +121,7 @@ def register(app: Flask) -> None:
 
 
 def _number_in(text: str, low: int, high: int) -> bool:
-    return text.isdigit() and len(text) <= 19 and low <= int(text) <= high
+    return text.isdecimal() and len(text) <= 19 and low <= int(text) <= high
 
 
 def storable(text) -> bool:

@@ -116,7 +116,7 @@ def latest_fire_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | No
 # --- reading a schedule aloud ------------------------------------------------------------------------------
 
 def _time(minute: str, hour: str) -> str | None:
-    if minute.isdigit() and hour.isdigit():
+    if minute.isdecimal() and hour.isdecimal():
         return f"{int(hour):02d}:{int(minute):02d}"
     return None
 
@@ -151,15 +151,15 @@ def describe(expr: str) -> str:
             return f"every {minute[2:]} minutes"
         if minute == "*" and hour == "*" and day == month == "*" and days is None:
             return "every minute"
-        if minute.isdigit() and hour == "*" and day == month == "*":
+        if minute.isdecimal() and hour == "*" and day == month == "*":
             return f"every hour at {int(minute):02d} minutes past" + ("" if days is None else f", {_day_phrase(days)}")
-        if minute.isdigit() and hour.startswith("*/") and day == month == "*" and days is None:
+        if minute.isdecimal() and hour.startswith("*/") and day == month == "*" and days is None:
             return f"every {hour[2:]} hours at {int(minute):02d} minutes past"
         return f"cron {expr}"
     if day == "*" and month == "*":
         return f"{_day_phrase(days)} at {at}"
-    if day.isdigit() and month == "*" and days is None:
+    if day.isdecimal() and month == "*" and days is None:
         return f"on day {int(day)} of every month at {at}"
-    if day.isdigit() and month.isdigit() and days is None and 1 <= int(month) <= 12:
+    if day.isdecimal() and month.isdecimal() and days is None and 1 <= int(month) <= 12:
         return f"every year on {int(day)} {MONTH_WORDS[int(month) - 1]} at {at}"
     return f"cron {expr} ({at})"

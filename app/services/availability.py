@@ -461,7 +461,7 @@ def check_slot_minutes(minutes: int) -> None:
 
 def _clock(text: str) -> dt.time:
     hours, _, minutes = text.strip().partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+    if not (hours.isdecimal() and minutes.isdecimal() and len(minutes) == 2):
         raise ValueError(text)
     return dt.time(int(hours), int(minutes))
 

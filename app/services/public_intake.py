@@ -127,7 +127,7 @@ def _time(value: str) -> dt.time | None:
 def _location_id(fields: dict) -> int | None:
     """The chosen location; with a slot and no choice, the one location booked by slot."""
     value = fields.get("service_location_id")
-    if value and str(value).isdigit():
+    if value and str(value).isdecimal():
         return int(value)
     if fields.get("slot"):
         locations = availability.bookable_locations()

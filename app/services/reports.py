@@ -275,7 +275,7 @@ def prune(now: dt.datetime | None = None) -> dict:
     if root.is_dir():
         known = {(d, r) for d, r in db.session.execute(select(ReportRun.definition_id, ReportRun.id))}
         for folder in root.glob("*/*"):
-            if not (folder.is_dir() and folder.parent.name.isdigit() and folder.name.isdigit()):
+            if not (folder.is_dir() and folder.parent.name.isdecimal() and folder.name.isdecimal()):
                 continue
             modified = dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.UTC).replace(tzinfo=None)
             if (int(folder.parent.name), int(folder.name)) not in known and modified < cutoff:

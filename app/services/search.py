@@ -45,7 +45,7 @@ def conditions(term: str, internal: bool = True) -> list:
     if internal:
         found.append(func.lower(WorkOrder.internal_reference) == lowered)
     unit_match = [func.lower(Unit.serial_number) == lowered]
-    if compact.isdigit():
+    if compact.isdecimal():
         unit_match.append(Unit.imei == compact)
     found.append(WorkOrder.unit_id.in_(select(Unit.id).where(or_(*unit_match)).scalar_subquery()))
     return found

@@ -28,7 +28,7 @@ def normalize_imei(value: str) -> str:
 def imei_error(value: str) -> str | None:
     """Why ``value`` is not a valid 15-digit IMEI, or None."""
     digits = normalize_imei(value)
-    if not digits.isdigit():
+    if not digits.isdecimal():
         return "An IMEI has digits only."
     if len(digits) != 15:
         return f"An IMEI has 15 digits ({len(digits)} given)."

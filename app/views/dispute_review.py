@@ -71,7 +71,7 @@ def line_names(notes: list[DisputeNote]) -> dict[str, str]:
     ids = {"labour": set(), "part": set()}
     for note in notes:
         kind, _, ident = (note.line_ref or "").partition(":")
-        if kind in ids and ident.isdigit():
+        if kind in ids and ident.isdecimal():
             ids[kind].add(int(ident))
     names = {}
     for kind, model in (("labour", LabourLine), ("part", PartLine)):
