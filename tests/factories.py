@@ -111,3 +111,23 @@ def tomorrow() -> dt.date:
 
 def money(value: str) -> Decimal:
     return Decimal(value)
+
+
+def clocked_order(staff: Actor, technician: Actor, approver: Actor, customer_id: int, lines: list[dict],
+                  minutes: float = 90):
+    """A work order from an approved estimate of ``lines``, received, clocked on for ``minutes`` and marked
+    ready by ``technician`` (the invoicing tests' starting point)."""
+    import time_machine
+
+    from app.services import estimates, work_orders
+
+    est = estimates.create(staff, customer_id=customer_id, labour_lines=lines)
+    estimates.perform(est, "submit", staff)
+    order = estimates.perform(est, "approve", approver)
+    work_orders.perform(order, "receive", staff)
+    start = dt.datetime.now(dt.UTC)
+    with time_machine.travel(start, tick=False):
+        work_orders.perform(order, "clock_on", technician)
+    with time_machine.travel(start + dt.timedelta(minutes=minutes), tick=False):
+        work_orders.perform(order, "ready", technician)
+    return order

@@ -144,6 +144,8 @@ def _estimate(world: World) -> Estimate:
     labour.parts.append(PartLine(position=0, part_number="C-1", description="Compressor", quantity=Decimal("1.00"),
                                  unit_price=Decimal("300.00")))
     est.labour_lines.append(labour)
+    est.labour_lines.append(LabourLine(position=1, description="Deep clean", hours=Decimal("1.00"),
+                                       rate=Decimal("80.00")))
     _db.session.add(est)
     return est
 
@@ -265,11 +267,14 @@ def _set_request(record: ServiceRequest, state: str) -> None:
 def _set_estimate(record: Estimate, state: str) -> None:
     record.status = state
     record.sent_at = None if state == "draft" else utcnow()  # a customer sees an estimate once it was sent
+    for line, decision in zip(record.labour_lines, ("approved", "declined"), strict=False):
+        line.decision = decision if state == "approved" else None  # approved in part: one line declined
 
 
 def _set_invoice(record: Invoice, state: str) -> None:
     record.status = state
     record.issued_at = None if state == "draft" else utcnow()  # …and an invoice once it was issued
+    record.queried_at = utcnow() if state in ("awaiting_authorization", "open") else None  # answer needs a query
 
 
 def _set_enabled(record: ReportDefinition, state: str) -> None:
@@ -489,6 +494,7 @@ SAMPLES: dict[str, Callable[[object], dict]] = {
     "payments": lambda record: {"amount": "10.00", "method": "cash", "reference": "R1"},
     "pay_online": lambda record: {"token": "tok_demo_ok"},  # the demo provider accepts it
     "item": lambda record: {"item": record.items[0].id, "done": True},
+    "tracking": lambda record: {"tracking_number": "TRACK-123456"},  # the table's method has no known carrier
 }
 
 

@@ -2,18 +2,16 @@
 an invoice through them (create, submit, payments, void), refusals naming the state, kept input, roles."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
 from app.core.settings import get_settings
 from app.models import Invoice, Payment
-from app.services import estimates, invoices, work_orders
-from tests.factories import CustomerFactory, actor, make_user
+from app.services import invoices, work_orders
+from tests.factories import CustomerFactory, actor, clocked_order, make_user
 
 LINES = [{"description": "Service", "hours": "2.00", "rate": "50.00",
           "parts": [{"part_number": "F-1", "description": "Filter", "quantity": "1", "unit_price": "20.00"}]}]
@@ -21,17 +19,8 @@ LINES = [{"description": "Service", "hours": "2.00", "rate": "50.00",
 
 def ready_order(shop, customer, *, clock_minutes=90):
     """A work order from an approved estimate, clocked on and marked ready."""
-    staff, tech = shop["staff"], shop["tech_actor"]
-    est = estimates.create(staff, customer_id=customer.id, labour_lines=LINES)
-    estimates.perform(est, "submit", staff)
-    order = estimates.perform(est, "approve", shop["customer_actors"][customer.id])
-    work_orders.perform(order, "receive", staff)
-    start = dt.datetime.now(dt.UTC)
-    with time_machine.travel(start, tick=False):
-        work_orders.perform(order, "clock_on", tech)
-    with time_machine.travel(start + dt.timedelta(minutes=clock_minutes), tick=False):
-        work_orders.perform(order, "ready", tech)
-    return order
+    return clocked_order(shop["staff"], shop["tech_actor"], shop["customer_actors"][customer.id], customer.id,
+                         LINES, clock_minutes)
 
 
 @pytest.fixture()

@@ -229,7 +229,8 @@ def test_settings_are_kept_within_sane_bounds_on_the_screen(db, login_as):
     form = {"shop_name": "Door Shop", "currency": "EUR", "tax_rate": "19.00", "labour_rate": "95.00",
             "time_zone": "Europe/Berlin", "magic_link_hours": "100000000", "photo_limit": "4", "slot_capacity": "4",
             "request_stale_hours": "24", "invoice_labour_source": "time_entries", "invoice_due_days": "14",
-            "paper_size": "A4", "export_retention_days": "90"}
+            "paper_size": "A4", "export_retention_days": "90", "time_rounding": "exact",
+            "minimum_charge_minutes": "0", "label_format": "a6"}
     response = screen.post(f"/settingsview/edit/{settings.id}", data=form)
     assert response.status_code == 422
     assert "Must be greater than or equal to 1 and less than or equal to 720." in response.get_data(as_text=True)

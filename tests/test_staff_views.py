@@ -99,7 +99,8 @@ def shop(db):
         ]
         db.session.add_all(rows)
     invoice = Invoice(number="INV-900001", customer_id=customer.id, work_order_id=order.id, status="open",
-                      subtotal=Decimal("100.00"), total=Decimal("100.00"), amount_paid=Decimal("10.00"))
+                      subtotal=Decimal("100.00"), total=Decimal("100.00"), amount_paid=Decimal("10.00"),
+                      queried_at=utcnow())  # the customer queried it: on Billing → Queried invoices too
     invoice.lines.append(InvoiceLine(kind="other", description="Marker invoice line", quantity=Decimal("1"),
                                      unit_price=Decimal("100.00")))
     invoice.payments.append(Payment(amount=Decimal("10.00"), method="cash", reference="Marker payment"))
@@ -133,6 +134,7 @@ LIST_MARKERS = {
     "/techniciantimeview/list/": "Marker time",
     "/technicianmessageview/list/": "Marker message",
     "/invoiceview/list/": "INV-900001",
+    "/queriedinvoices/list/": "INV-900001",
     "/invoicelineview/list/": "Marker invoice line",
     "/paymentview/list/": "Marker payment",
     "/shipmentview/list/": "SHP-900001",

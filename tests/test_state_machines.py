@@ -72,6 +72,7 @@ SPEC = {
         ("sent", "decline", "customer", "declined"), ("sent", "dispute", "customer", "disputed"),
         ("disputed", "acknowledge", "staff", "disputed"), ("disputed", "revise", "staff", "superseded"),
         ("declined", "revise", "staff", "superseded"), ("draft", "cancel", "staff", "cancelled"),
+        ("approved", "offer_again", "staff", None),  # SPEC §8: declined lines offered again in a revision
         ("sent", "cancel", "staff", "cancelled"), ("disputed", "cancel", "staff", "cancelled"),
         *_rows(("sent", "disputed", "declined"), "notes", ("customer", "staff")),
         ("draft", "notes", "staff", None),
@@ -99,10 +100,17 @@ SPEC = {
         ("open", "pay_online", "customer", None), ("draft", "lines", "staff", None),
         *_rows(("draft", "awaiting_authorization", "open"), "edit", ("staff",)),
         ("paid", "credit", "staff", None),
+        # SPEC §8 invoice queries: the customer queries an issued, unpaid invoice; staff answer it (keep) or
+        # void and re-issue it; both sides write in its query log
+        *_rows(("awaiting_authorization", "open"), "query", ("customer",)),
+        *_rows(("awaiting_authorization", "open"), "answer", ("staff",)),
+        *_rows(("awaiting_authorization", "open"), "reissue", ("staff",), "void"),
+        *_rows(("awaiting_authorization", "open", "paid", "void"), "notes", ("customer", "staff")),
     ],
     "shipment": [
         ("draft", "confirm", "reseller", "confirmed"), ("draft", "confirm", "staff", "confirmed"),
         ("confirmed", "receive", "staff", "received"),
+        *_rows(("draft", "confirmed"), "tracking", ("reseller", "staff")),
         *_rows(("draft", "confirmed"), "edit", ("staff",)),
     ],
     "report": [
@@ -114,7 +122,7 @@ SPEC = {
 INTERNAL = {("request", "estimate_approved"), ("request", "book"), ("invoice", "pay")}
 #: Rows whose ``reason`` must not be blank.
 REASON_REQUIRED = {("request", "decline"), ("estimate", "decline"), ("work_order", "cancel"), ("invoice", "void"),
-                   ("invoice", "credit")}
+                   ("invoice", "credit"), ("invoice", "reissue")}
 
 MACHINES = {"request": requests.TABLE, "estimate": estimates.TABLE, "work_order": work_orders.TABLE,
             "invoice": invoices.TABLE, "shipment": shipments.TABLE, "report": reports.TABLE}

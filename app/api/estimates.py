@@ -39,6 +39,8 @@ class LabourOut(Out):
     amount = Money()
     disputed = fields.Boolean()
     dispute_note = fields.String()
+    decision = fields.String(metadata={"description": "approved or declined, once the customer answered"})
+    decline_reason = fields.String()
     parts = fields.List(fields.Nested(PartOut))
 
 
@@ -127,13 +129,16 @@ class EstimateApi(PorticoApi):
     options = {"customer": opt.customers, "service_request": opt.accepted_requests, "unit": opt.units}
     actions = {
         "submit": Action(summary="Send the draft to the customer"),
-        "approve": Action(creates="work_order_id", summary="Approve (customer): creates the work order"),
+        "approve": Action(creates="work_order_id", summary="Approve all lines, or only the given labour lines "
+                                                           "with their parts (customer): creates the work order"),
         "decline": Action(summary="Decline with a reason (customer)"),
         "dispute": Action(summary="Dispute one or more labour or part lines, each with a note "
                                                "(customer)"),
         "acknowledge": Action(summary="Acknowledge the dispute (staff)"),
         "notes": Action(summary="Add a note to the dispute log (either side)"),
         "revise": Action(creates="estimate_id", summary="Copy into the next revision as a draft (staff)"),
+        "offer_again": Action(creates="estimate_id", summary="Offer the lines the customer declined again: the next "
+                                                             "revision as a draft with only those (staff)"),
         "cancel": Action(summary="Cancel the estimate (staff)"),
     }
     listings = {"notes": Listing(DisputeNoteOut, "dispute_log", "dispute log (every revision)")}

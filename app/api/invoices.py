@@ -15,7 +15,7 @@ from ..models import Invoice, WorkOrder
 from ..services import invoices
 from ..services.workflow import perform
 from . import options as opt
-from .base import Action, Document, PorticoApi
+from .base import Action, Document, Listing, PorticoApi
 from .schemas import In, Out
 
 
@@ -28,6 +28,8 @@ class InvoiceLineOut(Out):
     quantity = Quantity()
     unit_price = Money()
     amount = Money()
+    clocked_minutes = fields.Integer(metadata={"description": "Labour from clocked time: the raw minutes clocked "
+                                                              "before the shop's rounding rule."})
 
 
 class PaymentOut(Out):
@@ -71,9 +73,24 @@ class InvoiceOut(Out):
     paid_at = UTCDateTime()
     void_reason = fields.String()
     note = fields.String()
+    queried_at = UTCDateTime(metadata={"description": "Set while a customer's query waits for the shop's answer."})
+    replaces = Ref(attribute="replaces_id", metadata={"description": "The voided invoice this one re-issues."})
     version = fields.Integer()
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
+
+
+class InvoiceNoteOut(Out):
+    id = fields.Integer()
+    invoice = Ref(attribute="invoice_id")
+    side = fields.String()
+    kind = fields.String(metadata={"description": "query, answer or note"})
+    text = fields.String()
+    lines = fields.Method("_lines", metadata={"description": "The queried line ids."})
+    created_at = UTCDateTime()
+
+    def _lines(self, note):
+        return [int(ident) for ident in (note.line_ids or "").split(",") if ident]
 
 
 class InvoiceIn(In):
@@ -109,8 +126,18 @@ class InvoiceApi(PorticoApi):
         "void": Action(summary="Void the invoice with a reason (staff)"),
         "credit": Action(creates="credit_note", summary="Correct a paid invoice with a credit note CN-… "
                                                         "(staff; all lines not yet credited, or the chosen ones)"),
+        "query": Action(summary="Query the invoice (customer, awaiting authorization or open): it stays in its "
+                                "state, flagged queried, until staff answer"),
+        "answer": Action(summary="Answer the query and keep the invoice (staff)"),
+        "reissue": Action(creates="invoice_id", summary="Void the queried invoice and re-issue it as a new draft "
+                                                        "with the same lines (staff)"),
+        "notes": Action(summary="A note in the invoice's query log (either side)"),
     }
+    listings = {"notes": Listing(InvoiceNoteOut, "query_log", "query log")}
     documents = {"pdf": Document("invoice", "invoice as PDF")}
+
+    def query_log(self, item, actor):
+        return invoices.query_log(item)
 
     def create(self, actor, data):
         order = opt.pick(self.options, "work_order", actor, data["work_order"],

@@ -19,7 +19,10 @@ def words(code: str | None) -> str:
 VERBS = {"payments": "pay", "pay_online": "pay", "messages": "send a message on", "notes": "add a note to",
          "attach": "attach a file to", "lines": "change the lines of", "item": "tick the work items of",
          "work_order": "create a work order for", "estimate": "create an estimate for",
-         "invoice": "invoice"}
+         "invoice": "invoice", "tracking": "set the tracking number of", "query": "query",
+         "answer": "answer the query of", "reissue": "void and re-issue", "offer_again": "offer the declined lines "
+         "of", "reschedule": "move the booking of", "remind": "send the reminder of", "rotate_feed": "renew the "
+         "feed of"}
 
 
 def verb(action: str) -> str:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..core.settings import get_settings, tax_for
+from ..core.settings import absolute, get_settings, tax_for
 from ..extensions import db
 from ..models import ZERO, CreditNote, Estimate, Invoice, Shipment, WorkItem, WorkOrder, dispute_log
 from .codes import code128_svg, logo_url, qr_svg
@@ -102,7 +102,7 @@ def estimate(est: Estimate) -> dict:
         dispute_state = None
     return {
         "est": est, "customer": customer_block(est.customer), "unit": unit_block(est.unit),
-        "dispute_state": dispute_state, "dispute_log": dispute_log(est),
+        "dispute_state": dispute_state, "dispute_log": dispute_log(est), "approval": est.approval,
         "previous": est.previous.display_number if est.previous_id else None,
         "request_number": est.service_request.number if est.service_request_id else None,
     }
@@ -133,11 +133,32 @@ def packing_list(shipment: Shipment) -> dict:
             "orders": _shipment_orders(shipment)}
 
 
+#: ``Settings.label_format`` → the label's page: A6 and 4 × 6 in thermal labels, or an A4 sheet with the
+#: label in its top-left quarter (an A6 place; cut marks along the quarter's edges).
+LABEL_PAGES = {"a6": "105mm 148mm", "4x6": "4in 6in", "a4x4": "A4"}
+#: The widest each code may be on every format (the label's inner width is 93–97 mm).
+SHIPMENT_CODE_MM, TRACKING_CODE_MM = 62, 90
+
+
+def _codable(value: str | None) -> bool:
+    return bool(value) and value.isascii() and value.isprintable()
+
+
 def label(shipment: Shipment) -> dict:
+    """The reseller sends the parcel (sender: their service address) to the shop's service location."""
     count = db.session.scalar(select(func.count(WorkOrder.id)).where(WorkOrder.shipment_id == shipment.id))
+    label_format = get_settings().label_format
+    if label_format not in LABEL_PAGES:
+        label_format = "a6"
+    method, tracking = shipment.shipping_method, shipment.tracking_number
+    page_url = absolute(f"/portal/shipments/{shipment.id}")
     return {"shipment": shipment, "sender": customer_block(shipment.customer, "service"),
             "recipient": shipment.service_location, "recipient_lines": address_lines(shipment.service_location),
-            "order_count": count, "barcode": code128_svg(shipment.number), "qr": qr_svg(shipment.number)}
+            "order_count": count, "label_format": label_format, "paper": LABEL_PAGES[label_format],
+            "carrier": (method.carrier or "").strip() or None, "method": method.name,
+            "barcode": code128_svg(shipment.number, SHIPMENT_CODE_MM), "tracking": tracking,
+            "tracking_barcode": code128_svg(tracking, TRACKING_CODE_MM) if _codable(tracking) else None,
+            "page_url": page_url, "qr": qr_svg(page_url)}
 
 
 BUILDERS = {"work_order": work_order, "estimate": estimate, "invoice": invoice, "credit_note": credit_note,

@@ -61,7 +61,8 @@ class Estimate(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     customer = relationship("Customer")
     service_request = relationship("ServiceRequest")
     unit = relationship("Unit")
-    previous = relationship("Estimate", remote_side=[id])
+    previous = relationship("Estimate", remote_side=[id], back_populates="next_revision")
+    next_revision = relationship("Estimate", back_populates="previous", uselist=False)
     created_by = relationship(User)
     labour_lines = relationship(
         "LabourLine", back_populates="estimate", order_by="LabourLine.position", cascade="all, delete-orphan"
@@ -78,12 +79,23 @@ class Estimate(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     def __str__(self) -> str:
         return self.display_number
 
+    @property
+    def approval(self) -> dict:
+        """"approved 3 of 5 lines, 412.00 of 690.00": the labour lines (net, with their parts) the customer
+        approved, once they answered line by line; before that every line counts as approved."""
+        approved = [line for line in self.labour_lines if line.decision != "declined"]
+        return {"lines": len(self.labour_lines), "approved": len(approved),
+                "declined": len(self.labour_lines) - len(approved),
+                "approved_net": sum((line.total_with_parts for line in approved), ZERO),
+                "net": sum((line.total_with_parts for line in self.labour_lines), ZERO)}
+
 
 class LabourLine(Model):
     __tablename__ = "labour_line"
     __table_args__ = (
         CheckConstraint("hours >= 0", name="hours_positive"),
         CheckConstraint("rate >= 0", name="rate_positive"),
+        CheckConstraint("decision IS NULL OR decision IN ('approved', 'declined')", name="decision_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,6 +106,9 @@ class LabourLine(Model):
     rate: Mapped[Decimal] = mapped_column(Money, nullable=False)
     disputed: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     dispute_note: Mapped[str | None] = mapped_column(Text)
+    # the customer's answer when the estimate was approved: approved (goes to the work order) or declined
+    decision: Mapped[str | None] = mapped_column(String(10))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
 
     estimate = relationship(Estimate, back_populates="labour_lines")
     parts = relationship(
@@ -103,6 +118,11 @@ class LabourLine(Model):
     @property
     def amount(self) -> Decimal:
         return (self.hours * self.rate).quantize(Decimal("0.01"))
+
+    @property
+    def total_with_parts(self) -> Decimal:
+        """The line's labour and its parts, before tax (what approving or declining it is worth)."""
+        return self.amount + sum((part.amount for part in self.parts), Decimal("0.00"))
 
     def __str__(self) -> str:
         return self.description

@@ -18,19 +18,20 @@ from sqlalchemy.orm import Session
 
 from ..core.errors import Conflict
 from .estimates import DisputeNote, Estimate, LabourLine, PartLine
-from .invoices import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment
+from .invoices import CreditNote, CreditNoteLine, Invoice, InvoiceLine, InvoiceNote, Payment
 from .requests import Attachment, ServiceRequest, TimeProposal
 from .shipments import Shipment
 from .system import AuditEvent
 from .work_orders import OrderMessage, TimeEntry, WorkItem, WorkOrder
 
 HISTORY = (ServiceRequest, Estimate, WorkOrder, Invoice, Payment, CreditNote, Shipment, TimeEntry, OrderMessage,
-           TimeProposal, DisputeNote, Attachment, AuditEvent)
+           TimeProposal, DisputeNote, InvoiceNote, Attachment, AuditEvent)
 
 CLOSED_WORK_ORDER = ("completed", "cancelled")
 
-#: Columns of a closed document's line that may still change: a customer's dispute marks lines.
-STILL_OPEN_COLUMNS = {"disputed", "dispute_note"}
+#: Columns of a closed document's line that may still change: a customer's dispute marks lines, and so does
+#: their answer to a sent estimate (each labour line approved or declined, with the reason).
+STILL_OPEN_COLUMNS = {"disputed", "dispute_note", "decision", "decline_reason"}
 
 
 def _document_of(line):

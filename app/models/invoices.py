@@ -42,6 +42,11 @@ class Invoice(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     void_reason: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    # the customer queried it (SPEC §8): it keeps its state, flagged, until staff answer
+    queried_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    # what it replaces: a voided invoice re-issued after a query (NO ACTION, like an estimate's previous
+    # revision: checked at the end of the statement, so a wipe of the whole table is one statement)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
 
     customer = relationship("Customer")
     work_order = relationship("WorkOrder")
@@ -52,6 +57,9 @@ class Invoice(NumberedMixin, VersionedMixin, TimestampMixin, Model):
                             cascade="save-update, merge", passive_deletes="all")
     credit_notes = relationship("CreditNote", back_populates="invoice", order_by="CreditNote.issued_at",
                                 cascade="save-update, merge", passive_deletes="all")
+    notes = relationship("InvoiceNote", back_populates="invoice", order_by="InvoiceNote.created_at",
+                         cascade="save-update, merge", passive_deletes="all")
+    replaces = relationship("Invoice", remote_side="Invoice.id", foreign_keys=[replaces_id])
 
     @property
     def balance(self) -> Decimal:
@@ -82,6 +90,32 @@ class BilledLineMixin:
         return self.description
 
 
+class InvoiceNote(Model):
+    """The query log of an invoice (the dispute log of estimates, for invoices): the customer's query, the
+    shop's answer and what followed, visible to both sides."""
+
+    __tablename__ = "invoice_note"
+    __table_args__ = (
+        CheckConstraint("side IN ('customer', 'staff')", name="side_valid"),
+        CheckConstraint("kind IN ('query', 'answer', 'note')", name="kind_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(restrict("invoice.id"), nullable=False, index=True)
+    side: Mapped[str] = mapped_column(String(10), nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), default="note", nullable=False)
+    author_id: Mapped[int | None] = mapped_column(restrict("ab_user.id"))
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    line_ids: Mapped[str | None] = mapped_column(String(200))  # the queried lines: "3,5"
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    invoice = relationship(Invoice, back_populates="notes")
+    author = relationship(User)
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.kind}: {self.text[:40]}"
+
+
 class InvoiceLine(BilledLineMixin, Model):
     __tablename__ = "invoice_line"
     __table_args__ = (
@@ -91,6 +125,8 @@ class InvoiceLine(BilledLineMixin, Model):
     )
 
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), nullable=False, index=True)
+    # labour from clocked time: the raw minutes clocked, before the shop's rounding rule
+    clocked_minutes: Mapped[int | None] = mapped_column(Integer)
 
     invoice = relationship(Invoice, back_populates="lines")
 

@@ -39,6 +39,9 @@ class Settings(TimestampMixin, Model):
         CheckConstraint("magic_link_hours > 0", name="magic_link_positive"),
         CheckConstraint("photo_limit >= 0", name="photo_limit_positive"),
         CheckConstraint("slot_capacity > 0", name="slot_capacity_positive"),
+        CheckConstraint("time_rounding IN ('exact', '6', '15', '30')", name="time_rounding_valid"),
+        CheckConstraint("minimum_charge_minutes >= 0", name="minimum_charge_positive"),
+        CheckConstraint("label_format IN ('a6', '4x6', 'a4x4')", name="label_format_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +65,11 @@ class Settings(TimestampMixin, Model):
     invoice_due_days: Mapped[int] = mapped_column(Integer, default=14, nullable=False)
     paper_size: Mapped[str] = mapped_column(String(10), default="A4", nullable=False)
     export_retention_days: Mapped[int] = mapped_column(Integer, default=90, nullable=False)
+    # billable time: clocked minutes rounded up to this step ("exact", "6", "15", "30"), at least the minimum
+    time_rounding: Mapped[str] = mapped_column(String(10), default="exact", nullable=False)
+    minimum_charge_minutes: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # shipping labels: "a6" (105 × 148 mm thermal), "4x6" (4 × 6 in thermal) or "a4x4" (four A6 on A4)
+    label_format: Mapped[str] = mapped_column(String(10), default="a6", nullable=False)
     # the local time of day the booking reminders for the next day go out; None: no reminders
     reminder_time: Mapped[dt.time | None] = mapped_column(Time, default=dt.time(10, 0))
 

@@ -152,6 +152,12 @@ class TimeEntry(Model):
         end = self.ended_at or utcnow()
         return (Decimal((end - self.started_at).total_seconds()) / Decimal(3600)).quantize(Decimal("0.01"))
 
+    @property
+    def minutes(self) -> int:
+        """The raw clocked minutes (what billing rounds; staff see both)."""
+        end = self.ended_at or utcnow()
+        return int((end - self.started_at).total_seconds() // 60)
+
     def __str__(self) -> str:
         return f"{self.technician} {self.started_at:%Y-%m-%d %H:%M}"
 

@@ -178,13 +178,50 @@ def submit(est: Estimate, actor: Actor):
     return est
 
 
-def approve(est: Estimate, actor: Actor):
-    """The customer approves: the work order is created from the labour and part lines."""
+def approve(est: Estimate, actor: Actor, lines=None, reason: str | None = None):
+    """The customer approves all labour lines, or only ``lines`` (ids, each with its parts) and declines the
+    others with ``reason`` (SPEC §8). The work order gets the approved lines only; the declined ones stay on
+    the estimate, marked, and the shop can offer them again in a revision (``offer_again``)."""
+    known = {line.id: line for line in est.labour_lines}
+    if lines is None:
+        chosen = set(known)
+    else:
+        chosen = set(lines)
+        unknown = sorted(chosen - set(known))
+        if unknown:
+            raise ValidationFailed({"lines": [_l("Not a labour line of this estimate: %(ids)s.",
+                                                 ids=", ".join(map(str, unknown)))]})
+    declined = [line for ident, line in known.items() if ident not in chosen]
+    reason = (reason or "").strip()
+    if declined and not reason:
+        raise ValidationFailed({"reason": [_l("Say why you decline the lines you did not approve.")]})
+    for ident, line in known.items():
+        line.decision = "approved" if ident in chosen else "declined"
+        line.decline_reason = None if ident in chosen else reason
     est.decided_at = utcnow()
     order = work_orders.from_estimate(est, actor)
-    notify.to_staff("estimate.approved", f"{est.display_number} approved: work order {order.number}",
-                    link=_staff_link(est), customer_id=est.customer_id)
+    summary = approval_summary(est)
+    title = (f"{est.display_number} approved: work order {order.number}" if not declined else
+             f"{est.display_number} approved {summary['approved']} of {summary['lines']} lines: "
+             f"work order {order.number}")
+    notify.to_staff("estimate.approved", title, reason if declined else "", link=_staff_link(est),
+                    customer_id=est.customer_id)
     return order
+
+
+def approval_summary(est: Estimate) -> dict:
+    """"approved 3 of 5 lines, 412.00 of 690.00" (``Estimate.approval``)."""
+    return est.approval
+
+
+def offer_again(est: Estimate, actor: Actor) -> Estimate:
+    """The lines the customer declined, offered again: revision n+1 as a draft holding only those lines
+    (the approved ones are in the work order already). The approved revision stays approved."""
+    return _revision(est, actor, [line for line in est.labour_lines if line.decision == "declined"])
+
+
+def has_declined_lines(est: Estimate) -> bool:
+    return any(line.decision == "declined" for line in est.labour_lines) and est.next_revision is None
 
 
 def decline(est: Estimate, actor: Actor, reason: str):
@@ -253,10 +290,14 @@ def add_note(est: Estimate, actor: Actor, text: str) -> DisputeNote:
 
 def revise(est: Estimate, actor: Actor) -> Estimate:
     """Copy into revision n+1 as a draft; the old revision becomes ``superseded``."""
+    return _revision(est, actor, est.labour_lines)
+
+
+def _revision(est: Estimate, actor: Actor, lines) -> Estimate:
     copy = Estimate(number=est.number, revision=est.revision + 1, customer_id=est.customer_id,
                     service_request_id=est.service_request_id, unit_id=est.unit_id, previous_id=est.id,
                     note=est.note)
-    for line in est.labour_lines:
+    for line in lines:
         new_line = LabourLine(position=line.position, description=line.description, hours=line.hours,
                               rate=line.rate)
         for part in line.parts:
@@ -275,6 +316,16 @@ def cancel(est: Estimate, actor: Actor, reason=None):
 
 
 _CHOOSE_LINES = "Choose at least one line to dispute."
+_APPROVE_LINES = _l("Approve at least one line, or decline the estimate.")
+
+
+class Approval(Params):
+    lines = fields.List(Key(), allow_none=True, validate=[validate.Length(min=1, error=_APPROVE_LINES),
+                                                          validate.Length(max=200)],
+                        metadata={"description": "The labour line ids approved (with their parts); the others are "
+                                                 "declined with the reason. Omitted: all lines."})
+    reason = fields.String(allow_none=True, validate=validate.Length(max=5000),
+                           metadata={"description": "Why the other lines are declined (required when some are)."})
 
 
 class Dispute(Params):
@@ -308,11 +359,12 @@ CUSTOMER_NOTE_STATES = ("sent", "disputed", "declined")
 TABLE = register(Estimate, ActionTable("estimate", [
     Action((CREATE,), "create", ("staff",), "draft"),
     Action(("draft",), "submit", ("staff",), "sent", submit),
-    Action(("sent",), "approve", ("customer",), "approved", approve),
+    Action(("sent",), "approve", ("customer",), "approved", approve, Approval),
     Action(("sent",), "decline", ("customer",), "declined", decline, ReasonRequired, reason_required=True),
     Action(("sent",), "dispute", ("customer",), "disputed", dispute, Dispute),
     Action(("disputed",), "acknowledge", ("staff",), "disputed", acknowledge),
     Action(("disputed", "declined"), "revise", ("staff",), "superseded", revise),
+    Action(("approved",), "offer_again", ("staff",), None, offer_again, guard=has_declined_lines),
     Action(("draft", "sent", "disputed"), "cancel", ("staff",), "cancelled", cancel, Reason),
     Action(CUSTOMER_NOTE_STATES, "notes", ("customer", "staff"), None, add_note, Text),
     Action(("draft",), "notes", ("staff",), None, add_note, Text),

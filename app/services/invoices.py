@@ -13,11 +13,21 @@ from ..core.errors import InvalidTransition, ValidationFailed
 from ..core.fields import Day
 from ..core.settings import get_settings, tax_for
 from ..extensions import db
-from ..models import ZERO, CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment, WorkOrder, utcnow
+from ..models import (
+    ZERO,
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceNote,
+    Payment,
+    WorkOrder,
+    utcnow,
+)
 from . import notify, numbering, payments
 from .audit import record
 from .common import edit_fields
-from .params import Params, Paying, ReasonRequired, text_field
+from .params import Params, Paying, ReasonRequired, Text, reason_field, text_field
 from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "online")
@@ -34,20 +44,39 @@ def recompute(invoice: Invoice) -> None:
     invoice.total = invoice.subtotal + invoice.tax
 
 
+ROUNDING_STEPS = {"exact": 0, "6": 6, "15": 15, "30": 30}
+
+
+def billable_minutes(clocked: int, rounding: str, minimum: int = 0) -> tuple[int, str]:
+    """Clocked minutes as billed under the shop's rule: rounded up to the step, at least the minimum charge;
+    with the words the invoice line says after the hours ("clocked 0:46, rounded up to 15 min")."""
+    step = ROUNDING_STEPS.get(rounding, 0)
+    billed = -(-clocked // step) * step if step else clocked
+    said = f"clocked {clocked // 60}:{clocked % 60:02d}"
+    if minimum and billed < minimum:
+        return minimum, f"{said}, minimum charge {minimum} min"
+    if billed != clocked:
+        said += f", rounded up to {step} min"
+    return billed, said
+
+
 def _labour_lines(order: WorkOrder) -> list[InvoiceLine]:
-    """Labour from clocked time or from the approved hours, as the shop's setting says."""
+    """Labour from clocked time (rounded by the shop's billable-time rule, the raw minutes kept on the line)
+    or from the approved hours, as the shop's setting says."""
     settings = get_settings()
     labour_items = [item for item in order.items if item.kind == "labour"]
-    clocked = sum((entry.hours for entry in order.time_entries if entry.ended_at), Decimal("0"))
-    if settings.invoice_labour_source == "time_entries" and clocked > 0:
+    minutes = sum((entry.minutes for entry in order.time_entries if entry.ended_at), 0)
+    billed, said = billable_minutes(minutes, settings.time_rounding, settings.minimum_charge_minutes or 0)
+    clocked = (Decimal(billed) / Decimal(60)).quantize(Decimal("0.01"))
+    if settings.invoice_labour_source == "time_entries" and minutes > 0:
         hours_quoted = sum((item.quantity for item in labour_items), Decimal("0"))
         if labour_items and hours_quoted > 0:
             rate = (sum((i.quantity * i.unit_price for i in labour_items), ZERO) / hours_quoted).quantize(
                 Decimal("0.01"))
         else:
             rate = settings.labour_rate
-        return [InvoiceLine(kind="labour", description=f"Labour ({order.number}, clocked time)",
-                            quantity=clocked.quantize(Decimal("0.01")), unit_price=rate)]
+        return [InvoiceLine(kind="labour", description=f"Labour ({order.number}): {clocked} h ({said})",
+                            quantity=clocked, unit_price=rate, clocked_minutes=minutes)]
     return [InvoiceLine(kind="labour", description=item.description, quantity=item.quantity,
                         unit_price=item.unit_price) for item in labour_items if item.quantity > 0]
 
@@ -225,11 +254,92 @@ def lines_changed(invoice: Invoice, actor: Actor) -> Invoice:
     return invoice
 
 
+# ---------------------------------------------------------------- queries (SPEC §8)
+def _staff_link(invoice: Invoice) -> str:
+    return f"/invoiceview/show/{invoice.id}"
+
+
+class QueryParams(Params):
+    reason = reason_field(required=True)
+    lines = fields.List(fields.Integer(), validate=validate.Length(min=1, max=500),
+                        metadata={"description": "Ids of the invoice's lines the query is about (optional)."})
+
+
+def query(invoice: Invoice, actor: Actor, reason: str, lines=None) -> Invoice:
+    """The customer queries an invoice awaiting their authorization or open: it keeps its state, flagged
+    queried, on the staff list "Queried invoices" until staff answer (or void and re-issue it)."""
+    by_id = {line.id: line for line in invoice.lines}
+    if lines is not None and set(lines) - set(by_id):
+        raise ValidationFailed({"lines": [_l("Choose lines of %(invoice)s.", invoice=invoice.number)]})
+    invoice.queried_at = utcnow()
+    chosen = [by_id[ident] for ident in (lines or [])]
+    db.session.add(InvoiceNote(invoice=invoice, side="customer", kind="query", author_id=actor.user_id,
+                               text=reason.strip(), line_ids=",".join(str(line.id) for line in chosen) or None))
+    about = "; ".join(line.description for line in chosen)
+    notify.to_staff("invoice.queried", f"{invoice.number} queried by {invoice.customer.name}",
+                    reason.strip() + (f"\nLines: {about}" if about else ""), link=_staff_link(invoice),
+                    customer_id=invoice.customer_id)
+    return invoice
+
+
+def answer(invoice: Invoice, actor: Actor, text: str) -> Invoice:
+    """Staff answer the query and keep the invoice as it is: the flag is cleared, the customer told."""
+    invoice.queried_at = None
+    db.session.add(InvoiceNote(invoice=invoice, side="staff", kind="answer", author_id=actor.user_id,
+                               text=text.strip()))
+    notify.to_customer(invoice.customer, "invoice.answered", f"Our answer about invoice {invoice.number}",
+                       text.strip(), link=_link(invoice), group="invoices")
+    return invoice
+
+
+def reissue(invoice: Invoice, actor: Actor, reason: str) -> Invoice:
+    """Void the queried invoice and re-issue it: a new draft with the same lines (staff correct them and
+    submit it), linked to the one it replaces. Returns the new draft."""
+    if invoice.amount_paid:
+        raise ValidationFailed({"reason": [_l("%(invoice)s has payments: record a credit note once it is paid "
+                                              "instead.", invoice=invoice.number)]})
+    void(invoice, actor, reason)
+    invoice.queried_at = None
+    db.session.add(InvoiceNote(invoice=invoice, side="staff", kind="answer", author_id=actor.user_id,
+                               text=reason.strip()))
+    again = Invoice(customer_id=invoice.customer_id, work_order_id=invoice.work_order_id, customer=invoice.customer,
+                    replaces=invoice, note=invoice.note)
+    for line in invoice.lines:
+        again.lines.append(InvoiceLine(position=line.position, kind=line.kind, part_number=line.part_number,
+                                       description=line.description, quantity=line.quantity,
+                                       unit_price=line.unit_price, clocked_minutes=line.clocked_minutes))
+    return prepare_new(again, actor)
+
+
+def add_note(invoice: Invoice, actor: Actor, text: str) -> InvoiceNote:
+    """A note in the invoice's query log (either side)."""
+    side = "customer" if actor.is_customer else "staff"
+    note = InvoiceNote(invoice=invoice, side=side, kind="note", author_id=actor.user_id, text=text.strip())
+    db.session.add(note)
+    if side == "customer":
+        notify.to_staff("invoice.note", f"Note on {invoice.number}", text.strip(), link=_staff_link(invoice),
+                        customer_id=invoice.customer_id)
+    else:
+        notify.to_customer(invoice.customer, "invoice.note", f"A note on invoice {invoice.number}", text.strip(),
+                           link=_link(invoice), group="invoices")
+    return note
+
+
+def _queried(invoice: Invoice) -> bool:
+    return invoice.queried_at is not None
+
+
+def query_log(invoice: Invoice) -> list[InvoiceNote]:
+    return sorted(invoice.notes, key=lambda note: (note.created_at, note.id or 0))
+
+
 def _needs_authorization(invoice: Invoice) -> bool:
     return bool(invoice.customer and invoice.customer.requires_invoice_authorization)
 
 
 UNPAID = ("draft", "awaiting_authorization", "open")
+#: What a customer may query (SPEC §8): an issued invoice not yet paid.
+QUERYABLE = ("awaiting_authorization", "open")
 
 TABLE = register(Invoice, ActionTable("invoice", [
     Action((CREATE,), "create", ("staff",), "draft"),
@@ -243,4 +353,8 @@ TABLE = register(Invoice, ActionTable("invoice", [
     Action(("paid",), "credit", ("staff",), None, issue_credit_note, CreditParams, reason_required=True),
     Action(UNPAID, "edit", ("staff",), None, edit_fields, InvoiceEdit, audited=False),
     Action(("draft",), "lines", ("staff",), None, lines_changed),
+    Action(QUERYABLE, "query", ("customer",), None, query, QueryParams),
+    Action(QUERYABLE, "answer", ("staff",), None, answer, Text, guard=_queried),
+    Action(QUERYABLE, "reissue", ("staff",), "void", reissue, ReasonRequired, reason_required=True, guard=_queried),
+    Action((*QUERYABLE, "paid", "void"), "notes", ("customer", "staff"), None, add_note, Text),
 ]))

@@ -48,7 +48,12 @@ class SettingsEdit(Unversioned):
     invoice_labour_source = fields.String(validate=validate.OneOf(("time_entries", "approved_lines")))
     invoice_due_days = _int(0, 365)
     paper_size = fields.String(validate=validate.OneOf(("A4", "Letter")))
+    label_format = fields.String(validate=validate.OneOf(("a6", "4x6", "a4x4")),
+                                 metadata={"description": "Shipping labels: A6 or 4 × 6 in (thermal), or on A4."})
     export_retention_days = _int(1, 3650)
+    time_rounding = fields.String(validate=validate.OneOf(("exact", "6", "15", "30")), metadata={
+        "description": "Clocked time on invoices: exact, or rounded up to 6, 15 or 30 minutes."})
+    minimum_charge_minutes = _int(0, 480, metadata={"description": "Bill at least this many minutes (0: none)."})
     reminder_time = ClockTime(allow_none=True, metadata={"description": "Empty: no booking reminders."})
     closed_days = fields.String(allow_none=True, validate=validate.Length(max=20000),
                                 metadata={"description": "Days every location is closed, one per line."})

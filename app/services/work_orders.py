@@ -109,7 +109,8 @@ def create(actor: Actor, **fields) -> WorkOrder:
 
 
 def from_estimate(est, actor: Actor) -> WorkOrder:
-    """The work order of an approved estimate: labour lines become work items, parts go under them."""
+    """The work order of an approved estimate: its approved labour lines become work items, their parts go
+    under them (lines the customer declined stay on the estimate)."""
     req = est.service_request
     order = WorkOrder(customer_id=est.customer_id, kind="job", unit_id=est.unit_id, estimate_id=est.id,
                       service_request_id=est.service_request_id,
@@ -117,7 +118,7 @@ def from_estimate(est, actor: Actor) -> WorkOrder:
                       scheduled_start=req.scheduled_start if req else None,
                       fault=(req.summary or req.subject) if req else None)
     position = 0
-    for line in est.labour_lines:
+    for line in (line for line in est.labour_lines if line.decision != "declined"):
         item = WorkItem(position=position, kind="labour", description=line.description, quantity=line.hours,
                         unit_price=line.rate, labour_line_id=line.id)
         order.items.append(item)

@@ -68,9 +68,9 @@ def time_formatters(*columns: str) -> dict:
     return {column: local_time for column in columns}
 
 
-def choice_field(label: str, choices, *, required: bool = True) -> SelectField:
+def choice_field(label: str, choices, *, required: bool = True, labels: dict | None = None) -> SelectField:
     """A select box for a string column with a fixed set of values (kind, slot, status…)."""
-    options = [SelectChoice(value, status_label(value)) for value in choices]
+    options = [SelectChoice(value, (labels or {}).get(value) or status_label(value)) for value in choices]
     if not required:
         options = [SelectChoice("", "—"), *options]
     return SelectField(label, choices=options, widget=Select2Widget())
@@ -124,6 +124,14 @@ class FilterIsNull(BaseFilter):
 
     def apply(self, query, value):
         return query.filter(getattr(self.model, self.column_name).is_(None))
+
+
+class FilterIsSet(BaseFilter):
+    name = "Is set"
+    arg_name = None
+
+    def apply(self, query, value):
+        return query.filter(getattr(self.model, self.column_name).is_not(None))
 
 
 ACTIVE_ONLY = [["active", FilterEqual, True]]

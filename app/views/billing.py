@@ -12,6 +12,7 @@ from .base import (
     READ_ONLY,
     ChildRowsOfParent,
     FilterIsNull,
+    FilterIsSet,
     StaffModelView,
     choice_field,
     label,
@@ -94,6 +95,19 @@ class InvoiceView(WorkflowMixin, StaffModelView):
     related_views = [InvoiceLineView, PaymentView]
 
 
+class QueriedInvoiceView(InvoiceView):
+    """The work list of invoices a customer queried (oldest query first): answer, void and re-issue, or keep."""
+
+    route_base = "/queriedinvoices"
+    list_title = "Queried invoices"
+    base_filters = [["queried_at", FilterIsSet, None]]
+    list_columns = ["number", "status", "customer", "queried_at", "total", "due_date", "issued_at"]
+    label_columns = {**InvoiceView.label_columns, "queried_at": "Queried"}
+    formatters_columns = {**InvoiceView.formatters_columns, **time_formatters("queried_at")}
+    base_order = ("queried_at", "asc")
+    related_views = []
+
+
 class ShipmentView(WorkflowMixin, StaffModelView):
     datamodel = SQLAInterface(Shipment)
     class_permission_name = SHIPMENTS
@@ -127,6 +141,7 @@ class ShipmentView(WorkflowMixin, StaffModelView):
 
 def register(appbuilder, add) -> None:
     add(appbuilder, InvoiceView, "Invoices", category="Billing", icon="fa-file-text-o", category_icon="fa-money")
+    add(appbuilder, QueriedInvoiceView, "Queried invoices", category="Billing", icon="fa-question-circle")
     add(appbuilder, PaymentView, "Payments", category="Billing", icon="fa-credit-card")
     appbuilder.add_view_no_menu(InvoiceLineView)
     add(appbuilder, ShipmentView, "Shipments", category="Shipments", icon="fa-truck", category_icon="fa-truck")

@@ -221,7 +221,7 @@ class EstimateView(WorkflowMixin, StaffModelView):
     base_order = ("created_at", "desc")
 
     def summary_context(self, item) -> dict:
-        return {"dispute_log": dispute_log(item)}
+        return {"dispute_log": dispute_log(item), "approval": estimates.approval_summary(item)}
 
     def post_add_redirect(self):
         """A new estimate goes straight to the builder for its lines."""

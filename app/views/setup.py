@@ -12,6 +12,10 @@ from .archive import ArchiveMixin
 from .base import StaffModelView, choice_field, local_time, money_formatters, yes_no
 from .workflow import ServiceEditMixin
 
+ROUNDING_LABELS = {"exact": "Exact clocked time", "6": "Up to 6 minutes", "15": "Up to 15 minutes",
+                   "30": "Up to 30 minutes"}
+LABEL_FORMATS = {"a6": "A6 label (105 × 148 mm, thermal printer)", "4x6": "4 × 6 in label (thermal printer)",
+                 "a4x4": "A4 sheet, the label in one quarter (cut out)"}
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 HOURS_FIELDS = [f"hours_{day}" for day in WEEKDAYS]
 CLOSED_HELP = ("One per line: 2026-12-24 Christmas Eve, or a range 2026-12-24..2026-12-26 Christmas. "
@@ -117,8 +121,8 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     search_columns = ["shop_name"]
     _fields = ["shop_name", "address", "phone", "currency", "tax_rate", "labour_rate", "time_zone", "base_url",
                "mail_sender", "staff_email", "magic_link_hours", "photo_limit", "slot_capacity", "request_stale_hours",
-               "invoice_labour_source", "invoice_due_days", "paper_size", "export_retention_days",
-               "reminder_time"]
+               "invoice_labour_source", "time_rounding", "minimum_charge_minutes", "invoice_due_days", "paper_size",
+               "label_format", "export_retention_days", "reminder_time"]
     show_columns = [*_fields, "upcoming_closed_days", "updated_at"]
     add_columns = [field for field in _fields if field != "reminder_time"]  # FAB has no form field for a Time
     edit_columns = [*_fields, "closed_days"]
@@ -128,17 +132,23 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                      "magic_link_hours": "Login link lifetime (hours)", "photo_limit": "Photos per request",
                      "slot_capacity": "Bookings per slot", "request_stale_hours": "Request is stale after (hours)",
                      "invoice_labour_source": "Invoice labour from", "invoice_due_days": "Invoice due after (days)",
-                     "paper_size": "Paper size", "export_retention_days": "Keep exports (days)",
-                     "reminder_time": "Booking reminders at", "upcoming_closed_days": "Closed days (every location)"}
+                     "paper_size": "Paper size", "label_format": "Shipping labels",
+                     "export_retention_days": "Keep exports (days)",
+                     "reminder_time": "Booking reminders at", "upcoming_closed_days": "Closed days (every location)",
+                     "time_rounding": "Billable time", "minimum_charge_minutes": "Minimum charge (minutes)"}
     description_columns = {"reminder_time": "The time of day (HH:MM, shop time) the reminders for the next "
                                             "day's bookings go out. Empty: no reminders."}
     edit_form_extra_fields = {
         "invoice_labour_source": choice_field("Invoice labour from", ("time_entries", "approved_lines")),
         "paper_size": choice_field("Paper size", ("A4", "Letter")),
+        "label_format": choice_field("Shipping labels", tuple(LABEL_FORMATS), labels=LABEL_FORMATS),
         "reminder_time": _text("Booking reminders at", "HH:MM, e.g. 10:00. Empty: no reminders."),
+        "time_rounding": choice_field("Billable time", ("exact", "6", "15", "30"), labels=ROUNDING_LABELS),
         "closed_days": _closed_field(CLOSED_HELP + " These apply to every location."),
     }
     formatters_columns = {"updated_at": local_time, **money_formatters("labour_rate"),
+                          "time_rounding": lambda value: ROUNDING_LABELS.get(value, value),
+                          "label_format": lambda value: LABEL_FORMATS.get(value, value),
                           "reminder_time": lambda value: value.strftime("%H:%M") if value else "—"}
 
     def prefill_form(self, form, pk):

@@ -38,9 +38,11 @@ ACTION_LABELS = {
     "receive": "Receive", "clock_on": "Clock on", "clock_off": "Clock off", "ready": "Mark ready",
     "complete": "Complete", "invoice": "Create invoice", "authorize": "Authorize",
     "payments": "Record payment", "void": "Void", "messages": "Send message", "notes": "Add note",
-    "assign": "Assign", "run": "Run now", "credit": "Issue credit note",
+    "assign": "Assign", "run": "Run now", "credit": "Issue credit note", "reschedule": "Move the booking",
+    "tracking": "Set tracking number", "answer": "Answer the query (keep the invoice)",
+    "reissue": "Void and re-issue", "offer_again": "Offer the declined lines again", "rotate_feed": "New feed URL",
 }
-DANGER = {"cancel", "decline", "void", "credit"}
+DANGER = {"cancel", "decline", "void", "credit", "reissue"}
 #: Rows of a table that have a screen of their own rather than a button on the show page.
 NOT_BUTTONS = {"edit", "lines", "item", "pay_online", "attach"}
 PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "online")

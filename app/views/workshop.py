@@ -60,15 +60,17 @@ class TimeEntryView(StaffModelView):
     base_permissions = ["can_list", "can_show", "can_edit"]
     list_title = "Time entries"
     show_title = edit_title = "Time entry"
-    list_columns = ["work_order", "technician", "started_at", "ended_at", "hours", "note"]
+    list_columns = ["work_order", "technician", "started_at", "ended_at", "minutes", "hours", "note"]
     show_columns = list_columns
     search_columns = ["technician", "started_at", "note"]
     order_columns = ["started_at", "ended_at"]
     edit_columns = ["started_at", "ended_at", "note"]
     local_time_columns = ("started_at", "ended_at")
-    label_columns = {"started_at": "Clocked on", "ended_at": "Clocked off"}
+    label_columns = {"started_at": "Clocked on", "ended_at": "Clocked off", "minutes": "Clocked (h:mm)",
+                     "hours": "Hours"}
     search_form_query_rel_fields = {"technician": TECHNICIANS}
-    formatters_columns = {"hours": hours, **time_formatters("started_at", "ended_at")}
+    formatters_columns = {"hours": hours, "minutes": lambda value: f"{value // 60}:{value % 60:02d}",
+                          **time_formatters("started_at", "ended_at")}
     base_order = ("started_at", "desc")
 
 

@@ -62,6 +62,7 @@ class PortalEstimatesView(PortalView):
             "portal/estimates_show.html", est=est, revisions=revisions, latest=latest, previous=previous,
             changes=changes, log=dispute_log(est), lines_by_ref=lines_by_ref, order=order,
             actions=actions, can_note=can_note, errors=errors or {}, form=request.form,
+            approval_summary=estimates.approval_summary,
             pdf_link=url_for("PortalDocumentView.estimate_pdf", pk=est.id),
         ), status
 
@@ -74,6 +75,9 @@ class PortalEstimatesView(PortalView):
         params = {"expected_version": form_value("version") or None}
         if action == "decline":
             params["reason"] = form_value("reason")
+        elif action == "approve" and request.form.get("partial"):
+            params.update(lines=[value for value in request.form.getlist("approve_line") if value],
+                          reason=form_value("reason") or None)
         elif action == "dispute":
             params.update(note=form_value("dispute_note") or None, lines=self._disputed_lines())
         elif action == "notes":
@@ -87,8 +91,14 @@ class PortalEstimatesView(PortalView):
             flash_service_error(exc)
             return redirect(url_for("PortalEstimatesView.show", estimate_id=est.id))
         if action == "approve":
-            flash(_("Thank you: estimate %(number)s is approved. Work order %(order)s was created.",
-                    number=est.display_number, order=result.number), "success")
+            summary = estimates.approval_summary(est)
+            if summary["declined"]:
+                flash(_("Thank you: you approved %(approved)s of %(lines)s lines of %(number)s. Work order "
+                        "%(order)s was created.", approved=summary["approved"], lines=summary["lines"],
+                        number=est.display_number, order=result.number), "success")
+            else:
+                flash(_("Thank you: estimate %(number)s is approved. Work order %(order)s was created.",
+                        number=est.display_number, order=result.number), "success")
             return redirect(url_for("PortalOrdersView.show", order_id=result.id))
         flash({"decline": _("The estimate was declined. The shop has been told."),
                "dispute": _("Your dispute was sent to the shop."),
@@ -113,7 +123,7 @@ class PortalEstimatesView(PortalView):
         mapped: dict[str, list[str]] = {}
         for key, messages in errors.items():
             parts = key.split(".")
-            if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(lines):
+            if parts[0] == "lines" and len(parts) > 1 and parts[1].isdecimal() and int(parts[1]) < len(lines):
                 line = lines[int(parts[1])]
                 target = f"{'note' if parts[-1] == 'note' else 'dispute'}_{line['kind']}_{line['id']}"
                 if parts[-1] != "note":

@@ -49,7 +49,9 @@ class PortalInvoicesView(PortalView):
         can_pay = invoices.TABLE.may(invoice, "pay_online", self.actor) and invoice.balance > 0
         return self.render("portal/invoices_show.html", invoice=invoice, lines=lines, payments=payments,
                            can_authorize=can_authorize, can_pay=can_pay, demo_token=DEMO_TOKEN,
-                           errors=errors or {},
+                           can_query=invoices.TABLE.may(invoice, "query", self.actor),
+                           can_note=invoices.TABLE.may(invoice, "notes", self.actor),
+                           log=invoices.query_log(invoice), errors=errors or {}, form=request.form,
                            pdf_link=url_for("PortalDocumentView.invoice_pdf", pk=invoice.id)), status
 
     @expose("/invoices/<int:invoice_id>/authorize", methods=["POST"])
@@ -78,6 +80,33 @@ class PortalInvoicesView(PortalView):
         else:
             flash(_("Thank you: your payment was received."), "success")
         return redirect(url_for("PortalInvoicesView.show", invoice_id=invoice.id))
+
+
+    @expose("/invoices/<int:invoice_id>/<action>", methods=["POST"])
+    @customer_required
+    def act(self, invoice_id, action):
+        """The customer's query of an invoice (a reason, lines optional) and notes in its query log."""
+        invoice = get_or_404(Invoice, invoice_id)
+        if action == "query":
+            params = {"reason": form_value("reason"), "expected_version": form_value("version") or None}
+            chosen = [int(value) for value in request.form.getlist("query_line") if value.isdecimal()]
+            if chosen:
+                params["lines"] = chosen
+        elif action == "notes":
+            params = {"text": form_value("text")}
+        else:
+            return self._show(invoice, status=404)
+        try:
+            invoices.perform(invoice, action, self.actor, params)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            return self._show(db.session.get(Invoice, invoice.id), errors=exc.errors, status=422)
+        except ServiceError as exc:
+            flash_service_error(exc)
+        else:
+            flash({"query": _("Your query was sent to the shop. The invoice waits until they answer."),
+                   "notes": _("Your note was added.")}[action], "success")
+        return redirect(url_for("PortalInvoicesView.show", invoice_id=invoice.id) + "#query")
 
 
 VIEWS = [PortalInvoicesView]
