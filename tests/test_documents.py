@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from app import documents
+from app.core.settings import absolute
 from app.documents import cache, html_to_pdf, render_html, render_pdf
 from app.documents.fetcher import STATIC_BASE, SafeURLFetcher
 from app.extensions import db
@@ -113,7 +114,8 @@ def test_label_codes_scan(shop, shipment, tmp_path):
     subprocess.run(["pdftoppm", "-r", "200", "-png", "-singlefile", str(tmp_path / "label.pdf"), str(tmp_path / "p")],
                    check=True)
     found = subprocess.run(["zbarimg", "-q", str(tmp_path / "p.png")], capture_output=True, text=True).stdout
-    assert f"CODE-128:{shipment.number}" in found and f"QR-Code:{shipment.number}" in found
+    # the QR opens the shipment's page (issue 14), the Code 128 is its number
+    assert f"CODE-128:{shipment.number}" in found and f"QR-Code:{absolute(f'/portal/shipments/{shipment.id}')}" in found
 
 
 def test_fonts_embedded_page_size_and_logo(shop):

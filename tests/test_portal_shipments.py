@@ -135,3 +135,89 @@ def test_staff_receive_the_shipment_and_its_orders(shop):
     assert {o.status for o in db.session.get(Shipment, made.id).work_orders} == {"received"}
     page = client_for(shop["reseller"]).get(f"/portal/shipments/{made.id}").get_data(as_text=True)
     assert "Received by the shop" in page
+
+
+# --------------------------------------------------------------------------- tracking numbers
+
+def dhl_shipment(shop):
+    dhl = ShippingMethodFactory(name="DHL Paket", carrier="DHL")
+    db.session.commit()
+    orders = reseller_orders(shop, 2, method=dhl)
+    return shipments.create(shop["reseller_actor"], work_orders=[o.id for o in orders]), orders
+
+
+def test_the_reseller_enters_a_tracking_number_refused_at_the_field_and_kept(shop):
+    made, _orders = dhl_shipment(shop)
+    client = client_for(shop["reseller"])
+    page = client.get(f"/portal/shipments/{made.id}").get_data(as_text=True)
+    assert 'for="tracking_number"' in page and "DHL: 10, 12 or 20 digits" in page
+    response = client.post(f"/portal/shipments/{made.id}/tracking",
+                           data={"tracking_number": "1Z999AA10123456784", "expected_version": made.version})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="tracking_number-error"' in page and "not a DHL tracking number: expected" in page
+    assert 'value="1Z999AA10123456784"' in page and 'aria-invalid="true"' in page  # as typed, at the field
+    db.session.refresh(made)
+    assert made.tracking_number is None
+
+    response = client.post(f"/portal/shipments/{made.id}/tracking",
+                           data={"tracking_number": "0034 0434 1612 3456 7890", "expected_version": made.version})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/portal/shipments/{made.id}")
+    db.session.refresh(made)
+    assert made.tracking_number == "00340434161234567890"
+    page = client.get(f"/portal/shipments/{made.id}").get_data(as_text=True)
+    assert "Tracking number 00340434161234567890 saved." in page
+    link = 'href="https://www.dhl.com/global-en/home/tracking.html?tracking-id=00340434161234567890&amp;submit=1"'
+    assert link in page and 'rel="noopener noreferrer"' in page and "(DHL tracking)" in page
+    assert link in client.get(LIST).get_data(as_text=True)  # the list of shipments links it too
+
+    stale = client.post(f"/portal/shipments/{made.id}/tracking",
+                        data={"tracking_number": "123456789012", "expected_version": made.version - 1})
+    assert stale.status_code == 302 and "changed by someone else" in client.get(
+        f"/portal/shipments/{made.id}").get_data(as_text=True)
+    db.session.refresh(made)
+    assert made.tracking_number == "00340434161234567890"
+
+
+def test_tracking_on_the_order_page_links_the_carrier(shop):
+    made, orders = dhl_shipment(shop)
+    shipments.perform(made, "tracking", shop["reseller_actor"], tracking_number="JJD000390007654321098")
+    orders[0].tracking_number = "RR123456785DE"  # the shop's own parcel back, on the order
+    db.session.commit()
+    page = client_for(shop["reseller"]).get(f"/portal/orders/{orders[0].id}").get_data(as_text=True)
+    assert 'href="https://www.dhl.com/global-en/home/tracking.html?tracking-id=RR123456785DE&amp;submit=1"' in page
+    assert "tracking-id=JJD000390007654321098" in page and made.number in page
+    assert f'href="/portal/shipments/{made.id}"' in page
+    page = client_for(shop["reseller"]).get(f"/portal/orders/{orders[1].id}").get_data(as_text=True)
+    assert "tracking-id=JJD000390007654321098" in page and "RR123456785DE" not in page
+
+
+def test_an_unknown_carriers_number_is_plain_text(shop):
+    [order] = reseller_orders(shop, 1)  # "Parcel": no carrier
+    made = shipments.create(shop["reseller_actor"], work_orders=[order.id])
+    client = client_for(shop["reseller"])
+    response = client.post(f"/portal/shipments/{made.id}/tracking", data={"tracking_number": "abc"})
+    assert response.status_code == 422 and "6 to 40 letters" in response.get_data(as_text=True)
+    client.post(f"/portal/shipments/{made.id}/tracking", data={"tracking_number": "local run 42"})
+    page = client.get(f"/portal/shipments/{made.id}").get_data(as_text=True)
+    assert "LOCAL RUN 42" in page and "tracking-link" not in page
+
+
+def test_tracking_is_the_resellers_own_and_ends_at_receipt(shop):
+    made, _orders = dhl_shipment(shop)
+    data = {"tracking_number": "123456789012"}
+    assert client_for(shop["other"]).post(f"/portal/shipments/{made.id}/tracking", data=data).status_code == 404
+    assert client_for(shop["customer"]).post(f"/portal/shipments/{made.id}/tracking", data=data).status_code == 403
+    response = anonymous().post(f"/portal/shipments/{made.id}/tracking", data=data)
+    assert response.status_code == 302 and "/portal/login" in response.headers["Location"]
+    db.session.refresh(made)
+    assert made.tracking_number is None
+    shipments.perform(made, "confirm", shop["reseller_actor"])
+    shipments.perform(made, "receive", shop["staff_actor"])
+    client = client_for(shop["reseller"])
+    assert 'name="tracking_number"' not in client.get(f"/portal/shipments/{made.id}").get_data(as_text=True)
+    response = client.post(f"/portal/shipments/{made.id}/tracking", data=data)
+    assert response.status_code == 302
+    assert "this shipment: it is received." in client.get(f"/portal/shipments/{made.id}").get_data(as_text=True)
+    db.session.refresh(made)
+    assert made.tracking_number is None

@@ -1,14 +1,19 @@
 """Repair orders in the portal: the device (picked or typed, IMEI check digit), summary, approval, states."""
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.models import Unit, WorkOrder
+from app.models import Attachment, Unit, WorkOrder
 from app.services import units
 from app.services.search import search_orders
+from app.views.portal.repair_orders import DRAFT_KEY
 from tests.factories import ServiceLocationFactory, UnitFactory
 from tests.repair_shop import VALID_IMEI, anonymous, build, client_for, rich_order
 
@@ -194,3 +199,88 @@ def test_search_orders_by_every_identifier(shop):
     assert found("ser-plain-1") == [order, other] and found("4901 5420 3237 518") == [order, other]
     assert found("") == [order, other] and found("no such thing") == []
     assert found("%") == [] and found("JANE") == []  # exact, no wildcards
+
+
+# ---------------------------------------------------------------- photos and files (the request's upload rules)
+def png_file(name: str = "front.png"):
+    buffer = io.BytesIO()
+    Image.new("RGB", (12, 8), (30, 120, 200)).save(buffer, "PNG")
+    buffer.seek(0)
+    return buffer, name
+
+
+def test_files_are_checked_kept_through_the_summary_and_attached(shop):
+    client = client_for(shop["reseller"])
+    page = client.get(NEW).get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page and 'id="files"' in page and 'for="files"' in page
+    summary = client.post(NEW, data={**form(shop), "step": "review", "files": [png_file(), png_file("back.png")]},
+                          content_type="multipart/form-data")
+    page = summary.get_data(as_text=True)
+    assert summary.status_code == 200 and "Approve service order" in page
+    assert "To be attached: front.png, back.png" in page
+    assert count(Attachment) == 0  # nothing stored before approval
+    done = client.post(NEW, data={**form(shop), "step": "approve"})
+    order = db.session.scalar(select(WorkOrder))
+    assert done.status_code == 302
+    files = db.session.scalars(select(Attachment).where(Attachment.work_order_id == order.id)
+                               .order_by(Attachment.id)).all()
+    assert [f.filename for f in files] == ["front.png", "back.png"]
+    assert all(f.customer_id == shop["reseller_acct"].id and f.public and f.content_type == "image/png" for f in files)
+    page = client.get(f"/portal/orders/{order.id}").get_data(as_text=True)
+    for att in files:
+        assert f'href="/portal/attachments/{att.id}"' in page
+        download = client.get(f"/portal/attachments/{att.id}")
+        assert download.status_code == 200 and download.data.startswith(b"\x89PNG")
+    assert client_for(shop["other"]).get(f"/portal/attachments/{files[0].id}").status_code == 404
+    # the draft is gone: the next order starts without files
+    assert "front.png" not in client.get(NEW).get_data(as_text=True)
+
+
+def test_a_bad_file_is_refused_at_the_field_with_the_form_kept(shop):
+    client = client_for(shop["reseller"])
+    fake = (io.BytesIO(b"<!doctype html><script>alert(1)</script>"), "photo.jpg")
+    response = client.post(NEW, data={**form(shop), "step": "review", "files": [png_file(), fake]},
+                           content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="files-error"' in page and "photo.jpg is not a photo" in page and 'aria-invalid="true"' in page
+    assert 'value="RMA-77"' in page and "Does not charge</textarea>" in page and 'value="Phone 13"' in page
+    assert "front.png" in page and 'name="remove_file"' in page  # the good one is kept
+    assert count(WorkOrder) == 0 and count(Attachment) == 0
+    # straight to approval with a bad file: refused the same way, no order
+    response = client.post(NEW, data={**form(shop), "step": "approve", "files": [fake]},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and count(WorkOrder) == 0
+    # the kept file removed, then approved without files
+    file_id = re.search(r'name="remove_file" value="([0-9a-f]+)"', page).group(1)
+    response = client.post(NEW, data={**form(shop), "step": "approve", "remove_file": file_id})
+    assert response.status_code == 302 and count(WorkOrder) == 1 and count(Attachment) == 0
+
+
+def test_more_files_than_the_limit_are_refused_unread(shop):
+    shop["settings"].photo_limit = 2
+    db.session.commit()
+    client = client_for(shop["customer"])
+    response = client.post(NEW, data={**form(shop, shipping_method_id=""), "step": "review",
+                                      "files": [png_file("a.png"), png_file("b.png"), png_file("c.png")]},
+                           content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "At most 2 files can be attached." in page
+    assert "a.png" in page and "b.png" in page and "c.png" not in page
+    assert 'id="files"' not in page  # full: no more input
+
+
+def test_a_draft_is_never_another_logins(shop):
+    client = client_for(shop["reseller"])
+    client.post(NEW, data={**form(shop), "step": "edit", "files": [png_file("mine.png")]},
+                content_type="multipart/form-data")
+    assert "mine.png" in client.get(NEW).get_data(as_text=True)
+    with client.session_transaction() as cookie:
+        token = cookie[DRAFT_KEY]
+    other = client_for(shop["other"])
+    with other.session_transaction() as cookie:  # another account with the same draft token (a copied cookie)
+        cookie[DRAFT_KEY] = token
+    assert "mine.png" not in other.get(NEW).get_data(as_text=True)
+    other.post(NEW, data={**form(shop), "step": "approve"})
+    order = db.session.scalar(select(WorkOrder))
+    assert order.customer_id == shop["other_acct"].id and count(Attachment) == 0

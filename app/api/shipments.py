@@ -2,6 +2,7 @@
 
 ``shipments.create`` checks that every order is the reseller's own, ``confirmed``, unshipped and bound for
 the same location by the same method (422 otherwise). Packing list and label exist once confirmed.
+``POST /<id>/tracking {"tracking_number"}`` sets the carrier's number, checked by ``services.carriers``.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from marshmallow import fields, validate
 
 from ..core.fields import Ref, UTCDateTime
 from ..models import Shipment
-from ..services import shipments
+from ..services import carriers, shipments
 from . import options as opt
 from .base import Action, Document, PorticoApi
 from .schemas import In, Out
@@ -29,6 +30,8 @@ class ShipmentOut(Out):
     shipping_method = Ref(attribute="shipping_method_id")
     work_orders = fields.Pluck(OrderId, "id", many=True, metadata={"description": "Ids of the shipped orders."})
     tracking_number = fields.String()
+    tracking_url = fields.Function(lambda s: carriers.tracking_url(s.shipping_method, s.tracking_number),
+                                   metadata={"description": "The carrier's tracking page (null if unknown)."})
     confirmed_at = UTCDateTime()
     received_at = UTCDateTime()
     version = fields.Integer()
@@ -65,6 +68,8 @@ class ShipmentApi(PorticoApi):
     actions = {
         "confirm": Action(summary="Confirm the shipment (reseller): its packing list and label are made"),
         "receive": Action(summary="Receive the parcel (staff): its orders become received"),
+        "tracking": Action(summary="Set the carrier's tracking number (reseller or staff, draft or confirmed); "
+                                   "422 at tracking_number for a number of the wrong shape for the carrier"),
     }
     documents = {"packing_list.pdf": Document("packing_list", "packing list as PDF"),
                  "label.pdf": Document("label", "shipping label as PDF")}

@@ -8,8 +8,9 @@ from sqlalchemy import select
 from ..core.actors import Actor
 from ..core.errors import PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..models import Shipment, WorkOrder, utcnow
-from . import notify, numbering, work_orders
+from ..models import Shipment, ShippingMethod, WorkOrder, utcnow
+from . import carriers, notify, numbering, work_orders
+from .audit import record
 from .common import commit, edit_fields
 from .params import Params
 from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
@@ -87,6 +88,36 @@ class ShipmentEdit(Params):
     tracking_number = fields.String(allow_none=True, validate=validate.Length(max=80))
 
 
+def edit(shipment: Shipment, actor: Actor, **changes) -> Shipment:
+    """Staff's ``edit``: a tracking number is checked against the carrier like the ``tracking`` action's."""
+    if "tracking_number" in changes:
+        changes["tracking_number"] = carriers.check(shipment.shipping_method, changes["tracking_number"])
+    return edit_fields(shipment, actor, **changes)
+
+
+_TRACKING = _l("Enter the tracking number.")
+
+
+class Tracking(Params):
+    tracking_number = fields.String(required=True, allow_none=True, validate=validate.Length(max=80),
+                                    error_messages={"required": _TRACKING},
+                                    metadata={"description": "The carrier's tracking number (checked against "
+                                                             "the carrier's pattern); null or empty removes it."})
+
+
+def set_tracking(shipment: Shipment, actor: Actor, tracking_number=None) -> Shipment:
+    """The reseller's (or staff's) ``tracking`` action: the carrier's number for the parcel, checked and
+    normalised (``carriers.check``); empty removes the number there is."""
+    number = carriers.check(shipment.shipping_method, tracking_number)
+    before = shipment.tracking_number
+    if number is None and before is None:
+        raise ValidationFailed({"tracking_number": [_TRACKING]})
+    if number != before:
+        shipment.tracking_number = number
+        record(shipment, "tracking", shipment.status, shipment.status, actor,
+               f"{before or '—'} → {number or '—'}")
+    return shipment
+
 
 def prepare_new(shipment: Shipment, actor: Actor) -> Shipment:
     """A shipment made on the staff add form: its orders are checked exactly as in ``create``."""
@@ -99,6 +130,9 @@ def prepare_new(shipment: Shipment, actor: Actor) -> Shipment:
     orders = _orders(actor, shipment.customer_id, [o.id for o in shipment.work_orders])
     shipment.service_location_id = orders[0].service_location_id
     shipment.shipping_method_id = orders[0].shipping_method_id
+    if shipment.tracking_number:
+        method = db.session.get(ShippingMethod, shipment.shipping_method_id)
+        shipment.tracking_number = carriers.check(method, shipment.tracking_number)
     numbering.assign(shipment)
     db.session.add(shipment)
     TABLE.enter(shipment, "create", actor)
@@ -109,5 +143,6 @@ TABLE = register(Shipment, ActionTable("shipment", [
     Action((CREATE,), "create", ("reseller", "staff"), "draft"),
     Action(("draft",), "confirm", ("reseller", "staff"), "confirmed", confirm),
     Action(("confirmed",), "receive", ("staff",), "received", receive),
-    Action(("draft", "confirmed"), "edit", ("staff",), None, edit_fields, ShipmentEdit, audited=False),
+    Action(("draft", "confirmed"), "tracking", ("reseller", "staff"), None, set_tracking, Tracking, audited=False),
+    Action(("draft", "confirmed"), "edit", ("staff",), None, edit, ShipmentEdit, audited=False),
 ]))

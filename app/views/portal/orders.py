@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from ...core.errors import ServiceError, ValidationFailed
 from ...extensions import db
 from ...models import PORTAL_TABS, Attachment, Invoice, OrderMessage, WorkItem, WorkOrder
-from ...services import work_orders
+from ...services import carriers, work_orders
 from ...services.search import search_orders
 from .base import PortalView, customer_required
 from .page_helpers import (
@@ -74,7 +74,19 @@ class PortalOrdersView(PortalView):
                                                                Invoice.status != "draft")))
         return self.render("portal/orders_show.html", order=order, items=items, messages=messages,
                            attachments=attachments, invoices=invoices, errors=errors or {}, form=request.form,
-                           pdf_link=url_for("PortalDocumentView.work_order_pdf", pk=order.id)), status
+                           pdf_link=url_for("PortalDocumentView.work_order_pdf", pk=order.id),
+                           **self._tracking(order)), status
+
+    def _tracking(self, order: WorkOrder) -> dict:
+        """The order's own tracking number and its shipment's, each linked to the carrier's tracking page."""
+        shipment = order.shipment if order.shipment_id else None
+        found = {"tracking": carriers.tracking_link(order.shipping_method, order.tracking_number),
+                 "shipment": shipment, "shipment_link": None, "shipment_tracking": None}
+        if shipment is not None:
+            found["shipment_tracking"] = carriers.tracking_link(shipment.shipping_method, shipment.tracking_number)
+            if self.actor.is_reseller:  # the shipment pages are the reseller's
+                found["shipment_link"] = url_for("PortalShipmentView.show", pk=shipment.id)
+        return found
 
     @expose("/orders/<int:order_id>/messages", methods=["POST"])
     @customer_required

@@ -1,5 +1,6 @@
 """Resellers' shipments: confirmed, not yet shipped orders grouped by service location and shipping method;
-pick orders of one group and make a shipment; confirm it, then print its packing list and label.
+pick orders of one group and make a shipment; confirm it, then print its packing list and label; enter the
+carrier's tracking number (checked by ``services.carriers``; shown as a link to the carrier's tracking page).
 
 Only resellers reach these pages (``class_permission_name = "PortalReseller"``; a plain customer gets 403),
 and only their own shipments (``scope.get_for``: another reseller's answers 404).
@@ -10,6 +11,7 @@ from itertools import groupby
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -17,7 +19,7 @@ from ...core.errors import NotFound, ServiceError, ValidationFailed
 from ...core.scope import get_for, scoped
 from ...extensions import db
 from ...models import Shipment, WorkOrder
-from ...services import shipments
+from ...services import carriers, shipments
 from .base import PortalView, customer_required
 
 RECENT = 50
@@ -49,8 +51,9 @@ class PortalShipmentView(PortalView):
             scoped(select(Shipment), Shipment, self.actor)
             .options(selectinload(Shipment.service_location), selectinload(Shipment.shipping_method))
             .order_by(Shipment.created_at.desc(), Shipment.id.desc()).limit(RECENT)))
+        tracking = {s.id: carriers.tracking_link(s.shipping_method, s.tracking_number) for s in recent}
         return self.render("portal/shipments.html", groups=groups, unshippable=unshippable, recent=recent,
-                           selected={str(s) for s in selected}, errors=errors or {}), status
+                           tracking=tracking, selected={str(s) for s in selected}, errors=errors or {}), status
 
     @expose("/", methods=["GET"])
     @customer_required
@@ -81,12 +84,40 @@ class PortalShipmentView(PortalView):
     @expose("/<int:pk>")
     @customer_required
     def show(self, pk):
-        shipment = self._own(pk)
+        return self._show(self._own(pk))
+
+    def _show(self, shipment: Shipment, errors=None, typed: str | None = None, status: int = 200):
         orders = list(db.session.scalars(
             select(WorkOrder).where(WorkOrder.shipment_id == shipment.id)
             .options(selectinload(WorkOrder.unit)).order_by(WorkOrder.number)))
+        carrier = carriers.carrier_for(shipment.shipping_method)
         return self.render("portal/shipments_show.html", shipment=shipment, orders=orders,
-                           shipped=shipment.status in ("confirmed", "received"))
+                           shipped=shipment.status in ("confirmed", "received"), errors=errors or {},
+                           tracking=carriers.tracking_link(shipment.shipping_method, shipment.tracking_number),
+                           tracking_value=(shipment.tracking_number or "") if typed is None else typed,
+                           tracking_shape=carrier.shape if carrier else None), status
+
+    @expose("/<int:pk>/tracking", methods=["POST"])
+    @customer_required
+    def tracking(self, pk):
+        """The carrier's tracking number, typed by the reseller: refused at the field (422, as typed)."""
+        shipment = self._own(pk)
+        typed = request.form.get("tracking_number", "")
+        try:
+            shipments.perform(shipment, "tracking", self.actor, tracking_number=typed,
+                              expected_version=request.form.get("expected_version") or None)
+        except ValidationFailed as error:
+            db.session.rollback()
+            return self._show(self._own(pk), error.errors, typed[:200], 422)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            if shipment.tracking_number:
+                flash(_("Tracking number %(number)s saved.", number=shipment.tracking_number), "success")
+            else:
+                flash(_("The tracking number was removed."), "success")
+        return redirect(url_for("PortalShipmentView.show", pk=pk))
 
     @expose("/<int:pk>/confirm", methods=["POST"])
     @customer_required
