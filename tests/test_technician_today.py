@@ -66,7 +66,7 @@ def png(name="photo.png"):
 # --- where people land -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role, target", [("Technician", TODAY), ("Advisor", "/bookingboard/"),
-                                          ("Manager", "/bookingboard/"), ("Admin", "/bookingboard/"),
+                                          ("Manager", "/dashboard/"), ("Admin", "/bookingboard/"),
                                           ("Customer", "/portal/")])
 def test_landing_page_per_role(shop, login_as, role, target):
     response = login_as(make_user(role)).get("/")

@@ -1,14 +1,17 @@
-"""The landing page: customers go to their portal, technicians to their day, office staff to the booking board."""
+"""The landing page: customers go to their portal, technicians to their day, managers to their dashboard,
+the other office staff to the booking board."""
 from flask import current_app, g, redirect, url_for
 from flask_appbuilder import IndexView, expose
 
 from ..core.scope import actor_for
 
-#: Where each side lands after logging in: (endpoint, permission view name it needs).
+#: Where each side lands after logging in: (endpoint, permission view name it needs); a role may have a
+#: landing of its own (``ROLE_LANDING``), the first one its user may open wins.
 LANDING = {
     "technician": ("TechnicianTodayView.today", "TechnicianBoard"),
     "staff": ("BookingBoardView.index", "BookingBoard"),
 }
+ROLE_LANDING = {"Manager": ("ManagerDashboardView.index", "ManagerDashboard")}
 
 
 class PorticoIndexView(IndexView):
@@ -22,7 +25,12 @@ class PorticoIndexView(IndexView):
             app = current_app
             if actor.is_customer and "/portal/" in [r.rule for r in app.url_map.iter_rules()]:
                 return redirect("/portal/")
-            endpoint, permission = LANDING.get(actor.side, (None, None))
-            if endpoint in app.view_functions and self.appbuilder.sm.has_access("can_list", permission):
-                return redirect(url_for(endpoint))
+            choices = [ROLE_LANDING[role] for role in sorted(actor.roles) if role in ROLE_LANDING]
+            for endpoint, permission in [*choices, LANDING.get(actor.side, (None, None))]:
+                if endpoint in app.view_functions and self._may_open(endpoint, permission):
+                    return redirect(url_for(endpoint))
         return self.render_template(self.index_template, appbuilder=self.appbuilder)
+
+    def _may_open(self, endpoint: str, permission: str) -> bool:
+        method = endpoint.rsplit(".", 1)[1]
+        return any(self.appbuilder.sm.has_access(f"can_{name}", permission) for name in ("list", method))
