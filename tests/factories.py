@@ -131,3 +131,22 @@ def clocked_order(staff: Actor, technician: Actor, approver: Actor, customer_id:
     with time_machine.travel(start + dt.timedelta(minutes=minutes), tick=False):
         work_orders.perform(order, "ready", technician)
     return order
+
+
+def page_statements(client, url: str) -> tuple[int, int]:
+    """(every SQL statement of one page, those not about FAB's permissions and menu), counted from a cold
+    session as in production (nothing cached from an earlier request: the user, the settings)."""
+    from sqlalchemy import event
+
+    seen = []
+    db.session.expire_all()
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen), sum("ab_permission_view" not in statement for statement in seen)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 import time_machine
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.core.settings import get_settings, to_local
 from app.models import Attachment, AuditEvent, Estimate, ServiceRequest, TimeProposal
@@ -19,6 +19,7 @@ from tests.factories import (
     UnitFactory,
     actor,
     make_user,
+    page_statements,
 )
 
 BOARD = "/bookingboard/"
@@ -325,20 +326,7 @@ def test_unknown_action_and_missing_request(shop, login_as, db):
 
 def _statements(app, client) -> tuple[int, int]:
     """(all SQL statements of one board page, those not about FAB's permissions and menu)."""
-    from app.extensions import db
-
-    seen = []
-    db.session.expire_all()  # as in production: nothing cached from an earlier request (the user, settings)
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert client.get(BOARD).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(seen), sum("ab_permission_view" not in statement for statement in seen)
+    return page_statements(client, BOARD)
 
 
 def _fill(shop, db, n):

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.core.errors import PermissionDenied
 from app.core.settings import get_settings, to_local, to_utc
@@ -22,6 +22,7 @@ from tests.factories import (
     UnitFactory,
     actor,
     make_user,
+    page_statements,
 )
 
 CAL = "/calendar/"
@@ -328,20 +329,7 @@ def test_managers_and_admins_use_the_calendar(shop, login_as, role):
 # --- query count ------------------------------------------------------------------------------------------
 
 def _statements(client, url: str) -> tuple[int, int]:
-    from app.extensions import db
-
-    seen = []
-    db.session.expire_all()
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(seen), sum("ab_permission_view" not in statement for statement in seen)
+    return page_statements(client, url)
 
 
 def _fill(shop, n: int, offset: int) -> None:
