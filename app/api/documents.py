@@ -29,15 +29,19 @@ def send_document(kind: str, item) -> Response:
 
 
 def send_orders_csv(actor) -> Response:
-    """``GET /api/v1/work_order/export.csv?start=&end=``: a reseller's own orders, staff all of them."""
-    from ..documents.csv_export import parse_range, stream_orders_csv
+    """``GET /api/v1/work_order/export.csv?start=&end=&bom=``: a reseller's own orders, staff all of them.
+
+    Plain UTF-8 for programs; ``bom=1`` (or ``encoding=utf-8-sig``) starts it with the byte order mark Excel
+    needs."""
+    from ..documents.csv_export import parse_range, stream_orders_csv, wants_bom
 
     try:  # the one date-range rule of every export (formats, order, the calendar's ends)
         start, end = parse_range(request.args.get("start"), request.args.get("end"))
+        bom = wants_bom(request.args, default=False)
     except ValidationFailed as error:
         raise ApiError(400, error.errors) from None
     customer_id = actor.customer_id if not actor.is_staff else None
-    rows = stream_orders_csv(actor, start, end, customer_id=customer_id)
+    rows = stream_orders_csv(actor, start, end, customer_id=customer_id, bom=bom)
     response = Response(stream_with_context(rows), mimetype="text/csv")
     stamp = dt.date.today().isoformat()
     response.headers["Content-Disposition"] = f'attachment; filename="work-orders-{stamp}.csv"'

@@ -2,8 +2,9 @@
 
 ``/documents/<kind>/<id>.pdf`` checks the permission of the screen the document belongs to (a work order
 needs ``WorkOrders``, an estimate ``Estimates``, an invoice ``Invoices``, packing list and label
-``Shipments``); ``/documents/orders.csv`` needs ``WorkOrders``. Anonymous users go to the login page;
-technicians and customers, who hold none of these, get 403.
+``Shipments``); ``/documents/orders.csv`` needs ``WorkOrders`` and sends UTF-8 with a BOM, for Excel
+(``encoding=utf-8``: without). Anonymous users go to the login page; technicians and customers, who hold
+none of these, get 403.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from flask_appbuilder import BaseView, expose
 from ..core.errors import NotFound, ValidationFailed
 from ..core.scope import current_actor, current_user_obj, get_for
 from ..documents import MODELS
-from ..documents.csv_export import parse_range, stream_orders_csv
+from ..documents.csv_export import parse_range, stream_orders_csv, wants_bom
 from ..documents.responses import csv_response, export_name, pdf_response
 
 PERMISSIONS = {"work_order": "WorkOrders", "estimate": "Estimates", "invoice": "Invoices", "credit_note": "Invoices",
@@ -60,13 +61,14 @@ class StaffDocumentView(BaseView):
     def orders_csv(self):
         args = request.args
         customer_id = (args.get("customer_id") or "").strip()
-        if customer_id and not customer_id.isdigit():
+        if customer_id and not customer_id.isdecimal():
             return "customer_id: give a customer id (a number).", 400, {"Content-Type": "text/plain; charset=utf-8"}
         try:
             start, end = parse_range(args.get("start"), args.get("end"))
+            bom = wants_bom(args, default=True)  # UTF-8 with a BOM (Excel needs it for umlauts) unless encoding=utf-8
         except ValidationFailed as error:
             text = " ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.errors.items())
             return text, 400, {"Content-Type": "text/plain; charset=utf-8"}
-        chunks = stream_orders_csv(current_actor(), start=start, end=end, customer_id=customer_id or None)
+        chunks = stream_orders_csv(current_actor(), start=start, end=end, customer_id=customer_id or None, bom=bom)
         name = export_name(start, end)
         return csv_response(chunks, f"customer-{customer_id}-{name}" if customer_id else name)

@@ -11,7 +11,7 @@ from flask_appbuilder import expose
 
 from ...core.errors import NotFound, ValidationFailed
 from ...core.scope import get_for
-from ...documents.csv_export import parse_range, stream_orders_csv
+from ...documents.csv_export import parse_range, stream_orders_csv, wants_bom
 from ...documents.responses import csv_response, export_name, pdf_response
 from ...models import CreditNote, Estimate, Invoice, Shipment, WorkOrder
 from .base import PortalView, customer_required
@@ -86,11 +86,13 @@ class PortalResellerDocumentView(_Downloads):
     @expose("/orders/export.csv")
     @customer_required
     def export_csv(self):
+        """The reseller's orders; UTF-8 with a BOM unless ``encoding=utf-8`` (Excel needs the BOM for umlauts)."""
         try:
             start, end = parse_range(request.args.get("start"), request.args.get("end"))
+            bom = wants_bom(request.args, default=True)
         except ValidationFailed as error:
             return self.render("portal/repair_export.html", values=request.args, errors=error.errors), 400
-        chunks = stream_orders_csv(self.actor, start=start, end=end)
+        chunks = stream_orders_csv(self.actor, start=start, end=end, bom=bom)
         return csv_response(chunks, export_name(start, end))
 
 
