@@ -219,6 +219,10 @@ def test_the_api_books_a_slot_it_was_offered(shop, client, frozen, db):
                                                      "to": "2027-03-01"})
     assert answer.status_code == 200, answer.get_json()
     first = answer.get_json()["slots"][0]
+    exact = api.get("/api/v1/availability", query_string={"service_type": shop["inspection"].id,  # SPEC §8's path
+                                                          "location": shop["workshop"].id, "from": "2027-03-01",
+                                                          "to": "2027-03-01"})
+    assert exact.status_code == 200 and exact.get_json() == answer.get_json()  # no redirect
     assert first["local_start"] == "2027-03-01T08:00:00+01:00" and first["free"] == 2
     created = api.post("/service_request/", json={"service_type": shop["inspection"].id, "subject": "Van",
                                                   "service_location": shop["workshop"].id,

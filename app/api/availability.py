@@ -31,6 +31,7 @@ class AvailabilityApi(BaseApi):
     responses = {**BaseApi.responses, **RESPONSES}
     openapi_spec_tag = "Availability"
 
+    @expose("", methods=["GET"])  # SPEC §8 names it without the slash: no redirect for it
     @expose("/", methods=["GET"])
     @protect()
     @safe
