@@ -165,7 +165,8 @@ def apt_calls(tmp_path: Path) -> list[str]:
 
 
 def test_system_deps_does_nothing_when_everything_is_installed(tmp_path):
-    bin_dir = fake_system(tmp_path, WEASYPRINT_PACKAGES + ["chromium", "postgresql-client"], uid=1000)
+    browser = ["chromium", "postgresql-client", "poppler-utils", "zbar-tools"]
+    bin_dir = fake_system(tmp_path, WEASYPRINT_PACKAGES + browser, uid=1000)
     result = run_system_deps(tmp_path, bin_dir, "--browser")
     assert result.returncode == 0, result.stderr
     assert apt_calls(tmp_path) == []
@@ -186,7 +187,8 @@ def test_system_deps_installs_the_missing_packages_as_root(tmp_path):
     assert result.returncode == 0, result.stderr
     assert apt_calls(tmp_path) == [
         "noninteractive apt-get update -qq",
-        "noninteractive apt-get install -y --no-install-recommends libharfbuzz-subset0 chromium postgresql-client",
+        "noninteractive apt-get install -y --no-install-recommends libharfbuzz-subset0 chromium postgresql-client "
+        "poppler-utils zbar-tools",
     ]
 
 
