@@ -325,16 +325,6 @@ def verdicts(items: list[tuple]) -> list[dict]:
     return answers
 
 
-def fits(location: ServiceLocation | None, service_type: ServiceType | None, start: dt.datetime,
-         exclude_id: int | None = None) -> bool:
-    """Would a booking at ``start`` pass ``check`` now (a label on the board, no lock)?"""
-    try:
-        check(location, service_type, start, exclude_id=exclude_id)
-    except ValidationFailed:
-        return False
-    return True
-
-
 # --- a question about free slots (the API and the forms) ----------------------------------------------
 
 
@@ -412,10 +402,6 @@ def question(service_type_id, location_id, first: str | None, last: str | None, 
     if errors:
         raise ValidationFailed(errors)
     return service_type, location, begin, end
-
-
-def week_of(day: dt.date) -> tuple[dt.date, dt.date]:
-    return day, day + dt.timedelta(days=6)
 
 
 def by_day(slots: list[Slot]) -> list[tuple[dt.date, list[Slot]]]:
