@@ -33,6 +33,8 @@ class SchedulerLease(Model):
     holder: Mapped[str] = mapped_column(String(120), nullable=False)
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    #: Written by the holder at every renewal (every lease/3 seconds): a stale one means no scheduler runs.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

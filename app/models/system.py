@@ -86,6 +86,8 @@ class OutboxEmail(Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: The X-Request-ID of the request that queued it (sent along as a header), for following it in the logs.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     def __str__(self) -> str:
         return f"{self.to_address}: {self.subject}"
