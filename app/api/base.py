@@ -44,6 +44,7 @@ class Action:
 
     creates: str | None = None
     summary: str = ""
+    status: int = 200  # 201 for an action that creates a record (``customer/<id>/invite``)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ class PorticoApi(ModelRestApi):
             components.append(body)
             _route(cls, f"action_{action}", f"/<pk>/{action}", "POST", "action",
                    lambda self, pk, action=action: self.run_action(pk, action),
-                   docstring(action_spec(name, entity, action, body.__name__, spec.creates, spec.summary)))
+                   docstring(action_spec(name, entity, action, body.__name__, spec.creates, spec.summary,
+                                             spec.status)))
         for listing_name, listing in cls.listings.items():
             components.append(listing.schema)
             _route(cls, f"listing_{listing_name}", f"/<pk>/{listing_name}", "GET", "get",
@@ -339,8 +341,9 @@ class PorticoApi(ModelRestApi):
         def produce():
             result = perform(item, action, actor, body)
             if spec.creates:
-                return 200, {spec.creates: result.id}
-            return 200, {"id": item.id, "result": self.dump(item, actor), **self.action_extra(action, item, result)}
+                return spec.status, {spec.creates: result.id, **self.action_extra(action, item, result)}
+            return spec.status, {"id": item.id, "result": self.dump(item, actor),
+                                 **self.action_extra(action, item, result)}
 
         return idempotency.run(actor, body, produce)
 

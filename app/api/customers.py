@@ -85,9 +85,18 @@ class CustomerApi(PorticoApi):
     edit_schemas = {"staff": customers.CustomerEdit}
     service = customers
     actions = {"archive": Action(summary="Archive the customer (hidden from pickers and lists; history stays)"),
-               "restore": Action(summary="Restore an archived customer")}
+               "restore": Action(summary="Restore an archived customer"),
+               "invite": Action(creates="portal_user_id", status=201,
+                                summary="Invite a person to the customer's portal (a login and an e-mailed link; "
+                                        "the same e-mail again answers the same login with created false)")}
     list_columns = ["id", "name", "kind", "email", "phone", "requires_invoice_authorization", "locked", "archived_at",
                     "created_at"]
+
+    def action_extra(self, action: str, item, result) -> dict:
+        if action != "invite":
+            return {}
+        user = result.link.user
+        return {"user_id": user.id, "email": user.email, "customer": item.id, "created": result.created}
     search = {"staff": ["name", "kind", "email", "phone", "tax_id", "locked", "requires_invoice_authorization"],
               "customer": ["name", "email"]}
     orders = {"staff": ["id", "name", "kind", "email", "created_at"], "customer": ["id", "name"]}

@@ -138,7 +138,8 @@ def crud_specs(name: str, entity: str) -> dict:
             "put": {"put": put}, "delete": {"delete": delete}, "info": {"get": info}}
 
 
-def action_spec(name: str, entity: str, action: str, body: str | None, creates: str | None, summary: str) -> dict:
+def action_spec(name: str, entity: str, action: str, body: str | None, creates: str | None, summary: str,
+                status: int = 200) -> dict:
     """The operation of ``POST /<pk>/<action>``."""
     if creates:
         ok = {"description": f"The id of the created record ({creates})", "content": json_content({
@@ -148,7 +149,7 @@ def action_spec(name: str, entity: str, action: str, body: str | None, creates: 
     spec = {
         "summary": summary or f"{action.replace('_', ' ').capitalize()} the {entity}",
         "parameters": [PK, IDEMPOTENCY],
-        "responses": {"200": ok, **errors(400, 401, 403, 404, 409, 413, 422, 429)},
+        "responses": {str(status): ok, **errors(400, 401, 403, 404, 409, 413, 422, 429)},
     }
     if body:
         spec["requestBody"] = {"required": False, "content": json_content(ref(body))}

@@ -36,7 +36,7 @@ from ..models import (
     WorkOrder,
     utcnow,
 )
-from . import history, portal_auth
+from . import accounts, history, portal_auth
 from .audit import record, record_edit
 from .common import commit, edit_fields
 from .params import Unversioned
@@ -407,6 +407,7 @@ TABLE = register(Customer, ActionTable("customer", [
            audited=False),
     Action(archive_row.sources, "archive", archive_row.by, None, archive_customer, Unversioned),
     restore_row, delete_row,
+    *accounts.portal_access_rows(),  # invite, send_login_link, send_password_reset, login_link, lock_user…
 ], state=customer_state, known_states=("active", "locked", "archived")))
 
 

@@ -104,6 +104,14 @@ def portal_user_by_email(email: str) -> User | None:
     )
 
 
+def free_username(email: str) -> str:
+    """A login name for a new portal user: the e-mail address, made unique when a login already has it."""
+    username = email[:128]
+    while db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        username = f"{email[:110]}-{secrets.token_hex(3)}"
+    return username
+
+
 def end_access(customer: Customer) -> None:
     """End the sessions, login links, JWTs and API keys of every portal user of ``customer`` (locked or
     archived)."""
@@ -245,11 +253,39 @@ def send_login_link(email: str, next_path: str | None = None) -> bool:
     user = portal_user_by_email(email)
     if user is None or is_locked(user):
         return False
+    queue_login_link(user, next_path)
+    db.session.commit()
+    return True
+
+
+def queue_login_link(user, next_path: str | None = None) -> None:
+    """Queue a login-link mail to ``user`` (sealed until it leaves); the caller commits."""
     raw = issue_token(user, LOGIN)
     _mail(user, "login_email", "portal.login_link", _l("Your login link"), link=login_link(raw, next_path),
           hours=get_settings().magic_link_hours)
-    db.session.commit()
-    return True
+
+
+#: How long an invitation's link works (it is a login link: each use extends it by ``magic_link_hours``).
+INVITE_HOURS = 7 * 24
+
+
+def queue_invitation(user, customer: Customer) -> None:
+    """Queue the portal invitation to a new portal user of ``customer``; the caller commits."""
+    raw = issue_token(user, LOGIN, hours=max(INVITE_HOURS, get_settings().magic_link_hours))
+    _mail(user, "invite_email", "portal.invitation", _l("Your access to the customer portal"),
+          link=login_link(raw), customer=customer, days=INVITE_HOURS // 24)
+
+
+def copy_login_link(user) -> str:
+    """A fresh login link for staff to hand over in person (shown once, never stored readable: only its
+    hash is kept, like an e-mailed one's). The caller audits and commits."""
+    raw = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(LoginToken(token_hash=token_hash(raw), user_id=user.id, purpose=LOGIN, created_at=now,
+                              expires_at=now + dt.timedelta(hours=get_settings().magic_link_hours),
+                              created_ip=client_ip(), user_agent=client_agent()))
+    db.session.flush()
+    return login_link(raw)
 
 
 def use_login_link(raw: str) -> tuple[User, LoginToken]:
@@ -270,11 +306,16 @@ def send_password_reset(email: str) -> bool:
     user = portal_user_by_email(email)
     if user is None or is_locked(user):
         return False
+    queue_password_reset(user)
+    db.session.commit()
+    return True
+
+
+def queue_password_reset(user) -> None:
+    """Queue a password-reset mail to ``user`` (a one-use link, sealed until it leaves); the caller commits."""
     raw = issue_token(user, PASSWORD_RESET, hours=RESET_HOURS)
     _mail(user, "password_reset_email", "portal.password_reset", _l("Set a new password"),
           link=absolute(f"/portal/password/reset/{raw}"), hours=RESET_HOURS)
-    db.session.commit()
-    return True
 
 
 def reset_password(raw: str, password: str) -> User:

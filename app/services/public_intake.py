@@ -142,11 +142,7 @@ def service_type_name(fields: dict) -> str:
 
 # --- the account -----------------------------------------------------------------------------------------
 
-def _free_username(email: str) -> str:
-    username = email[:128]
-    while db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        username = f"{email[:110]}-{secrets.token_hex(3)}"
-    return username
+_free_username = portal_auth.free_username
 
 
 def find_or_create_customer(fields: dict, language: str | None) -> tuple[Customer, User | None, bool]:

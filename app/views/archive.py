@@ -103,4 +103,9 @@ class ArchiveMixin:
             may_archive=table.may(item, "archive", actor), may_restore=table.may(item, "restore", actor),
             may_delete=not found and table.may(item, "delete", actor) and "can_delete" in self.base_permissions,
             list_endpoint=f"{self.endpoint}.list", delete_endpoint=f"{self.endpoint}.delete",
-            action_endpoint=f"{self.endpoint}.action_post", workflow={"history": audit_trail(item)})
+            action_endpoint=f"{self.endpoint}.action_post", workflow={"history": audit_trail(item)},
+            **self.show_context(item, actor))
+
+    def show_context(self, item, actor) -> dict:
+        """What a screen adds to its record's page (the customer's portal users)."""
+        return {}

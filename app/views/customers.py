@@ -1,28 +1,33 @@
 """Customer accounts and what hangs off them: addresses, units and portal users (permission ``Customers``)."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, make_response, redirect, request, url_for
+from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import select
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
 from wtforms import BooleanField
 
-from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit, User
-from ..services import customers
+from ..core.errors import ServiceError
+from ..core.scope import current_actor
+from ..core.settings import get_settings
+from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit
+from ..services import accounts, customers
 from ..services.workflow import perform
 from .archive import ArchiveMixin, take_on_each
 from .base import (
     NO_DELETE,
-    FilterUserHasRole,
     StaffModelView,
     choice_field,
+    get_or_404,
     label,
     local_time,
     time_formatters,
     yes_no,
 )
-from .workflow import ServiceEditMixin
+from .workflow import ServiceEditMixin, describe
 
 PERMISSION = "Customers"
 
@@ -40,16 +45,6 @@ class FilterAddressOfEditedCustomer(BaseFilter):
         except (TypeError, ValueError):
             customer_id = -1
         return query.filter(Address.customer_id == customer_id)
-
-
-class FilterUnlinkedUser(BaseFilter):
-    """Logins not yet linked to a customer account (a login acts for one account)."""
-
-    name = "Not linked to a customer"
-    arg_name = None
-
-    def apply(self, query, value):
-        return query.filter(User.id.not_in(select(PortalUser.user_id)))
 
 
 def _preference_fields() -> dict:
@@ -108,18 +103,16 @@ class PortalUserView(StaffModelView):
 
     datamodel = SQLAInterface(PortalUser)
     class_permission_name = PERMISSION
-    base_permissions = [*NO_DELETE, "can_archive", "can_restore"]
+    #: No add form: a portal user is invited from the customer's page ("Invite to the portal"), which makes
+    #: the login with the right role and e-mails the link (the old form picked from existing logins only).
+    base_permissions = [p for p in NO_DELETE if p != "can_add"] + ["can_archive", "can_restore"]
     list_title = "Portal users"
     show_title = add_title = edit_title = "Portal user"
     list_columns = ["user", "customer", "login_state", "phone", "language", "created_at"]
     search_columns = ["phone", "language"]  # not "user": its select box would list every login on each page
     order_columns = ["phone", "language", "created_at"]
     show_columns = ["user", "customer", "phone", "language", "created_at"]
-    add_columns = ["user", "customer", "phone", "language"]
     edit_columns = ["phone", "language"]
-    add_form_query_rel_fields = {
-        "user": [["id", FilterUserHasRole, ("Customer", "Reseller")], ["id", FilterUnlinkedUser, None]],
-    }
     label_columns = {"user": "Login", "login_state": "Login state"}
     formatters_columns = time_formatters("created_at")
     base_order = ("created_at", "desc")
@@ -184,6 +177,62 @@ class CustomerView(ArchiveMixin, ServiceEditMixin, StaffModelView):
         """The form's e-mail checkboxes are the ``preferences`` of the customer's ``edit`` action."""
         changes["preferences"] = {group: bool(changes.pop(f"email_{group}", True)) for group in NOTIFICATION_GROUPS}
         return changes
+
+    # --- portal access: invite, send a login link or a password reset, copy a login link, lock a login ------
+
+    show_template = "staff/customer_show.html"
+    PORTAL_BUTTONS = (("login_link", "Copy login link", True), ("send_login_link", "Send login link", True),
+                      ("send_password_reset", "Send password reset", True), ("lock_user", "Lock", True),
+                      ("unlock_user", "Unlock", False))
+
+    def show_context(self, item, actor) -> dict:
+        table = customers.TABLE
+        users = accounts.portal_users(item)
+        taken = {link.user.email.lower() for link in users if link.user.email}
+        return {"portal": {
+            "users": users, "endpoint": f"{self.endpoint}.portal_access",
+            "may": {name: table.may(item, name, actor) for name in accounts.PORTAL_ACCESS_ACTIONS},
+            "buttons": [(name, _(label), active) for name, label, active in self.PORTAL_BUTTONS],
+            "suggested_email": item.email if item.email and item.email.lower() not in taken else "",
+        }}
+
+    @expose("/portal/<pk>/<name>", methods=["POST"])
+    @has_access
+    def portal_access(self, pk, name):
+        """One of the portal-access rows of the customer's table, taken through ``perform``."""
+        if name not in accounts.PORTAL_ACCESS_ACTIONS:
+            abort(404)
+        item = get_or_404(self, pk)
+        params = {key: request.form[key] for key in ("email", "name", "portal_user") if key in request.form}
+        back = url_for(".show", pk=item.id) + "#portal-access"
+        try:
+            result = perform(item, name, current_actor(), params)
+        except ServiceError as error:
+            flash(describe(error), "danger")
+            return redirect(back)
+        if name == "login_link":
+            link = accounts.portal_user_of(item, int(params["portal_user"]))
+            page = self.render_template("staff/customer_login_link.html", customer=item, user=link.user, link=result,
+                                        back=back, hours=get_settings().magic_link_hours)
+            response = make_response(page)
+            response.headers["Cache-Control"] = "no-store"  # the link is shown once, never kept by the browser
+            return response
+        flash(self._portal_done(name, result), "success")
+        return redirect(back)
+
+    @staticmethod
+    def _portal_done(name: str, result) -> str:
+        if name == "invite":
+            user = result.link.user
+            if result.created:
+                return _("Invited %(email)s: the login is made and the invitation is in the outbox.", email=user.email)
+            return _("%(email)s already has a login for this account.", email=user.email)
+        return {
+            "send_login_link": _("A login link for %(email)s is in the outbox."),
+            "send_password_reset": _("A password-reset link for %(email)s is in the outbox."),
+            "lock_user": _("%(email)s is locked: it cannot log in any more."),
+            "unlock_user": _("%(email)s is unlocked."),
+        }[name] % {"email": result.email}
 
     # --- lock / unlock: a locked account cannot log in to the portal or send requests (audited) ------------
 
