@@ -20,6 +20,16 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _base_url() -> str:
+    """The address in e-mailed and copied links: ``PORTICO_BASE_URL``, else the one ``make run`` serves
+    (``scripts/serve.sh`` binds 127.0.0.1 at ``PORT``, default 5000). Never the request's Host header."""
+    configured = (os.environ.get("PORTICO_BASE_URL") or "").strip()
+    if configured:
+        return configured.rstrip("/")
+    port = (os.environ.get("PORT") or "").strip()
+    return f"http://127.0.0.1:{port if port.isdecimal() and 0 < int(port) < 65536 else 5000}"
+
+
 def _secret_key() -> str:
     key = os.environ.get("SECRET_KEY")
     if key:
@@ -116,7 +126,7 @@ class Config:
     MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Portico <portico@example.com>")
 
-    PORTICO_BASE_URL = os.environ.get("PORTICO_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    PORTICO_BASE_URL = _base_url()  # the Settings screen's "Address in e-mailed links" wins over it
     PORTICO_DEMO_PASSWORD = os.environ.get("PORTICO_DEMO_PASSWORD", "portico-demo")
     PORTICO_UPLOAD_DIR = os.environ.get("PORTICO_UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     PORTICO_EXPORT_DIR = os.environ.get("PORTICO_EXPORT_DIR", str(BASE_DIR / "exports"))
