@@ -22,7 +22,9 @@ VERBS = {"payments": "pay", "pay_online": "pay", "messages": "send a message on"
          "invoice": "invoice", "tracking": "set the tracking number of", "query": "query",
          "answer": "answer the query of", "reissue": "void and re-issue", "offer_again": "offer the declined lines "
          "of", "reschedule": "move the booking of", "remind": "send the reminder of", "rotate_feed": "renew the "
-         "feed of"}
+         "feed of", "invite": "invite a person to the portal of", "send_login_link": "send a login link for",
+         "send_password_reset": "send a password reset for", "login_link": "make a login link for",
+         "lock_user": "lock a login of", "unlock_user": "unlock a login of"}
 
 
 def verb(action: str) -> str:
