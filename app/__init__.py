@@ -29,9 +29,11 @@ def create_app(config: object | str | None = None, **overrides) -> Flask:
 
 
 def configure_logging() -> None:
-    """Log to stderr with time and level; keep Flask-AppBuilder's start-up chatter out of it."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Log to stderr, JSON lines with the request id (``LOG_FORMAT=text`` for development: app/ops/logs.py);
+    keep Flask-AppBuilder's start-up chatter out of it."""
+    from .ops import logs
+
+    logs.configure()
     # "Filter type not supported for column ..." for every column FAB cannot filter on (its own APIs too).
     logging.getLogger("flask_appbuilder.models.filters").setLevel(logging.ERROR)
 
@@ -74,9 +76,11 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_web(app: Flask) -> None:
+    from .ops import register as register_ops
     from .web import register
 
     register(app)
+    register_ops(app)  # request id and log, /healthz, /readyz, /metrics
 
 
 def register_cli(app: Flask) -> None:
