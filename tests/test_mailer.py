@@ -1,6 +1,7 @@
 """The outbox over a real SMTP server (aiosmtpd on loopback): down, then up; nothing lost."""
 from __future__ import annotations
 
+import datetime as dt
 import socket
 
 import pytest
@@ -70,19 +71,51 @@ def test_smtp_down_then_up(db, smtp_port):
     assert all(m.status == "sent" for m in db.session.scalars(select(OutboxEmail)))
 
 
-def test_gives_up_after_max_attempts(db, smtp_port):
+def test_retries_for_a_day_then_gives_up(db, smtp_port):
     _queue(db, 1)
     mail = db.session.scalar(select(OutboxEmail))
-    for _ in range(mailer.MAX_ATTEMPTS):
+    created = mail.created_at
+    for _ in range(100):
         with time_machine.travel(mail.next_attempt_at, tick=False):
             mailer.send_due()
-    assert mail.status == "failed" and mail.attempts == mailer.MAX_ATTEMPTS
+        if mail.status == "failed":
+            break
+        assert mail.next_attempt_at - created < mailer.RETRY_FOR + dt.timedelta(hours=1)
+    assert mail.status == "failed"
+    # hourly once the back-off has grown: about 28 tries over a day, not 8 in two hours
+    assert mail.attempts > 20
+    assert mail.next_attempt_at - created >= mailer.RETRY_FOR - dt.timedelta(hours=1)
+    assert mailer.backoff(mail.attempts) == dt.timedelta(hours=1)
 
 
 def test_without_mail_server_mail_stays_in_outbox(db, app, caplog):
-    _queue(db, 1)
+    _queue(db, 2)
     with caplog.at_level("INFO", logger="app.services.mailer"):
         counts = mailer.send_due()
-    assert counts["logged"] == 1
-    assert "Hello 0" in caplog.text
-    assert db.session.scalar(select(OutboxEmail)).status == "pending"
+    assert counts["logged"] == 2
+    lines = [r for r in caplog.records if r.name == "app.services.mailer"]
+    assert len(lines) == 2 and all("\n" not in r.getMessage() for r in lines)
+    assert "Plain text body" not in caplog.text and "user0@example.com" not in caplog.text
+    mails = list(db.session.scalars(select(OutboxEmail)))
+    assert all(m.status == "pending" and m.last_error == mailer.NOT_CONFIGURED for m in mails)
+    assert all(m.next_attempt_at.year < 2030 for m in mails)  # no "next attempt in 2036"
+    caplog.clear()
+    with caplog.at_level("INFO", logger="app.services.mailer"):
+        assert mailer.send_due()["logged"] == 0  # noted once, not every minute
+    assert not [r for r in caplog.records if r.name == "app.services.mailer"]
+
+
+def test_mail_carries_the_request_id_that_queued_it(db, app, smtp_port):
+    from app.ops import context
+
+    token = context.bind("req-0123456789abcdef")
+    try:
+        _queue(db, 1)
+    finally:
+        context.unbind(token)
+    mail = db.session.scalar(select(OutboxEmail))
+    assert mail.request_id == "req-0123456789abcdef"
+    assert mailer.build_message(mail, "shop@example.com")["X-Request-ID"] == "req-0123456789abcdef"
+    _queue(db, 1)  # queued outside any request: no header
+    other = db.session.scalar(select(OutboxEmail).where(OutboxEmail.id != mail.id))
+    assert other.request_id is None and "X-Request-ID" not in mailer.build_message(other, "shop@example.com")

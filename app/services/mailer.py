@@ -4,8 +4,10 @@ Mail is queued by ``notify`` in the same transaction as the change it reports. `
 scheduler process, or ``flask --app run outbox``) claims due rows, sends each over SMTP with Flask-Mail's
 setting names (``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USE_TLS``, ``MAIL_USE_SSL``, ``MAIL_USERNAME``,
 ``MAIL_PASSWORD``, ``MAIL_DEFAULT_SENDER``) and records the outcome. A failure is retried after 1, 2, 4 …
-minutes (at most an hour apart) and marked ``failed`` after ``MAX_ATTEMPTS``; nothing is lost while the
-SMTP server is down. Without ``MAIL_SERVER`` mail stays in the outbox and is written to the log. Login and
+minutes (at most an hour apart) for ``RETRY_FOR`` (a day) after it was queued, then marked ``failed`` (the
+dashboard shows failed mail); nothing is lost while the SMTP server is down for less than that. Without
+``MAIL_SERVER`` mail stays pending in the outbox, noted "not sent: no mail server configured", with one log
+line per mail (id and event, no address and no text); it goes out once a mail server is configured. Login and
 password links are sealed until a mail is handed to the SMTP server (``portal_auth.unseal``): the outbox and
 the log hold a stand-in that logs nobody in.
 """
@@ -20,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..core.settings import get_settings
 from ..extensions import db
@@ -28,7 +30,10 @@ from ..models import OutboxEmail, utcnow
 from . import portal_auth
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 8
+#: How long a mail is retried after it was queued before it is marked failed.
+RETRY_FOR = dt.timedelta(days=1)
+#: The note on mail kept because no mail server is configured (``last_error``, shown on the outbox screen).
+NOT_CONFIGURED = "not sent: no mail server configured"
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -41,6 +46,8 @@ def build_message(mail: OutboxEmail, sender: str) -> EmailMessage:
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
     message["Message-ID"] = make_msgid(idstring=f"portico-{mail.id}")
+    if mail.request_id:  # the request that queued it: its log lines carry the same id
+        message["X-Request-ID"] = mail.request_id
     text, html = portal_auth.unseal(mail.body_text, mail.body_html)  # the link exists only in the message
     message.set_content(text)
     if html:
@@ -80,13 +87,7 @@ def send_due(limit: int = 100) -> dict:
         db.session.rollback()
         return counts
     if not config.get("MAIL_SERVER"):
-        for mail in due:
-            log.info("MAIL_SERVER unset; e-mail kept in the outbox: to=%s subject=%s\n%s",
-                     mail.to_address, mail.subject, mail.body_text)
-            mail.next_attempt_at = now + dt.timedelta(days=3650)  # stays pending, shown on the outbox screen
-            counts["logged"] += 1
-        db.session.commit()
-        return counts
+        return _keep_unconfigured(limit, now, counts)
     sender = get_settings().mail_sender or config["MAIL_DEFAULT_SENDER"]
     smtp = None
     try:
@@ -115,10 +116,29 @@ def send_due(limit: int = 100) -> dict:
     return counts
 
 
+def _keep_unconfigured(limit: int, now: dt.datetime, counts: dict) -> dict:
+    """No mail server: note each mail once (and log one line for it); they stay due for when one is set."""
+    db.session.rollback()
+    fresh = list(db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now,
+                                  or_(OutboxEmail.last_error.is_(None), OutboxEmail.last_error != NOT_CONFIGURED))
+        .order_by(OutboxEmail.id).limit(limit).with_for_update(skip_locked=True)))
+    for mail in fresh:
+        mail.last_error = NOT_CONFIGURED
+        log.info("E-mail %s (%s) kept in the outbox: no MAIL_SERVER configured", mail.id, mail.event or "-")
+        counts["logged"] += 1
+    db.session.commit()
+    return counts
+
+
+def mail_server_configured() -> bool:
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
 def _failed(mail: OutboxEmail, exc: Exception, now: dt.datetime, counts: dict) -> None:
     mail.attempts += 1
     mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    if mail.attempts >= MAX_ATTEMPTS:
+    if now - (mail.created_at or now) >= RETRY_FOR:
         mail.status = "failed"
         counts["failed"] += 1
         log.error("Giving up on e-mail %s to %s after %s attempts: %s", mail.id, mail.to_address, mail.attempts,
