@@ -12,7 +12,8 @@ It runs APScheduler 3 (``BackgroundScheduler``) with two job stores:
   pruning old runs and files daily.
 
 APScheduler 3 has no lock between processes, so Portico adds one: a lease row (``scheduler_lease``) that
-one process holds and renews every ``lease_seconds / 3``. A second scheduler process (or a second
+one process holds and renews every ``lease_seconds / 3``, writing ``heartbeat_at`` each time (the dashboard,
+the outbox screen and ``/readyz`` show a stale one: ``services.operations.scheduler_status``). A second scheduler process (or a second
 ``make run``) stays on standby, checking the lease, and takes over only once it has expired. Whoever takes
 over marks the runs left ``running`` by a dead process as failed. A scheduled slot also has a unique
 index on ``report_run``, so even a process that lost its lease mid-way cannot record a slot twice.
@@ -61,26 +62,27 @@ class Lease:
             taken = conn.execute(
                 update(table).where(table.c.name == self.name,
                                     or_(table.c.holder == self.holder, table.c.expires_at < now))
-                .values(holder=self.holder, expires_at=now + dt.timedelta(seconds=self.seconds),
+                .values(holder=self.holder, expires_at=now + dt.timedelta(seconds=self.seconds), heartbeat_at=now,
                         acquired_at=case((table.c.holder == self.holder, table.c.acquired_at), else_=now))
             ).rowcount
         if taken:
             return True
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(table).values(name=self.name, holder=self.holder, acquired_at=now,
+                conn.execute(insert(table).values(name=self.name, holder=self.holder, acquired_at=now, heartbeat_at=now,
                                                   expires_at=now + dt.timedelta(seconds=self.seconds)))
         except IntegrityError:
             return False
         return True
 
     def renew(self) -> bool:
-        """Extend our lease; False if another process holds it now."""
+        """Extend our lease and write the heartbeat; False if another process holds it now."""
         table = SchedulerLease.__table__
+        now = utcnow()
         with self.engine.begin() as conn:
             return conn.execute(
                 update(table).where(table.c.name == self.name, table.c.holder == self.holder)
-                .values(expires_at=utcnow() + dt.timedelta(seconds=self.seconds))
+                .values(expires_at=now + dt.timedelta(seconds=self.seconds), heartbeat_at=now)
             ).rowcount == 1
 
     def release(self) -> None:

@@ -2,6 +2,8 @@
 # Serve Portico with gunicorn at http://127.0.0.1:$PORT (default 5000), and beside it the one scheduler
 # process (`flask --app run scheduler`: scheduled reports and the outbox) when the app has that command.
 # Stopping the server (Ctrl-C, SIGTERM) stops the scheduler too. `make run` migrates and seeds first.
+# A scheduler that dies is started again (after 1, 2, 4 … at most 30 s), as systemd does in production.
+# Logs: one line per request from the app (LOG_FORMAT=text here; JSON lines when LOG_FORMAT=json).
 #
 # Environment: PORT, WEB_CONCURRENCY (gunicorn workers, default 2: they share rate limits through Redis,
 # else one worker serves), GUNICORN_TIMEOUT (seconds, default 120), RATELIMIT_STORAGE_URI, DATABASE_URL
@@ -53,10 +55,29 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+export LOG_FORMAT="${LOG_FORMAT:-text}"
+
+# The scheduler under a small supervisor: restarted whenever it exits, stopped with it on TERM.
+supervise_scheduler() {
+    local child="" delay=1 status
+    trap '[[ -n "$child" ]] && kill -TERM "$child" 2>/dev/null; wait 2>/dev/null; exit 0' TERM INT
+    while true; do
+        "${flask[@]}" scheduler &
+        child=$!
+        echo "serve.sh: scheduler started (pid $child)" >&2
+        status=0
+        wait "$child" || status=$?
+        child=""
+        echo "serve.sh: the scheduler exited (status $status): starting it again in ${delay}s" >&2
+        sleep "$delay" &
+        wait $! || true
+        delay=$(( delay < 16 ? delay * 2 : 30 ))
+    done
+}
+
 if "${flask[@]}" scheduler --help >/dev/null 2>&1; then
-    "${flask[@]}" scheduler &
+    supervise_scheduler &
     scheduler_pid=$!
-    echo "serve.sh: scheduler started (pid $scheduler_pid)" >&2
 else
     echo "serve.sh: no 'flask --app run scheduler' command yet: serving without the scheduler" >&2
 fi
@@ -65,8 +86,6 @@ fi
     --workers "$workers" \
     --bind "127.0.0.1:$port" \
     --timeout "${GUNICORN_TIMEOUT:-120}" \
-    --access-logfile - \
-    --access-logformat '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"' \
     --error-logfile - \
     --no-control-socket \
     run:app &

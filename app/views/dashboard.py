@@ -13,6 +13,7 @@ from ..core.settings import get_settings, shop_zone
 from ..extensions import db
 from ..models import utcnow
 from ..reports.dashboard import DAYS, Figure, build
+from .operations import alerts as operations_alerts
 
 WIDTH, HEIGHT, BOTTOM = 280, 92, 14
 LAST_COLOUR, THIS_COLOUR = "#c9d3de", "#2f6f9f"
@@ -55,6 +56,7 @@ class ManagerDashboardView(BaseView):
         dashboard = build(db.session, shop_zone(), utcnow())
         charts = {f.key: week_bars(f, dashboard.today_index) for f in dashboard.figures}
         return self.render_template("staff/dashboard.html", dashboard=dashboard, charts=charts,
+                                    operations_alerts=operations_alerts(),
                                     currency=get_settings().currency,
                                     last_colour=LAST_COLOUR, this_colour=THIS_COLOUR)
 

@@ -2,8 +2,10 @@
 (``LoginTokens``, Admin only) and the staff notification feed (``Notifications``)."""
 from __future__ import annotations
 
-from flask import redirect
+from flask import flash, redirect
+from flask_appbuilder import expose
 from flask_appbuilder.actions import action
+from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup
@@ -70,16 +72,26 @@ class OutboxView(StaffModelView):
     list_title = "Outbox"
     show_title = "E-mail"
     list_columns = ["created_at", "to_address", "subject", "event", "status", "attempts", "next_attempt_at",
-                    "sent_at"]
+                    "sent_at", "last_error"]
     show_columns = ["created_at", "to_address", "subject", "event", "status", "attempts", "next_attempt_at",
-                    "sent_at", "last_error", "body_text"]
+                    "sent_at", "last_error", "request_id", "body_text"]
     search_columns = ["to_address", "subject", "event", "status", "created_at"]
     order_columns = ["created_at", "to_address", "status", "attempts", "next_attempt_at", "sent_at"]
     label_columns = {"to_address": "To", "next_attempt_at": "Next attempt", "sent_at": "Sent",
-                     "last_error": "Last error", "body_text": "Text"}
+                     "last_error": "Last error", "body_text": "Text", "request_id": "Request id"}
     search_form_extra_fields = {"status": choice_field("Status", ("pending", "sent", "failed"))}
     formatters_columns = {"status": status_badge, **time_formatters("created_at", "next_attempt_at", "sent_at")}
     base_order = ("created_at", "desc")
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        """The list, under warnings about a stale scheduler, failed mail or no mail server."""
+        from .operations import alerts
+
+        for category, text in alerts():
+            flash(text, category)
+        return super().list()
 
 
 class LoginTokenView(StaffModelView):
