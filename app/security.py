@@ -158,9 +158,12 @@ class PorticoSecurityManager(SecurityManager):
         if account is not None and self._throttled(account):
             self.update_user_auth_stat(account, False)  # each attempt while throttled extends the window
             g.portico_login_refused = "throttled"
+            _count_login_failure("throttled")
             log.info("Login refused for %s: too many failed attempts", account.username)
             return None
         user = super().auth_user_db(username, password)
+        if user is None:
+            _count_login_failure("password")
         if user is None and account is not None and account.fail_login_count == self._lockout_failures():
             self._tell_throttled(account)
         if user is not None:
@@ -192,6 +195,15 @@ class PorticoSecurityManager(SecurityManager):
                     f"{account.fail_login_count} times. For the next {minutes} minutes no password is taken, "
                     "the right one neither. If it was not you, tell the shop.", event="security.throttled")
         self.session.commit()
+
+
+def _count_login_failure(form: str) -> None:
+    """``portico_login_failures_total`` (app/ops/metrics.py), when prometheus_client is installed."""
+    try:
+        from .ops.metrics import count_login_failure
+    except ImportError:
+        return
+    count_login_failure(form)
 
 
 def _grants(role: str, view_name: str, permission_name: str) -> bool:
