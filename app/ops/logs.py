@@ -61,6 +61,8 @@ def make_handler(kind: str | None = None) -> logging.Handler:
 def configure() -> None:
     """Install Portico's stderr handler on the root logger once (unless something else configured logging,
     e.g. pytest: then only the request id filter is added to the handlers that are there)."""
+    # APScheduler logs two lines per job run (the outbox every minute, queued runs every 5 s): errors only.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     root = logging.getLogger()
     if any(getattr(h, "_portico", False) for h in root.handlers):
         return
