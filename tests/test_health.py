@@ -77,6 +77,20 @@ def test_readyz_503_when_migrations_are_behind(client, db):
     assert response.get_json()["checks"]["migrations"]["error"] == "not at head"
 
 
+def test_readyz_stays_ready_when_a_newer_release_migrated(client, db):
+    """Rolling upgrade: migrate first, then restart hosts one by one; the old ones keep serving meanwhile."""
+    (current,) = db.session.execute(text("SELECT version_num FROM alembic_version")).one()
+    db.session.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    db.session.commit()
+    try:
+        response = client.get("/readyz")
+    finally:
+        db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
+        db.session.commit()
+    assert response.status_code == 200
+    assert response.get_json()["checks"]["migrations"]["note"] == "database ahead of this code"
+
+
 def test_readyz_503_when_redis_is_down_and_ok_when_up(client, app):
     old = app.config.get("RATELIMIT_STORAGE_URI")
     app.config["RATELIMIT_STORAGE_URI"] = "redis://:s3cret-pass@127.0.0.1:1/0"  # nothing listens on port 1
