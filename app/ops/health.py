@@ -145,7 +145,6 @@ def readyz():
     ready, checks = readiness()
     response = jsonify(status="ready" if ready else "not ready", ready=ready, checks=checks)
     response.status_code = 200 if ready else 503
-    db.session.remove()
     return _no_store(response)
 
 

@@ -130,7 +130,6 @@ def metrics():
     if not allowed():
         abort(403)
     body = generate_latest(scrape_registry())
-    db.session.remove()
     return Response(body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 
