@@ -227,6 +227,38 @@ def test_times_in_the_shop_zone_across_offset_changes(shop, zone, utc, local):
     assert (row["Created"], row["Received"], row["Ready"]) == (local, local, "")
 
 
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York"])
+def test_times_of_every_decade_match_zoneinfo(shop, zone):
+    """The offset tree (``_local_iso``) against Python's zoneinfo for times from 1975 on, each a second
+    before, at and after a transition of that year as well as mid-season: no period is skipped."""
+    from zoneinfo import ZoneInfo
+
+    shop["settings"].time_zone = zone
+    tz, utc_zone = ZoneInfo(zone), dt.UTC
+    times = []
+    for year in (1975, 1981, 1990, 1996, 2002, 2007, 2013, 2019, 2026):
+        for month in (3, 7, 11):
+            times.append(dt.datetime(year, month, 15, 12, 0, 0))
+        start = dt.datetime(year, 3, 1)
+        offset = tz.utcoffset(start)
+        for hour in range(0, 24 * 120, 1):  # the spring change of that year, to the hour
+            moment = start + dt.timedelta(hours=hour)
+            if tz.utcoffset(moment) != offset:
+                times += [moment - dt.timedelta(hours=1, seconds=1), moment - dt.timedelta(hours=1),
+                          moment + dt.timedelta(hours=1)]
+                break
+    names = ("created_at", "received_at", "ready_at", "completed_at")
+    orders = reseller_orders(shop, (len(times) + 3) // 4)
+    for index, moment in enumerate(times):
+        setattr(orders[index // 4], names[index % 4], moment)
+    db.session.commit()
+    rows = {row["Order number"]: row for row in rows_of(export(shop["reseller_actor"]))}
+    for index, moment in enumerate(times):
+        header = ("Created", "Received", "Ready", "Completed")[index % 4]
+        want = moment.replace(tzinfo=utc_zone).astimezone(tz).isoformat()
+        assert rows[orders[index // 4].number][header] == want, (zone, moment)
+
+
 # ---------------------------------------------------------------- input
 @pytest.mark.parametrize("start, end, field", [("2025-13-01", None, "start"), ("yesterday", None, "start"),
                                                 (None, "2025-02-30", "end"), ("2025-03-10", "2025-03-01", "end")])
