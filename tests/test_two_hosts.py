@@ -134,3 +134,54 @@ def test_login_rate_limit_counts_across_both_hosts(hosts):
         statuses.append(_login(requests.Session(), url, "nobody", "wrong").status_code)
     assert statuses.count(429) >= 3, statuses
     assert 429 not in statuses[:4], statuses
+
+
+def test_standby_scheduler_takes_over_after_sigkill(app, database_url, db):
+    """Two scheduler processes: one holds the lease; SIGKILL it and the standby holds it within the lease."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the two-host test needs PostgreSQL (PORTICO_TEST_DATABASE_URL)")
+    from app.models import SchedulerLease, utcnow
+
+    lease_seconds = 6
+    env = {**os.environ, "DATABASE_URL": database_url, "PORTICO_SYNC_SECURITY_ON_START": "0",
+           "PORTICO_INSTANCE_DIR": tempfile.mkdtemp(prefix="portico-instance-"),
+           "PORTICO_SCHEDULER_LEASE_SECONDS": str(lease_seconds), "LOG_FORMAT": "json"}
+    procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "scheduler"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+
+    def holder() -> tuple[int, object] | None:
+        db.session.expire_all()
+        row = db.session.get(SchedulerLease, "scheduler")
+        db.session.rollback()
+        if row is None or row.expires_at < utcnow():
+            return None
+        return int(row.holder.split(":")[1]), row.heartbeat_at
+
+    try:
+        deadline = time.monotonic() + 90
+        while (held := holder()) is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert held is not None, "no scheduler took the lease"
+        active = next(p for p in procs if p.pid == held[0])
+        standby = next(p for p in procs if p is not active)
+        time.sleep(lease_seconds / 2)
+        assert holder()[0] == active.pid  # the standby does not steal a live lease
+        active.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        while time.monotonic() - killed_at < lease_seconds * 3:
+            now_held = holder()
+            if now_held is not None and now_held[0] == standby.pid:
+                break
+            time.sleep(0.25)
+        took = time.monotonic() - killed_at
+        assert holder() is not None and holder()[0] == standby.pid, "the standby did not take over"
+        assert took <= lease_seconds + lease_seconds / 3 + 2, took  # the lease, plus one standby check
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
