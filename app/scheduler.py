@@ -13,10 +13,10 @@ It runs APScheduler 3 (``BackgroundScheduler``) with two job stores:
 
 APScheduler 3 has no lock between processes, so Portico adds one: a lease row (``scheduler_lease``) that
 one process holds and renews every ``lease_seconds / 3``, writing ``heartbeat_at`` each time (the dashboard,
-the outbox screen and ``/readyz`` show a stale one: ``services.operations.scheduler_status``). A second scheduler process (or a second
-``make run``) stays on standby, checking the lease, and takes over only once it has expired. Whoever takes
-over marks the runs left ``running`` by a dead process as failed. A scheduled slot also has a unique
-index on ``report_run``, so even a process that lost its lease mid-way cannot record a slot twice.
+the outbox screen and ``/readyz`` show a stale one: ``services.operations.scheduler_status``). A second
+scheduler process (or a second ``make run``) stays on standby, checking the lease, and takes over only once it
+has expired. Whoever takes over marks the runs left ``running`` by a dead process as failed. A scheduled slot
+also has a unique index on ``report_run``, so even a process that lost its lease mid-way cannot record a slot twice.
 """
 from __future__ import annotations
 

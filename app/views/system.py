@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import flash, redirect
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
-from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
 from markupsafe import Markup
 from sqlalchemy import or_
 
