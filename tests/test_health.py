@@ -1,6 +1,7 @@
 """/healthz and /readyz: JSON, no login, no secrets, 503 when this host cannot serve (issue 18)."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -64,29 +65,30 @@ def test_readyz_503_when_upload_dir_is_not_writable(client, app):
     assert blocker.name not in response.get_data(as_text=True)  # no paths
 
 
-def test_readyz_503_when_migrations_are_behind(client, db):
+@contextlib.contextmanager
+def schema_version(db, version: str):
+    """The database claims ``version`` for the block, then its own again."""
     (current,) = db.session.execute(text("SELECT version_num FROM alembic_version")).one()
-    db.session.execute(text("UPDATE alembic_version SET version_num = '0017_documents'"))
+    db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": version})
     db.session.commit()
     try:
-        response = client.get("/readyz")
+        yield
     finally:
         db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
         db.session.commit()
+
+
+def test_readyz_503_when_migrations_are_behind(client, db):
+    with schema_version(db, "0017_documents"):
+        response = client.get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["migrations"]["error"] == "not at head"
 
 
 def test_readyz_stays_ready_when_a_newer_release_migrated(client, db):
     """Rolling upgrade: migrate first, then restart hosts one by one; the old ones keep serving meanwhile."""
-    (current,) = db.session.execute(text("SELECT version_num FROM alembic_version")).one()
-    db.session.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
-    db.session.commit()
-    try:
+    with schema_version(db, "9999_from_the_future"):
         response = client.get("/readyz")
-    finally:
-        db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
-        db.session.commit()
     assert response.status_code == 200
     assert response.get_json()["checks"]["migrations"]["note"] == "database ahead of this code"
 

@@ -31,3 +31,11 @@ def unbind(token) -> None:
         _request_id.reset(token)
     except ValueError:  # reset in another context (e.g. a copied one): just clear it
         _request_id.set(None)
+
+
+def register_unlimited(app, blueprint) -> None:
+    """Register ``blueprint`` on ``app`` exempt from the rate limits (probes and scrapes must always answer)."""
+    app.register_blueprint(blueprint)
+    limiter = getattr(getattr(getattr(app, "appbuilder", None), "sm", None), "limiter", None)
+    if limiter is not None:
+        limiter.exempt(blueprint)

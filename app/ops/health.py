@@ -21,6 +21,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import text
 
 from ..extensions import db
+from .context import register_unlimited
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
@@ -149,8 +150,4 @@ def readyz():
 
 
 def register(app: Flask) -> None:
-    app.register_blueprint(blueprint)
-    appbuilder = getattr(app, "appbuilder", None)
-    limiter = getattr(getattr(appbuilder, "sm", None), "limiter", None)
-    if limiter is not None:
-        limiter.exempt(blueprint)
+    register_unlimited(app, blueprint)

@@ -28,6 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 
 from ..extensions import db
+from .context import register_unlimited
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("metrics", __name__)
@@ -134,11 +135,7 @@ def metrics():
 
 
 def register(app: Flask) -> None:
-    app.register_blueprint(blueprint)
-    appbuilder = getattr(app, "appbuilder", None)
-    limiter = getattr(getattr(appbuilder, "sm", None), "limiter", None)
-    if limiter is not None:
-        limiter.exempt(blueprint)
+    register_unlimited(app, blueprint)
 
     @app.after_request
     def count_request(response):
