@@ -74,14 +74,23 @@ def _connect(config) -> smtplib.SMTP:
     return smtp
 
 
-def send_due(limit: int = 100) -> dict:
-    """Send what is due now; returns counts ``{"sent", "failed", "retry", "logged"}``."""
-    config = current_app.config
-    now = utcnow()
-    due = list(db.session.scalars(
+def _due(now: dt.datetime, limit: int) -> list[OutboxEmail]:
+    """Due mail, locked (``FOR UPDATE SKIP LOCKED``: a second sender skips what this one holds)."""
+    return list(db.session.scalars(
         select(OutboxEmail).where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
         .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id).limit(limit).with_for_update(skip_locked=True)
     ))
+
+
+def send_due(limit: int = 100) -> dict:
+    """Send what is due now; returns counts ``{"sent", "failed", "retry", "logged"}``.
+
+    Each mail is claimed, sent and recorded in a transaction of its own: a sender killed half-way leaves at
+    most the one mail it was handing over unrecorded (sent again by the next run), not the rest of a batch.
+    """
+    config = current_app.config
+    now = utcnow()
+    due = _due(now, limit)
     counts = {"sent": 0, "failed": 0, "retry": 0, "logged": 0}
     if not due:
         db.session.rollback()
@@ -97,8 +106,13 @@ def send_due(limit: int = 100) -> dict:
             _failed(mail, exc, now, counts)
         db.session.commit()
         return counts
+    db.session.rollback()  # connected: from here on one mail per transaction
     try:
-        for mail in due:
+        for _ in range(limit):
+            claimed = _due(now, 1)
+            if not claimed:
+                break
+            mail = claimed[0]
             try:
                 smtp.send_message(build_message(mail, sender))
             except (OSError, smtplib.SMTPException) as exc:
@@ -107,12 +121,13 @@ def send_due(limit: int = 100) -> dict:
                 mail.status, mail.sent_at, mail.last_error = "sent", utcnow(), None
                 mail.attempts += 1
                 counts["sent"] += 1
+            db.session.commit()
     finally:
         try:
             smtp.quit()
         except (OSError, smtplib.SMTPException):
             pass
-    db.session.commit()
+        db.session.rollback()
     return counts
 
 
