@@ -5,6 +5,8 @@ counts across both hosts (it would not with per-process ``memory://`` storage), 
 readiness are shared, a technician's photo uploaded through host A is served by host B (one upload directory).
 Two scheduler processes: the standby takes the lease after a SIGKILL of the active one, and 500 queued mails
 reach a real SMTP server (aiosmtpd) exactly once although the active scheduler is killed after 250 of them.
+A report due every minute runs once per slot, by the lease holder, with one mail, while both are up
+(this waits for the next full minute: up to a minute).
 Skipped without PostgreSQL (``PORTICO_TEST_DATABASE_URL``) and Redis on 127.0.0.1:6379.
 """
 from __future__ import annotations
@@ -317,6 +319,60 @@ def test_500_mails_sent_exactly_once_when_the_active_scheduler_is_killed_half_wa
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        controller.stop()
+
+
+def test_a_scheduled_report_slot_runs_once_while_both_schedulers_are_up(app, database_url, db):
+    """A report due every minute, two schedulers up: each slot gives one run, by the lease holder, and one mail."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the two-host test needs PostgreSQL (PORTICO_TEST_DATABASE_URL)")
+    from aiosmtpd.controller import Controller
+    from sqlalchemy import select
+
+    from app.models import ReportDefinition, ReportRun
+
+    db.session.add(ReportDefinition(name="Every minute", kind="open_requests", cron="* * * * *",
+                                    recipients=["manager@example.com"]))
+    db.session.commit()
+    inbox = _CountingInbox()
+    smtp_port = _free_port("127.0.0.1")
+    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    env = {**os.environ, "DATABASE_URL": database_url, "PORTICO_SYNC_SECURITY_ON_START": "0",
+           "PORTICO_INSTANCE_DIR": tempfile.mkdtemp(prefix="portico-instance-"),
+           "PORTICO_EXPORT_DIR": tempfile.mkdtemp(prefix="portico-exports-"),
+           "PORTICO_SCHEDULER_LEASE_SECONDS": "6", "LOG_FORMAT": "json",
+           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "MAIL_USE_TLS": "0", "MAIL_USERNAME": ""}
+    procs = [subprocess.Popen([sys.executable, "-c", SCHEDULER], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for _ in range(2)]
+
+    def runs() -> list[ReportRun]:
+        db.session.expire_all()
+        found = list(db.session.scalars(select(ReportRun).order_by(ReportRun.id)))
+        db.session.rollback()
+        return found
+
+    try:
+        deadline = time.monotonic() + 100  # the next minute, after start-up
+        while not (done := [r for r in runs() if r.status == "succeeded"]) or not inbox.ids:
+            assert time.monotonic() < deadline, [(r.status, r.error) for r in runs()]
+            time.sleep(0.5)
+        time.sleep(3)  # a second run of the slot, or a second mail, would show up now
+        holder = _lease_holder(db)
+        first = done[0]
+        same_slot = [r for r in runs() if r.scheduled_for == first.scheduled_for]
+        assert len(same_slot) == 1 and first.trigger == "schedule"
+        assert int(first.worker.split(":")[1]) == holder
+        finished = [r for r in runs() if r.status == "succeeded"]
+        assert len(inbox.ids) == len(finished), (len(inbox.ids), len(finished))  # one mail per run, not two
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
         for proc in procs:
             try:
                 proc.wait(timeout=30)
