@@ -32,6 +32,18 @@ REDIS_URL = "redis://127.0.0.1:6379/11"
 CLIENT = {"X-Forwarded-For": "203.0.113.7"}  # as the reverse proxy in front of both hosts says
 
 
+def stop_all(procs) -> None:
+    """SIGTERM every process still running, then wait up to 30 s each and kill what is left."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def _redis_or_skip():
     import redis
 
@@ -215,14 +227,7 @@ def test_standby_scheduler_takes_over_after_sigkill(app, database_url, db):
         assert holder() is not None and holder()[0] == standby.pid, "the standby did not take over"
         assert took <= lease_seconds + lease_seconds / 3 + 2, took  # the lease, plus one standby check
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
 
 
 #: A scheduler process as ``flask --app run scheduler`` runs it, but with the outbox every second (not every
@@ -316,14 +321,7 @@ def test_500_mails_sent_exactly_once_when_the_active_scheduler_is_killed_half_wa
                                     .where(OutboxEmail.status != "sent"))
         assert pending == 0
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
         controller.stop()
 
 
