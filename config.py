@@ -139,4 +139,7 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False
     MAIL_SERVER = ""
     PORTICO_EQUAL_ANSWER_SECONDS = 0.05  # the floor is tested on its own; the suite asks for many links
+    # Thousands of test users and logins: scrypt's ~0.1 s per hash and per check cost the suite minutes.
+    # Production keeps FAB's scrypt default (tests/test_security_config.py checks that it does).
+    FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     PORTICO_SYNC_SECURITY_ON_START = True

@@ -104,9 +104,7 @@ class World:
 
 
 @pytest.fixture()
-def world(db, app, monkeypatch):
-    # These users never log in: a cheap password hash keeps the seven of them from costing a second a test.
-    monkeypatch.setitem(app.config, "FAB_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1")
+def world(db, app):
     owner = CustomerFactory(name="Owner", kind="individual", requires_invoice_authorization=False)
     reseller_owner = CustomerFactory(name="Owner Reseller", kind="reseller")
     users = {
