@@ -75,7 +75,7 @@ from tests.factories import (
 for _module in pkgutil.iter_modules(app.services.__path__):  # every table registers itself on import
     importlib.import_module(f"{app.services.__name__}.{_module.name}")
 
-SIDES = {"staff", "technician", "customer", "reseller", "system", "anyone"}
+SIDES = {"staff", "manager", "technician", "customer", "reseller", "system", "anyone"}
 ACTOR_NAMES = ("staff", "manager", "technician", "customer", "other_reseller", "other_customer", "system")
 REFUSALS = (InvalidTransition, PermissionDenied, NotFound)
 _names = itertools.count(1)

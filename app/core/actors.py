@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 STAFF_ROLES = frozenset({"Admin", "Manager", "Advisor"})
+MANAGER_ROLES = frozenset({"Admin", "Manager"})  # the "manager" side: staff who may also erase customers
 TECHNICIAN_ROLES = frozenset({"Technician"})
 CUSTOMER_ROLES = frozenset({"Customer", "Reseller"})
 
@@ -48,6 +49,8 @@ class Actor:
         if self.system and "system" in by:
             return True
         if self.is_staff and "staff" in by:
+            return True
+        if "manager" in by and self.roles & MANAGER_ROLES:
             return True
         if self.is_technician and "technician" in by:
             return True

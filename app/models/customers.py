@@ -1,8 +1,10 @@
 """Customer accounts, their portal users, addresses and units."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import ArchivableMixin, Model, TimestampMixin
@@ -42,6 +44,7 @@ class Customer(ArchivableMixin, TimestampMixin, Model):
     default_billing_address_id: Mapped[int | None] = mapped_column(
         ForeignKey("address.id", use_alter=True, ondelete="SET NULL")
     )
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # personal data anonymised (privacy erasure)
 
     default_service_address = relationship("Address", foreign_keys=[default_service_address_id], post_update=True)
     default_billing_address = relationship("Address", foreign_keys=[default_billing_address_id], post_update=True)

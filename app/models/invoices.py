@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import ZERO, Model, Money, NumberedMixin, Quantity, TimestampMixin, VersionedMixin, restrict, utcnow
@@ -47,6 +47,8 @@ class Invoice(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     # what it replaces: a voided invoice re-issued after a query (NO ACTION, like an estimate's previous
     # revision: checked at the end of the statement, so a wipe of the whole table is one statement)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
+    # the recipient as issued (name, address lines, tax id), kept here when the customer is erased
+    recipient: Mapped[dict | None] = mapped_column(JSON)
 
     customer = relationship("Customer")
     work_order = relationship("WorkOrder")

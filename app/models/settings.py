@@ -65,6 +65,8 @@ class Settings(TimestampMixin, Model):
     invoice_due_days: Mapped[int] = mapped_column(Integer, default=14, nullable=False)
     paper_size: Mapped[str] = mapped_column(String(10), default="A4", nullable=False)
     export_retention_days: Mapped[int] = mapped_column(Integer, default=90, nullable=False)
+    # how long invoices (with the recipient as issued) are kept after a customer's erasure, in years
+    privacy_retention_years: Mapped[int] = mapped_column(Integer, default=10, server_default="10", nullable=False)
     # billable time: clocked minutes rounded up to this step ("exact", "6", "15", "30"), at least the minimum
     time_rounding: Mapped[str] = mapped_column(String(10), default="exact", nullable=False)
     minimum_charge_minutes: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
