@@ -206,7 +206,7 @@ def test_customer_edits_and_locks_go_through_the_customers_table(db, client, log
     # The lock action of the screen is refused on an account that is locked already (nothing to do).
     locked = db.session.get(Customer, customer.id)
     assert customers.TABLE.allowed_actions("locked", actor(shop["staff_user"]), locked) == [
-        "edit", "unlock", "archive", "delete"]
+        "edit", "unlock", "archive", "delete", "privacy_export"]
 
 
 def test_an_edit_is_audited_field_by_field_old_to_new(db):

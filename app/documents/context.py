@@ -108,16 +108,23 @@ def estimate(est: Estimate) -> dict:
     }
 
 
+def _recipient(inv: Invoice) -> dict:
+    """The invoice's recipient: as issued when the customer was erased since (``Invoice.recipient``)."""
+    if inv.recipient:
+        return {"email": None, "phone": None, "tax_id": None, **inv.recipient}
+    return customer_block(inv.customer)
+
+
 def invoice(inv: Invoice) -> dict:
     order = inv.work_order
     return {
-        "inv": inv, "customer": customer_block(inv.customer), "order": order,
+        "inv": inv, "customer": _recipient(inv), "order": order,
         "customer_reference": order.customer_reference if order is not None else None,
     }
 
 
 def credit_note(note: CreditNote) -> dict:
-    return {"note": note, "inv": note.invoice, "customer": customer_block(note.customer)}
+    return {"note": note, "inv": note.invoice, "customer": _recipient(note.invoice)}
 
 
 def _shipment_orders(shipment: Shipment) -> list[WorkOrder]:

@@ -36,7 +36,7 @@ from ..models import (
     WorkOrder,
     utcnow,
 )
-from . import accounts, history, portal_auth
+from . import accounts, history, portal_auth, privacy
 from .audit import record, record_edit
 from .common import commit, edit_fields
 from .params import Unversioned
@@ -406,8 +406,15 @@ TABLE = register(Customer, ActionTable("customer", [
     Action(("locked",), "unlock", ("staff",), None, lambda c, a: set_locked(c, a, False), Unversioned,
            audited=False),
     Action(archive_row.sources, "archive", archive_row.by, None, archive_customer, Unversioned),
-    restore_row, delete_row,
+    Action(restore_row.sources, "restore", restore_row.by, None, restore_row.effect, Unversioned,
+           guard=privacy.not_erased),  # an erased account stays archived
+    delete_row,
     *accounts.portal_access_rows(),  # invite, send_login_link, send_password_reset, login_link, lock_user…
+    # privacy requests (app/services/privacy.py): staff take the full copy, a customer their own
+    Action((ANY,), "privacy_export", ("staff", "customer"), None, privacy.privacy_export, Unversioned,
+           audited=False),
+    Action(("active", "locked", "archived"), "erase", ("manager",), None, privacy.erase, privacy.EraseParams,
+           guard=privacy.not_erased, audited=False),
 ], state=customer_state, known_states=("active", "locked", "archived")))
 
 

@@ -51,6 +51,8 @@ class SettingsEdit(Unversioned):
     label_format = fields.String(validate=validate.OneOf(("a6", "4x6", "a4x4")),
                                  metadata={"description": "Shipping labels: A6 or 4 × 6 in (thermal), or on A4."})
     export_retention_days = _int(1, 3650)
+    privacy_retention_years = _int(1, 30, metadata={
+        "description": "Years invoices keep an erased customer's name and address as issued."})
     time_rounding = fields.String(validate=validate.OneOf(("exact", "6", "15", "30")), metadata={
         "description": "Clocked time on invoices: exact, or rounded up to 6, 15 or 30 minutes."})
     minimum_charge_minutes = _int(0, 480, metadata={"description": "Bill at least this many minutes (0: none)."})

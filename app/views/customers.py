@@ -14,7 +14,7 @@ from ..core.errors import ServiceError
 from ..core.scope import current_actor
 from ..core.settings import get_settings
 from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit
-from ..services import accounts, customers
+from ..services import accounts, customers, privacy
 from ..services.workflow import perform
 from .archive import ArchiveMixin, take_on_each
 from .base import (
@@ -27,6 +27,7 @@ from .base import (
     time_formatters,
     yes_no,
 )
+from .privacy import send_export
 from .workflow import ServiceEditMixin, describe
 
 PERMISSION = "Customers"
@@ -194,7 +195,40 @@ class CustomerView(ArchiveMixin, ServiceEditMixin, StaffModelView):
             "may": {name: table.may(item, name, actor) for name in accounts.PORTAL_ACCESS_ACTIONS},
             "buttons": [(name, _(label), active) for name, label, active in self.PORTAL_BUTTONS],
             "suggested_email": item.email if item.email and item.email.lower() not in taken else "",
-        }}
+        }, "privacy": self._privacy_context(item, actor)}
+
+    # --- privacy requests: the customer's data exported (advisors and up) or erased (managers and admins) ----
+
+    def _privacy_context(self, item, actor) -> dict:
+        may_erase = customers.TABLE.may(item, "erase", actor)
+        return {"export_endpoint": f"{self.endpoint}.privacy_export", "erase_endpoint": f"{self.endpoint}.erase",
+                "may_export": customers.TABLE.may(item, "privacy_export", actor), "may_erase": may_erase,
+                "open_work": privacy.open_work(item) if may_erase else [], "erased_at": item.erased_at,
+                "retention_years": get_settings().privacy_retention_years}
+
+    @expose("/privacy/<pk>/export", methods=["POST"])
+    @has_access
+    def privacy_export(self, pk):
+        item = get_or_404(self, pk)
+        try:
+            export = perform(item, "privacy_export", current_actor())
+        except ServiceError as error:
+            flash(describe(error), "danger")
+            return redirect(url_for(".show", pk=item.id) + "#privacy")
+        return send_export(export)
+
+    @expose("/privacy/<pk>/erase", methods=["POST"])
+    @has_access
+    def erase(self, pk):
+        item = get_or_404(self, pk)
+        try:
+            perform(item, "erase", current_actor(), {"confirm": request.form.get("confirm", "")})
+        except ServiceError as error:
+            flash(describe(error), "danger")
+        else:
+            flash(_("The customer's personal data was erased; issued invoices keep the recipient as issued."),
+                  "success")
+        return redirect(url_for(".show", pk=item.id) + "#privacy")
 
     @expose("/portal/<pk>/<name>", methods=["POST"])
     @has_access

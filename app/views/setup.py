@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from wtforms import StringField, TextAreaField
+from wtforms import IntegerField, StringField, TextAreaField
+from wtforms.validators import Optional
 
 from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, Settings, ShippingMethod
 from ..services import availability
@@ -122,7 +123,7 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     _fields = ["shop_name", "address", "phone", "currency", "tax_rate", "labour_rate", "time_zone", "base_url",
                "mail_sender", "staff_email", "magic_link_hours", "photo_limit", "slot_capacity", "request_stale_hours",
                "invoice_labour_source", "time_rounding", "minimum_charge_minutes", "invoice_due_days", "paper_size",
-               "label_format", "export_retention_days", "reminder_time"]
+               "label_format", "export_retention_days", "privacy_retention_years", "reminder_time"]
     show_columns = [*_fields, "upcoming_closed_days", "updated_at"]
     add_columns = [field for field in _fields if field != "reminder_time"]  # FAB has no form field for a Time
     edit_columns = [*_fields, "closed_days"]
@@ -134,6 +135,7 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                      "invoice_labour_source": "Invoice labour from", "invoice_due_days": "Invoice due after (days)",
                      "paper_size": "Paper size", "label_format": "Shipping labels",
                      "export_retention_days": "Keep exports (days)",
+                     "privacy_retention_years": "Keep invoices of erased customers (years)",
                      "reminder_time": "Booking reminders at", "upcoming_closed_days": "Closed days (every location)",
                      "time_rounding": "Billable time", "minimum_charge_minutes": "Minimum charge (minutes)"}
     description_columns = {"reminder_time": "The time of day (HH:MM, shop time) the reminders for the next "
@@ -145,6 +147,9 @@ class SettingsView(ServiceEditMixin, StaffModelView):
         "reminder_time": _text("Booking reminders at", "HH:MM, e.g. 10:00. Empty: no reminders."),
         "time_rounding": choice_field("Billable time", ("exact", "6", "15", "30"), labels=ROUNDING_LABELS),
         "closed_days": _closed_field(CLOSED_HELP + " These apply to every location."),
+        "privacy_retention_years": IntegerField(
+            "Keep invoices of erased customers (years)", validators=[Optional()], widget=BS3TextFieldWidget(),
+            description="When a customer is erased, issued invoices keep their name and address this long."),
     }
     formatters_columns = {"updated_at": local_time, **money_formatters("labour_rate"),
                           "time_rounding": lambda value: ROUNDING_LABELS.get(value, value),
@@ -160,6 +165,8 @@ class SettingsView(ServiceEditMixin, StaffModelView):
 
     def edit_params(self, item, changes: dict) -> dict:
         changes = dict(changes)
+        if changes.get("privacy_retention_years") is None:  # left empty: unchanged
+            changes.pop("privacy_retention_years", None)
         if "reminder_time" in changes:  # text to the service's HH:MM (empty: off)
             changes["reminder_time"] = (changes["reminder_time"] or "").strip() or None
         return changes

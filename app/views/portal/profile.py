@@ -13,6 +13,8 @@ from ...core.scope import in_use
 from ...extensions import db
 from ...models import NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, Unit
 from ...services import customers
+from ...services.workflow import perform
+from ..privacy import send_export
 from .base import PortalView, customer_required
 from .page_helpers import form_value, get_or_404, mine
 
@@ -160,6 +162,19 @@ class PortalProfileView(PortalView):
             name: "" if getattr(unit, name) is None else getattr(unit, name) for name in customers.UNIT_FIELDS}
         return self.render("portal/profile_unit.html", unit=unit, form=form, errors=errors,
                            unit_kinds=UNIT_KINDS), (422 if errors else 200)
+
+    # ------------------------------------------------------------ privacy: the customer's own copy
+    @expose("/profile/data", methods=["POST"])
+    @customer_required
+    def my_data(self):
+        """"Download my data": the ZIP of what the portal shows this account (scoped), audited, staff told."""
+        try:
+            export = perform(customers.customer_of(self.actor), "privacy_export", self.actor)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return redirect(url_for("PortalProfileView.show") + "#my-data")
+        return send_export(export)
 
 
 VIEWS = [PortalProfileView]
