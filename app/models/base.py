@@ -12,6 +12,8 @@ from flask_appbuilder import Model
 from sqlalchemy import DateTime, ForeignKey, Integer, Numeric
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from ..core import clock
+
 Model.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -31,8 +33,8 @@ def restrict(target: str) -> ForeignKey:
 
 
 def utcnow() -> dt.datetime:
-    """Naive UTC: every timestamp is stored in UTC and shown in the shop's time zone."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    """Naive UTC: every timestamp is stored in UTC and shown in the shop's time zone (``app.core.clock``)."""
+    return clock.utcnow()
 
 
 class TimestampMixin:

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 from sqlalchemy import select
 
+from ..core import clock
 from ..core.actors import Actor
 from ..core.errors import InvalidTransition, ValidationFailed
 from ..core.fields import Day
@@ -119,7 +120,7 @@ def submit(invoice: Invoice, actor: Actor):
         raise ValidationFailed({"lines": [_l("An invoice needs at least one line.")]})
     recompute(invoice)
     invoice.issued_at = utcnow()
-    invoice.due_date = dt.date.today() + dt.timedelta(days=get_settings().invoice_due_days)
+    invoice.due_date = clock.today() + dt.timedelta(days=get_settings().invoice_due_days)
     if invoice.status == "awaiting_authorization":
         title = f"Invoice {invoice.number} needs your authorization"
     else:

@@ -1,0 +1,45 @@
+"""The one clock Portico reads: "now" (naive UTC) and "today", with one seam to set them.
+
+Every timestamp the models and services write comes from ``utcnow()`` (``app.models.utcnow`` reads it here) and
+every "is this date in the past" from ``today()``. Normally both are the real time. ``frozen(moment)`` sets
+them for the code run inside it: the demo seed (``seed/demo.py``) plays each step of its history at its own
+past day and hour through the real services, so audit events, notifications, numbers, invoice due dates and
+time entries carry the times a real shop would have produced. Nothing else uses it.
+
+The setting lives in a ``ContextVar``: other threads (or requests served meanwhile) keep the real time.
+Standard library only, so that ``app.models`` can import it without an import cycle.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_frozen: ContextVar[dt.datetime | None] = ContextVar("portico_clock", default=None)
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: every timestamp is stored in UTC and shown in the shop's time zone."""
+    moment = _frozen.get()
+    return moment if moment is not None else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def today() -> dt.date:
+    """The machine's local date, like ``datetime.date.today()``: of the frozen moment while one is set."""
+    moment = _frozen.get()
+    if moment is None:
+        return dt.date.today()
+    return moment.replace(tzinfo=dt.UTC).astimezone().date()
+
+
+@contextmanager
+def frozen(moment: dt.datetime) -> Iterator[dt.datetime]:
+    """Within the block "now" is ``moment`` (naive UTC, or aware and converted); the previous clock after it."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    token = _frozen.set(moment)
+    try:
+        yield moment
+    finally:
+        _frozen.reset(token)
