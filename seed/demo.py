@@ -62,6 +62,8 @@ from app.models import (
 )
 from app.services import estimates, invoices, requests, shipments, work_orders
 
+from .reference import HOLIDAYS
+
 # ------------------------------------------------------------------------------------------ accounts
 #: username, role, first name, last name, customer account key (see CUSTOMERS) or None
 ACCOUNTS = [
@@ -856,11 +858,14 @@ class History:
         work_orders.perform(order, "clock_on", self.tech2, note="Chassis and load securing.")
 
 
+_HOLIDAYS = {(month, day) for month, day, _name in HOLIDAYS}
+
+
 def working_days_ago(day: dt.date, n: int) -> dt.date:
-    """The ``n``-th working day (Monday to Friday) before ``day``."""
+    """The ``n``-th working day (Monday to Friday, not one of the shop's holidays) before ``day``."""
     while n > 0:
         day -= dt.timedelta(days=1)
-        n -= day.weekday() < 5
+        n -= day.weekday() < 5 and (day.month, day.day) not in _HOLIDAYS
     return day
 
 
