@@ -101,7 +101,7 @@ def test_invalid_fields_come_back_at_the_field_with_everything_typed(shop, login
     assert response.status_code == 422
     html = response.text
     for message in ("Cannot be negative.", "Use at most two decimals.", "Must be more than zero.",
-                    "Enter a number with at most two decimals.", "Describe the work."):
+                    "Enter a number such as 1,234.50.", "Describe the work."):
         assert message in html
     # the typing is kept, exactly
     assert 'name="labour-0-hours" value="-1"' in html and 'name="labour-0-rate" value="12.345"' in html
@@ -277,13 +277,15 @@ def test_set_lines_audits_changes_only(shop, db):
 def test_numbers_too_large_to_store_are_refused_with_the_other_errors(shop, login_as, db):
     client = login_as(shop["advisor"])
     est = shop["est"]
-    huge = [dict(LINES[0], hours="1e999999", parts=[dict(LINES[0]["parts"][0], unit_price="100000")]),
-            dict(LINES[1], description="")]
+    huge = [dict(LINES[0], hours="10000", parts=[dict(LINES[0]["parts"][0], unit_price="100000")]),
+            dict(LINES[1], hours="1e999999", description="")]
     response = client.post(f"/estimatebuilder/{est.id}", data=form_of(huge, est.version))
     assert response.status_code == 422
     assert "Too large: at most 9,999.99." in response.text and "Too large: at most 99,999.99." in response.text
     assert "Describe the work." in response.text  # checked in the same round
-    assert 'name="labour-0-hours" value="1e999999"' in response.text
+    assert "Enter a number such as 1,234.50." in response.text  # exponents are not how people type hours
+    assert 'name="labour-0-hours" value="10000"' in response.text
+    assert 'name="labour-1-hours" value="1e999999"' in response.text
     many = [dict(LINES[1], hours="9999.99", rate="99999.99") for _ in range(20)]
     response = client.post(f"/estimatebuilder/{est.id}", data=form_of(many, est.version))
     assert response.status_code == 422 and "The estimate&#39;s total is too large." in response.text
@@ -301,3 +303,26 @@ def test_the_builder_form_carries_a_working_csrf_token(shop, login_as, app, monk
     assert client.post(f"/estimatebuilder/{est.id}", data={**data, "csrf_token": token}).status_code == 302
     db.session.refresh(est)
     assert [line.description for line in est.labour_lines] == ["Leak test"]
+
+
+def test_german_numbers_are_read_and_shown_with_a_decimal_comma(shop, login_as, db):
+    """Issue 16: "1,5" hours on a German page is 1.5 h; what reads two ways is refused with the typing kept."""
+    client = login_as(shop["advisor"])
+    client.get("/lang/de")
+    est = shop["est"]
+    german = [dict(LINES[0], hours="1,5", rate="1.080,00"), dict(LINES[1], hours="0,5")]
+    response = client.post(f"/estimatebuilder/{est.id}", data=form_of(german, est.version))
+    assert response.status_code == 302, response.text
+    db.session.refresh(est)
+    assert est.labour_lines[0].hours == Decimal("1.50") and est.labour_lines[0].rate == Decimal("1080.00")
+    assert est.labour_lines[1].hours == Decimal("0.50")
+    page = client.get(f"/estimatebuilder/{est.id}").text
+    assert 'name="labour-0-hours" value="1,50"' in page and 'name="labour-0-rate" value="1080,00"' in page
+
+    ambiguous = [dict(LINES[0], hours="1.234"), LINES[1]]
+    response = client.post(f"/estimatebuilder/{est.id}", data=form_of(ambiguous, est.version))
+    assert response.status_code == 422
+    assert 'name="labour-0-hours" value="1.234"' in response.text
+    assert "1.234 lässt sich zweifach lesen: schreiben Sie 1234 oder 1,234." in response.text
+    db.session.refresh(est)
+    assert est.labour_lines[0].hours == Decimal("1.50")

@@ -23,6 +23,7 @@ from flask_appbuilder.security.decorators import has_access
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.errors import ServiceError, ValidationFailed
+from ..core.numbers import NumberNotUnderstood, shown_number, typed_number
 from ..core.scope import current_actor
 from ..core.settings import get_settings, money
 from ..extensions import db
@@ -41,7 +42,34 @@ _OP = re.compile(r"(add_labour|add_part|up|down|remove|part_up|part_down|part_re
 
 # ---------------------------------------------------------------- the form's lines as plain dicts
 def _plain(value) -> str:
-    return "" if value is None else f"{value:.2f}" if isinstance(value, Decimal) else str(value)
+    """A stored number as the form shows it in the reader's language (``1,50`` in German)."""
+    return "" if value is None else shown_number(value) if isinstance(value, Decimal) else str(value)
+
+
+NUMBER_FIELDS = {"labour": ("hours", "rate"), "part": ("quantity", "unit_price")}
+
+
+def as_machine(lines: list[dict]) -> tuple[list[dict], dict]:
+    """The typed lines with their numbers in machine form (``1,5`` on a German page → ``1.5``), and an error
+    per number that cannot be read (that value becomes ``0`` so the service still checks the rest)."""
+    errors, machine = {}, []
+
+    def convert(row: dict, names, key: str) -> dict:
+        row = dict(row)
+        for name in names:
+            try:
+                row[name] = typed_number(row.get(name, ""))
+            except NumberNotUnderstood as problem:
+                errors[f"{key}.{name}"] = [str(problem)]
+                row[name] = "0"
+        return row
+
+    for i, line in enumerate(lines):
+        converted = convert(line, NUMBER_FIELDS["labour"], f"labour_lines.{i}")
+        converted["parts"] = [convert(part, NUMBER_FIELDS["part"], f"labour_lines.{i}.parts.{j}")
+                              for j, part in enumerate(line["parts"])]
+        machine.append(converted)
+    return machine, errors
 
 
 def lines_from_estimate(est: Estimate) -> list[dict]:
@@ -210,7 +238,7 @@ class EstimateBuilderView(BaseView):
               status: int = 200):
         return self.render_template(
             self.template, est=est, lines=lines, version=version, errors=errors or {}, message=message,
-            saved=saved, totals=preview(lines, est.tax_rate), back=request.values.get("back", ""),
+            saved=saved, totals=preview(as_machine(lines)[0], est.tax_rate), back=request.values.get("back", ""),
             back_url=self._back(est), currency=get_settings().currency,
         ), status
 
@@ -234,14 +262,16 @@ class EstimateBuilderView(BaseView):
         op = request.form.get("op", "save")
         if op not in ("save", "submit"):
             return self._page(est, apply_op(lines, op), version=version)
-        lines = without_blanks(lines)
+        lines = without_blanks(lines)  # as typed: shown again if anything is refused
         actor = current_actor()
-        too_big, checked = size_errors(lines)
+        machine, unreadable = as_machine(lines)
+        too_big, checked = size_errors(machine)
+        too_big = {**unreadable, **too_big}
         try:
             if too_big:  # the rest is still checked by the service, nothing is saved
                 estimates.build_lines(checked)
                 raise ValidationFailed(too_big)
-            estimates.perform(est, "edit", actor, labour_lines=lines, expected_version=version)
+            estimates.perform(est, "edit", actor, labour_lines=machine, expected_version=version)
         except ValidationFailed as error:
             db.session.rollback()
             return self._page(est, lines, version=version, errors={**error.errors, **too_big}, status=422)
