@@ -145,13 +145,24 @@ def test_partial_then_full_payment(shop, login_as, db, open_invoice):
     assert numbers(client.get("/invoicing/awaiting-payment/").text, "INV") == []
 
 
+def test_a_payment_typed_with_a_decimal_comma_on_a_german_page(shop, login_as, db, open_invoice):
+    client = login_as(shop["advisor"])
+    client.get("/lang/de")
+    inv = open_invoice
+    response = client.post(f"/invoicing/invoice/{inv.id}/payments",
+                           data={"amount": "31,50", "method": "transfer", "expected_version": inv.version})
+    assert response.status_code == 302
+    db.session.refresh(inv)
+    assert inv.balance == Decimal("100.50")
+
 @pytest.mark.parametrize("amount,message", [
     ("500.00", "The amount is more than the balance of 132.00."),
     ("-5", "The amount must be more than zero."),
     ("12.345", "Use at most two decimals."),
-    ("lots", "Enter an amount such as 120.50."),
-    ("1e30", "That amount is too large."),
-    ("1e999999", "That amount is too large."),
+    ("lots", "Enter a number such as 1,234.50."),
+    ("1e30", "Enter a number such as 1,234.50."),
+    ("99999999999", "That amount is too large."),
+    ("1,234", "1,234 can be read two ways: write 1234 or 1.234."),
 ])
 def test_bad_payments_are_refused_at_the_field_with_the_typing_kept(shop, login_as, db, open_invoice, amount,
                                                                      message):

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from ..core.errors import ServiceError, ValidationFailed
+from ..core.numbers import NumberNotUnderstood, typed_number
 from ..core.scope import current_actor
 from ..extensions import db
 from ..models import Invoice, WorkOrder
@@ -169,6 +170,10 @@ class InvoicingActionsView(BaseView):
         number = invoice.number
         try:
             if action == "payments" and params["amount"]:
+                try:
+                    params["amount"] = typed_number(params["amount"])  # 1.234,50 on a German page
+                except NumberNotUnderstood as problem:
+                    raise ValidationFailed({"amount": [str(problem)]}) from None
                 check_amount(params["amount"])
             invoices.perform(invoice, action, current_actor(), expected_version=version, **params)
         except ValidationFailed as error:
