@@ -60,6 +60,7 @@ from app.models import (
     WorkOrder,
     utcnow,
 )
+from app.services import customers as customer_service
 from app.services import estimates, invoices, requests, shipments, work_orders
 
 from .reference import HOLIDAYS
@@ -313,7 +314,7 @@ class History:
             self.fleet_door_seals(), self.fleet_cargo_floor(), self.fleet_tyre_sensor(),
             self.reseller_devices(), self.reseller_quote(), self.reseller_pickup(),
             self.mueller_forklift(), self.mueller_van(), self.cafe(), self.hans(), self.klara(),
-            self.running_inspection(), self.running_safety_check(),
+            self.running_inspection(), self.running_safety_check(), self.portal_visits(),
         ]
         queue: list = []
         for seq, story in enumerate(stories):
@@ -830,6 +831,12 @@ class History:
                            "Also check the rear brake, it feels soft.", day=6, slot="afternoon", unit="klara_ebike")
         yield self.wd(1, 10, 5)
         self.confirm(req, self.at(6, 13))
+
+    def portal_visits(self):
+        """The portal customers read their notifications now and then: older ones are read, recent ones not."""
+        for n, actor in ((20, self.jane), (6, self.fleet), (3, self.reseller)):
+            yield self.wd(n, 18, 30)
+            customer_service.mark_all_read(actor)
 
     # -------------------------------------------------------------- today
     def running_inspection(self):

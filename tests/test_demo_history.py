@@ -54,7 +54,7 @@ def test_spread_over_three_months_and_nothing_in_the_future_but_what_is_to_come(
         (ServiceRequest, ("created_at", "confirmed_at")), (Estimate, ("created_at", "sent_at", "decided_at")),
         (WorkOrder, ("created_at", "received_at", "ready_at", "completed_at")), (Invoice, ("issued_at",)),
         (Payment, ("received_at",)), (TimeEntry, ("started_at", "ended_at")), (OrderMessage, ("created_at",)),
-        (Notification, ("created_at",)), (OutboxEmail, ("created_at",)), (AuditEvent, ("created_at",)),
+        (Notification, ("created_at", "read_at")), (OutboxEmail, ("created_at",)), (AuditEvent, ("created_at",)),
         (Shipment, ("created_at", "confirmed_at", "received_at")),
     ) for row in _all(db, m) for column in columns if getattr(row, column) is not None]
     assert stamps and not [s for s in stamps if s[2] > now], "only bookings may lie in the future"
@@ -109,6 +109,10 @@ def test_numbers_amounts_and_each_history_in_time_order(db, demo):
         assert all(p.received_at >= invoice.issued_at for p in invoice.payments)
     for entry in _all(db, TimeEntry):
         assert entry.ended_at is None or entry.started_at < entry.ended_at
+    # The portal customers read their older notifications; the latest are still unread.
+    seen = [n for n in _all(db, Notification) if n.audience == "customer"]
+    assert all(n.read_at >= n.created_at for n in seen if n.read_at)
+    assert any(n.read_at for n in seen) and seen[-1].read_at is None
 
 
 def test_default_report_periods_and_the_dashboard_show_figures(db, demo):
