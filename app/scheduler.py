@@ -176,6 +176,8 @@ class PorticoScheduler:
                           next_run_time=dt.datetime.now(dt.UTC), **system)
         scheduler.add_job(self._queued, "interval", seconds=self.poll_seconds, id="queued-runs", name="queued runs",
                           next_run_time=dt.datetime.now(dt.UTC), **system)
+        scheduler.add_job(self._imports, "interval", seconds=self.poll_seconds, id="queued-imports",
+                          name="queued imports", next_run_time=dt.datetime.now(dt.UTC), **system)
         scheduler.add_job(self.sync_definitions, "interval", seconds=self.sync_seconds, id="sync", name="sync",
                           **system)
         scheduler.add_job(self._prune, "cron", hour=3, minute=30, timezone=zone, id="prune", name="prune", **system)
@@ -290,6 +292,16 @@ class PorticoScheduler:
                     run = db.session.get(ReportRun, run_id)
                     log.info("Report run %s of %r started (Run now)", run_id, run.definition.name)
                     reports.execute(run)
+
+    def _imports(self) -> None:
+        """Large customer and unit imports queued on the Import screen (``imports.process``)."""
+        from .services import imports
+
+        with self.app.app_context():
+            for batch_id in imports.queued_ids():
+                if not self.active or self._stop.is_set():
+                    return
+                imports.process(batch_id)
 
     def _outbox(self) -> None:
         from .services.mailer import send_due

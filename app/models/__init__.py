@@ -5,6 +5,7 @@ from flask_appbuilder.security.sqla.models import Role, User
 from .base import ZERO, utcnow
 from .customers import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit
 from .estimates import ESTIMATE_STATUSES, DisputeNote, Estimate, LabourLine, PartLine, dispute_log
+from .imports import IMPORT_KINDS, IMPORT_STATUSES, ImportBatch, ImportRow, ImportTemplate
 from .invoices import INVOICE_STATUSES, CreditNote, CreditNoteLine, Invoice, InvoiceLine, InvoiceNote, Payment
 from .portal import CredentialRevocation, PortalSession, PublicSubmission
 from .reports import ReportDefinition, ReportRun
@@ -38,6 +39,7 @@ __all__ = [
     "Model", "Role", "User", "ZERO", "utcnow",
     "CUSTOMER_KINDS", "NOTIFICATION_GROUPS", "UNIT_KINDS", "Address", "Customer", "PortalUser", "Unit",
     "ESTIMATE_STATUSES", "DisputeNote", "Estimate", "LabourLine", "PartLine", "dispute_log",
+    "IMPORT_KINDS", "IMPORT_STATUSES", "ImportBatch", "ImportRow", "ImportTemplate",
     "INVOICE_STATUSES", "CreditNote", "CreditNoteLine", "Invoice", "InvoiceLine", "InvoiceNote", "Payment",
     "CredentialRevocation", "PortalSession", "PublicSubmission",
     "ReportDefinition", "ReportRun", "SchedulerLease", "apscheduler_jobs",

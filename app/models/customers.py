@@ -45,6 +45,7 @@ class Customer(ArchivableMixin, TimestampMixin, Model):
         ForeignKey("address.id", use_alter=True, ondelete="SET NULL")
     )
     erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # personal data anonymised (privacy erasure)
+    external_ref: Mapped[str | None] = mapped_column(String(80), index=True)  # the shop's old number (imports)
 
     default_service_address = relationship("Address", foreign_keys=[default_service_address_id], post_update=True)
     default_billing_address = relationship("Address", foreign_keys=[default_billing_address_id], post_update=True)
@@ -135,6 +136,7 @@ class Unit(ArchivableMixin, TimestampMixin, Model):
     vin: Mapped[str | None] = mapped_column(String(17), index=True)
     year: Mapped[int | None]
     notes: Mapped[str | None] = mapped_column(Text)
+    external_ref: Mapped[str | None] = mapped_column(String(80), index=True)  # the shop's old number (imports)
 
     customer = relationship(Customer, back_populates="units")
 

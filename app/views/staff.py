@@ -14,6 +14,7 @@ from . import (
     dashboard,
     dispute_review,
     estimate_builder,
+    imports,
     invoicing,
     reports,
     service_board,
@@ -47,8 +48,8 @@ def wire_related_views() -> None:
 
 def register(appbuilder) -> None:
     wire_related_views()
-    for area in (customers, service_desk, booking_board, estimate_builder, dispute_review, workshop, service_board,
-                 technician, billing, invoicing, reports, dashboard, setup, system):
+    for area in (customers, imports, service_desk, booking_board, estimate_builder, dispute_review, workshop,
+                 service_board, technician, billing, invoicing, reports, dashboard, setup, system):
         area.register(appbuilder, add)
     from . import attachments
 
