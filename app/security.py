@@ -47,28 +47,38 @@ API_CUSTOMER = [
     ("ApiKey", ANY),
 ]
 
+#: FAB's "Your profile" menu: one's own details, their edit form and one's own password (not other users').
+OWN_PROFILE = [("PorticoUserView", r"can_userinfo|userinfoedit|resetmypassword"),
+               (r"ResetMyPasswordView|UserInfoEditView", r"can_this_form_get|can_this_form_post")]
+
 ROLE_DEFINITIONS: dict[str, list[tuple[str, str]]] = {
     "Manager": [
         (SHOP_DATA, ANY),
         (MANAGER_ONLY, ANY),
         ("TechnicianBoard", READ),
         ("Notifications", ANY),
+        ("StaffSearch", ANY),
         *API_STAFF,
         ("ApiReports", ANY),
+        *OWN_PROFILE,
     ],
     "Advisor": [
         (SHOP_DATA, ANY),
         ("Catalog", READ),
         ("Audit", READ),
         ("Notifications", ANY),
+        ("StaffSearch", ANY),
         *API_STAFF,
+        *OWN_PROFILE,
     ],
     "Technician": [
         ("TechnicianBoard", ANY),
         ("Calendar", ANY),  # their own work orders and their own feed
         ("Notifications", ANY),
+        ("StaffSearch", ANY),  # their own and unassigned work orders only (services.global_search)
         ("ApiWorkOrders", r"can_get|can_info|can_action"),  # its own and unassigned orders, no prices
         ("OpenApi", "can_get"),
+        *OWN_PROFILE,
     ],
     "Customer": [
         ("Portal", ANY),

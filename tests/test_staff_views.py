@@ -180,6 +180,19 @@ def test_show_and_forms_render_for_admin(shop, login_as):
         assert response.status_code == 200, url
 
 
+@pytest.mark.parametrize("role", ["admin", "advisor", "tech"])
+def test_your_profile_page_opens_for_staff_and_shows_no_one_else(shop, login_as, role):
+    """FAB's "Your profile" (/users/userinfo/) shares the users' record template, which once needed a
+    history (a 500); advisors and technicians had no permission for it (a 403 from the user menu)."""
+    client = login_as(shop[role])
+    response = client.get("/users/userinfo/")
+    assert response.status_code == 200 and shop[role].username in response.text
+    assert client.get("/resetmypassword/form").status_code == 200
+    if role != "admin":
+        assert client.get("/users/list/").status_code == 403
+        assert client.get(f"/users/show/{shop['admin'].id}").status_code == 403
+
+
 def test_show_page_has_state_actions_version_csrf_and_history(shop, login_as):
     client = login_as(shop["advisor"])
     order = shop["order"]
