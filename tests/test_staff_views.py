@@ -180,6 +180,16 @@ def test_show_and_forms_render_for_admin(shop, login_as):
         assert response.status_code == 200, url
 
 
+def test_optional_pickers_offer_a_dash_not_none(shop, login_as):
+    """WTForms 3.3 shows an empty option label as its value: FAB's optional pickers read "__None"."""
+    client = login_as(shop["admin"])
+    for path in ("/workorderview/add", "/servicerequestview/add", "/estimateview/add",
+                 f"/customerview/edit/{shop['customer'].id}"):
+        html = client.get(path).text
+        assert '<option selected value="__None">—</option>' in html, path
+        assert ">__None<" not in html, path
+
+
 @pytest.mark.parametrize("role", ["admin", "advisor", "tech"])
 def test_your_profile_page_opens_for_staff_and_shows_no_one_else(shop, login_as, role):
     """FAB's "Your profile" (/users/userinfo/) shares the users' record template, which once needed a

@@ -68,11 +68,33 @@ def time_formatters(*columns: str) -> dict:
     return {column: local_time for column in columns}
 
 
+BLANK = "—"
+
+
+def dash_for_empty_choices() -> None:
+    """FAB's relation pickers offer "no choice" as ``("__None", "")``; WTForms 3.3 shows an empty label as
+    its value, so every optional picker read ``__None``. Show ``—`` instead (the value stays ``__None``)."""
+    from flask_appbuilder.fields import QuerySelectField
+    from wtforms.fields.choices import Choice
+
+    if getattr(QuerySelectField.iter_choices, "_portico", False):
+        return
+    original = QuerySelectField.iter_choices
+
+    def iter_choices(self):
+        for value, label, selected, *rest in original(self):
+            render_kw = rest[0] if rest else {}
+            yield Choice(value, BLANK if value == "__None" and not label else label, selected, render_kw)
+
+    iter_choices._portico = True
+    QuerySelectField.iter_choices = iter_choices
+
+
 def choice_field(label: str, choices, *, required: bool = True, labels: dict | None = None) -> SelectField:
     """A select box for a string column with a fixed set of values (kind, slot, status…)."""
     options = [SelectChoice(value, (labels or {}).get(value) or status_label(value)) for value in choices]
     if not required:
-        options = [SelectChoice("", "—"), *options]
+        options = [SelectChoice("", BLANK), *options]
     return SelectField(label, choices=options, widget=Select2Widget())
 
 
