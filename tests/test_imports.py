@@ -288,3 +288,12 @@ def test_technician_gets_403_and_advisor_sees_the_menu(login_as, db):
     client = login_as(adv)
     assert client.get("/imports/").status_code == 200
     assert "/imports/" in client.get("/customerview/list/").get_data(as_text=True)
+
+
+def test_messages_are_in_german(app):
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(), force_locale("de"):
+        assert (gettext("Used twice in this file (also row %(row)s).", row=3)
+                == "Zweimal in dieser Datei verwendet (auch Zeile 3).")
+        assert str(imports.CUSTOMER_FIELDS["line1"][0]) == "Straße"

@@ -6,7 +6,8 @@ The caller commits the chunk.
 """
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import Address, Customer, ImportBatch, ImportRow, Unit
@@ -28,15 +29,18 @@ def _changes(obj, values: dict, columns: tuple) -> dict:
     return before
 
 
-def _same_address(customer_id: int, values: dict) -> bool:
-    return db.session.scalar(select(Address.id).where(
-        Address.customer_id == customer_id, Address.line1 == values["line1"],
-        Address.postal_code == values["postal_code"]).limit(1)) is not None
+def _known_addresses(customer_ids: set[int]) -> set[tuple]:
+    """(customer, street, postal code) of the matched customers' addresses (one query per chunk)."""
+    if not customer_ids:
+        return set()
+    return set(db.session.execute(select(Address.customer_id, Address.line1, Address.postal_code)
+                                  .where(Address.customer_id.in_(customer_ids))).tuples())
 
 
 def _customers(batch: ImportBatch, plans: list[dict], outcome: list) -> None:
     matched = {c.id: c for c in db.session.scalars(
         select(Customer).where(Customer.id.in_({p["match"] for p in plans if p["match"]})))}
+    known = _known_addresses(set(matched))
     fresh = []
     for plan in plans:
         values = plan["values"]
@@ -45,24 +49,35 @@ def _customers(batch: ImportBatch, plans: list[dict], outcome: list) -> None:
             customer = matched[plan["match"]]
             before = _changes(customer, values, CUSTOMER_COLUMNS)
             new_address = None
-            if address and not _same_address(customer.id, address):
+            if address and (customer.id, address["line1"], address["postal_code"]) not in known:
                 new_address = Address(customer_id=customer.id, **address)
                 db.session.add(new_address)
+                known.add((customer.id, address["line1"], address["postal_code"]))
             kind = "updated" if before or new_address is not None else "skipped"
             outcome.append((plan, kind, customer, new_address, before or None))
         else:
             customer = Customer(**{c: values.get(c) for c in CUSTOMER_COLUMNS})
             customer.kind = values["kind"]
             new_address = Address(**address) if address else None
-            if new_address is not None:
-                customer.addresses.append(new_address)
             db.session.add(customer)
             fresh.append((customer, new_address))
             outcome.append((plan, "created", customer, new_address, None))
     db.session.flush()
-    for customer, address in fresh:
+    for customer, address in fresh:  # by key, not through the collection (that would load it: a query each)
         if address is not None:
-            customer.default_service_address_id = customer.default_billing_address_id = address.id
+            address.customer_id = customer.id
+            db.session.add(address)
+    db.session.flush()
+    defaults = [{"cid": c.id, "aid": a.id} for c, a in fresh if a is not None]
+    if defaults:  # one statement for the chunk (the ORM would send one UPDATE per customer)
+        table = Customer.__table__
+        db.session.execute(update(table).where(table.c.id == bindparam("cid"))
+                           .values(default_service_address_id=bindparam("aid"),
+                                   default_billing_address_id=bindparam("aid")), defaults)
+        for customer, address in fresh:
+            if address is not None:
+                set_committed_value(customer, "default_service_address_id", address.id)
+                set_committed_value(customer, "default_billing_address_id", address.id)
 
 
 def _units(batch: ImportBatch, plans: list[dict], outcome: list) -> None:
