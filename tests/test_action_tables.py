@@ -39,6 +39,7 @@ from app.models import (
     AuditEvent,
     Customer,
     Estimate,
+    ImportBatch,
     Invoice,
     InvoiceLine,
     LabourLine,
@@ -184,6 +185,20 @@ def _shipment(world: World) -> Shipment:
     return shipment
 
 
+def _import_batch(world: World) -> ImportBatch:
+    """A checked one-row customers file, kept where the Import screen keeps uploads."""
+    from app.services import imports
+
+    path = imports.import_dir() / f"{next(_names):032x}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"Name\nTable import customer\n")
+    batch = ImportBatch(kind="customers", filename="table.csv", stored_name=path.name, file_format="csv",
+                        size=path.stat().st_size, encoding="utf-8", delimiter=",", headers=["Name"],
+                        mapping={"name": "Name"}, total_rows=1, valid_rows=1, error_rows=0)
+    _db.session.add(batch)
+    return batch
+
+
 def _report(world: World) -> ReportDefinition:
     definition = ReportDefinition(name=f"Weekly report {next(_names)}", kind="open_requests", cron="0 7 * * 1",
                                   format="pdf", recipients=["boss@example.com"], params={}, enabled=True)
@@ -311,6 +326,7 @@ KINDS = {
     ShippingMethod: Kind(_catalog(ShippingMethod), _set_archived, owner_sees=lambda record, state: False),
     User: Kind(_login, _set_archived, owner_sees=lambda record, state: False),  # logins are the shop's
     Settings: Kind(_settings, _keep, states=("kept",), owner_sees=lambda record, state: False),  # the shop's
+    ImportBatch: Kind(_import_batch, owner_sees=lambda record, state: False),  # staff-only
 }
 MODELS = sorted(TABLES, key=lambda model: model.__name__)
 

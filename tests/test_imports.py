@@ -195,6 +195,16 @@ def test_mapping_edit_template_and_conflicting_email(advisor, db):
     assert _check_errors(batch) == {2: {"email": ["This e-mail address belongs to another customer."]}}
 
 
+def test_stale_page_and_nul_cells(advisor, db):
+    client = advisor
+    batch = _batch(_upload(client, "c.csv", b"Name;Phone\nAnna;1\n" + b"x;1\n" * 2000 + b"Bert;2\x002\n"))
+    stale = batch.version
+    batch = _act(client, batch, "dry_run", {"version": stale})
+    response = client.post(f"/imports/{batch.id}/run", data={"version": stale}, follow_redirects=True)
+    assert _get(batch.id).status == "checked" and "changed" in response.get_data(as_text=True).lower()
+    assert "NUL" in _check_errors(batch)[2003]["phone"][0]  # a NUL beyond the first 4 KB: refused at its cell
+
+
 def test_cp1252_csv_with_commas_and_a_bom_csv(advisor, db):
     client = advisor
     data = "Name,Straße,PLZ,Ort,Land\nJürgen Groß,Hauptstraße 1,12345,Köln,DE\n".encode("cp1252")

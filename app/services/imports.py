@@ -37,13 +37,13 @@ from marshmallow import fields, validate
 from sqlalchemy import func, insert, select, update
 
 from ..core.actors import Actor
-from ..core.errors import Conflict, NotFound, ValidationFailed
+from ..core.errors import NotFound, ValidationFailed
 from ..core.fields import not_blank
 from ..extensions import db
 from ..models import CUSTOMER_KINDS, UNIT_KINDS, Customer, ImportBatch, ImportRow, ImportTemplate, Unit, utcnow
 from . import customers, import_files, units
 from .audit import record
-from .params import Unversioned
+from .params import Params
 from .workflow import CREATE, Action, ActionTable, register
 
 CHUNK = 500
@@ -158,6 +158,9 @@ def _cells(row: dict, mapping: dict) -> tuple[dict, dict]:
         if isinstance(raw, import_files.Formula):
             errors[field] = [_("This cell is a formula (%(formula)s): formulas are not imported, type the value.",
                                formula=raw[:40])]
+            continue
+        if "\x00" in raw:
+            errors[field] = [_("This cell holds a NUL character: it is not imported.")]
             continue
         if len(raw) > import_files.MAX_CELL:
             errors[field] = [_("At most %(limit)s characters.", limit=import_files.MAX_CELL)]
@@ -363,7 +366,7 @@ def upload(actor: Actor, file_storage, kind: str) -> ImportBatch:
     if kind not in FIELDS:
         raise ValidationFailed({"kind": [_l("Choose customers or units.")]})
     filename, data = import_files.read_upload(file_storage)
-    file_format = import_files.sniff_format(filename, data[:8])
+    file_format = import_files.sniff_format(filename, data[:4096])
     path = import_dir() / f"{secrets.token_hex(16)}.{file_format}"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -388,13 +391,13 @@ def upload(actor: Actor, file_storage, kind: str) -> ImportBatch:
 
 # --- the batch's actions -------------------------------------------------------------------------------------
 
-class MappingParams(Unversioned):
+class MappingParams(Params):
     mapping = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), required=True,
                           metadata={"description": "field -> column header ('' for not imported)"})
     template = fields.Integer(allow_none=True, metadata={"description": "apply this saved template instead"})
 
 
-class TemplateParams(Unversioned):
+class TemplateParams(Params):
     name = fields.String(required=True, validate=[validate.Length(max=120), not_blank])
 
 
@@ -466,8 +469,7 @@ def dry_run(batch: ImportBatch, actor: Actor) -> ImportBatch:
 
 
 def queue(batch: ImportBatch, actor: Actor) -> ImportBatch:
-    if not batch.valid_rows:
-        raise Conflict(_l("No row is valid: correct the file or the mapping and check again."))
+    """Queued for ``process`` (offered only when the dry run found valid rows)."""
     batch.processed_rows = batch.created_count = batch.updated_count = batch.skipped_count = 0
     batch.error = None
     return batch
@@ -487,13 +489,13 @@ def undo(batch: ImportBatch, actor: Actor) -> ImportBatch:
 TABLE = register(ImportBatch, ActionTable("import", [
     Action((CREATE,), "upload", ("staff",), "uploaded"),
     Action(("uploaded", "checked"), "map", ("staff",), "uploaded", set_mapping, MappingParams),
-    Action(("uploaded", "checked"), "dry_run", ("staff",), "checked", dry_run, Unversioned),
-    Action(("checked",), "run", ("staff",), "queued", queue, Unversioned),
+    Action(("uploaded", "checked"), "dry_run", ("staff",), "checked", dry_run, Params),
+    Action(("checked",), "run", ("staff",), "queued", queue, Params, guard=lambda b: bool(b.valid_rows)),
     Action(("uploaded", "checked", "imported", "failed", "undone"), "save_template", ("staff",), None,
            save_template, TemplateParams),
-    Action(("imported", "failed"), "undo", ("staff",), "undone", undo, Unversioned),
+    Action(("imported", "failed"), "undo", ("staff",), "undone", undo, Params),
     Action(("uploaded", "checked", "imported", "failed", "undone"), "archive", ("staff",), "archived", archive,
-           Unversioned),
+           Params),
 ]))
 
 

@@ -68,9 +68,14 @@ def disputed_lines(est: Estimate) -> int:
 
 def line_names(notes: list[DisputeNote]) -> dict[str, str]:
     """``"labour:3"`` → the line's description, for the log (lines of any revision)."""
+    return names_of_line_refs(note.line_ref for note in notes)
+
+
+def names_of_line_refs(refs) -> dict[str, str]:
+    """``"labour:3"`` / ``"part:9"`` → "Replace compressor" / "Part Gasket", in one statement per kind."""
     ids = {"labour": set(), "part": set()}
-    for note in notes:
-        kind, _, ident = (note.line_ref or "").partition(":")
+    for ref in refs:
+        kind, _, ident = (ref or "").partition(":")
         if kind in ids and ident.isdecimal():
             ids[kind].add(int(ident))
     names = {}

@@ -3,7 +3,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
+
 from ..core.settings import get_settings, to_local
+
+#: What the audit trail and the outbox call a record (a table name) in words.
+RECORD_TYPES = {
+    "service_request": _l("Service request"), "estimate": _l("Estimate"), "work_order": _l("Work order"),
+    "invoice": _l("Invoice"), "credit_note": _l("Credit note"), "shipment": _l("Shipment"),
+    "customer": _l("Customer"), "unit": _l("Unit"), "address": _l("Address"), "ab_user": _l("Login"),
+    "report_definition": _l("Scheduled report"), "report_run": _l("Report run"), "request": _l("Service request"),
+    "report": _l("Report"), "settings": _l("Settings"), "service_type": _l("Service type"),
+    "service_location": _l("Service location"), "shipping_method": _l("Shipping method"),
+    "work_item_template": _l("Work item template"), "import_batch": _l("Import"), "portal_user": _l("Portal user"),
+}
 
 
 def format_money(value) -> str:
@@ -37,6 +50,16 @@ def format_when(value) -> str:
 
 def status_label(value) -> str:
     return (value or "").replace("_", " ").capitalize()
+
+
+def record_label(value) -> str:
+    """``work_order`` → "Work order"; an event such as ``request.time_proposed`` → "Service request: time
+    proposed"."""
+    if not value:
+        return ""
+    record, _sep, what = str(value).partition(".")
+    name = str(RECORD_TYPES.get(record) or status_label(record))
+    return f"{name}: {status_label(what).lower()}" if what else name
 
 
 def may(obj, action: str) -> bool:

@@ -106,13 +106,14 @@ class ImportView(BaseView):
 
     def _params(self, action: str, kind: str) -> dict:
         form = request.form
-        if action == "map":
-            if form.get("template"):
-                return {"mapping": {}, "template": form.get("template")}
-            return {"mapping": {f: form.get(f"map.{f}", "") for f in imports.FIELDS[kind]}}
-        if action == "save_template":
-            return {"name": form.get("name", "")}
-        return {}
+        params = {"version": form["version"]} if form.get("version") else {}  # a stale page is refused (409)
+        if action == "map" and form.get("template"):
+            params.update(mapping={}, template=form.get("template"))
+        elif action == "map":
+            params["mapping"] = {f: form.get(f"map.{f}", "") for f in imports.FIELDS[kind]}
+        elif action == "save_template":
+            params["name"] = form.get("name", "")
+        return params
 
     @expose("/<int:pk>/<action>", methods=["POST"])
     @has_access

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, url_for
 from flask_appbuilder.models.sqla.filters import FilterIn
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
 from wtforms import TimeField
 from wtforms.validators import Optional
 
@@ -37,6 +38,7 @@ from .base import (
     time_formatters,
     yes_no,
 )
+from .dispute_review import names_of_line_refs
 from .filters import status_label
 from .workflow import WorkflowMixin
 
@@ -189,8 +191,29 @@ class DisputeNoteView(StaffModelView):
     search_columns = ["estimate_number", "side", "text"]
     order_columns = ["side", "created_at"]
     label_columns = {"line_ref": "Line", "estimate_number": "Estimate number", "side": "Side"}
-    formatters_columns = time_formatters("created_at")
+    formatters_columns = {"side": label, "line_ref": lambda ref: _line_name(ref), **time_formatters("created_at")}
     base_order = ("created_at", "desc")
+
+    def _get_list_widget(self, *args, **kwargs):
+        """The lines by their descriptions, not ``labour:17`` (one statement per page, not one per row)."""
+        widgets = super()._get_list_widget(*args, **kwargs)
+        rows = widgets["list"].template_args["value_columns"]
+        names = names_of_line_refs(row.get("line_ref") for row in rows)
+        for row in rows:
+            row["line_ref"] = _line_name(row.get("line_ref"), names)
+        return widgets
+
+
+def _line_name(ref, names: dict | None = None) -> str:
+    """A dispute note's line in words (the list passes the names of its whole page; already a name stays)."""
+    if not ref:
+        return "—"
+    if names is None:
+        names = names_of_line_refs([ref])
+    kind, _sep, ident = ref.partition(":")
+    if ref in names or not (kind in ("labour", "part") and ident.isdecimal()):
+        return names.get(ref, ref)
+    return str(_l("a line no longer on the estimate"))
 
 
 class EstimateView(WorkflowMixin, StaffModelView):

@@ -14,7 +14,8 @@ from sqlalchemy import or_
 from ..core.scope import current_actor
 from ..extensions import db
 from ..models import AuditEvent, LoginToken, Notification, OutboxEmail, utcnow
-from .base import READ_ONLY, StaffModelView, choice_field, status_badge, time_formatters
+from .base import READ_ONLY, StaffModelView, choice_field, label, status_badge, time_formatters
+from .filters import RECORD_TYPES, record_label
 
 
 def sees_notification(note: Notification, actor) -> bool:
@@ -59,9 +60,10 @@ class AuditEventView(StaffModelView):
                      "created_at": "When", "reason": "Why"}
     search_form_extra_fields = {
         "entity_type": choice_field("Record type", ("service_request", "estimate", "work_order", "invoice",
-                                                     "shipment", "customer", "unit")),
+                                                     "shipment", "customer", "unit"), labels=RECORD_TYPES),
     }
-    formatters_columns = {"from_status": status_badge, "to_status": status_badge, **time_formatters("created_at")}
+    formatters_columns = {"from_status": status_badge, "to_status": status_badge, "entity_type": record_label,
+                          "action": label, **time_formatters("created_at")}
     base_order = ("created_at", "desc")
 
 
@@ -80,7 +82,8 @@ class OutboxView(StaffModelView):
     label_columns = {"to_address": "To", "next_attempt_at": "Next attempt", "sent_at": "Sent",
                      "last_error": "Last error", "body_text": "Text", "request_id": "Request id"}
     search_form_extra_fields = {"status": choice_field("Status", ("pending", "sent", "failed"))}
-    formatters_columns = {"status": status_badge, **time_formatters("created_at", "next_attempt_at", "sent_at")}
+    formatters_columns = {"status": status_badge, "event": record_label,
+                          **time_formatters("created_at", "next_attempt_at", "sent_at")}
     base_order = ("created_at", "desc")
 
     @expose("/list/")
