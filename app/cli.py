@@ -29,12 +29,14 @@ def register(app) -> None:
                   help="How long the lease lasts without renewal (a standby process takes over after it).")
     @click.option("--poll-seconds", default=5.0, envvar="PORTICO_SCHEDULER_POLL_SECONDS", show_default=True,
                   help="How often queued 'Run now' runs are picked up.")
-    def scheduler_command(lease_seconds: float, poll_seconds: float):
+    @click.option("--stop-seconds", default=240.0, envvar="PORTICO_SCHEDULER_STOP_SECONDS", show_default=True,
+                  help="On SIGTERM, how long a running report may take to finish before the process exits.")
+    def scheduler_command(lease_seconds: float, poll_seconds: float, stop_seconds: float):
         """Run scheduled reports and send the outbox: the one process that runs jobs (Ctrl-C stops it)."""
         from .scheduler import PorticoScheduler
 
         PorticoScheduler(current_app._get_current_object(), lease_seconds=lease_seconds,
-                         poll_seconds=poll_seconds).run_forever()
+                         poll_seconds=poll_seconds).run_forever(stop_timeout=stop_seconds)
 
     @app.cli.command("backup")
     @click.argument("path", type=click.Path(dir_okay=False))

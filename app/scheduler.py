@@ -15,8 +15,14 @@ APScheduler 3 has no lock between processes, so Portico adds one: a lease row (`
 one process holds and renews every ``lease_seconds / 3``, writing ``heartbeat_at`` each time (the dashboard,
 the outbox screen and ``/readyz`` show a stale one: ``services.operations.scheduler_status``). A second
 scheduler process (or a second ``make run``) stays on standby, checking the lease, and takes over only once it
-has expired. Whoever takes over marks the runs left ``running`` by a dead process as failed. A scheduled slot
+has expired. Whoever takes over marks the runs left ``running`` by a dead process as failed and queues one
+retry of each (``reports.fail_interrupted``: the report run's ``interrupt`` action). A scheduled slot
 also has a unique index on ``report_run``, so even a process that lost its lease mid-way cannot record a slot twice.
+
+SIGTERM (systemd's stop, a deploy) is graceful: no new job starts, the report in hand finishes (up to
+``PORTICO_SCHEDULER_STOP_SECONDS``, the lease renewed meanwhile), then the lease is released and the standby
+takes over at its next check (``lease_seconds / 3``), not after the lease time. A report still running at
+the timeout is left to the standby: the process exits without releasing, and the run is retried.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -193,17 +200,42 @@ class PorticoScheduler:
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=wait)
 
-    def stop(self, release: bool = True) -> None:
-        """Finish the job in hand, stop, and hand the lease on at once."""
+    def stop(self, release: bool = True, timeout: float | None = None) -> bool:
+        """Let the job in hand finish (up to ``timeout`` seconds; None: as long as it takes), stop, and hand the
+        lease on at once. The lease is renewed while waiting, so the standby does not take over a live run.
+
+        Returns False when a job was still running at the timeout: the lease is then not released (the process
+        should exit now); the standby takes over when it runs out and retries the interrupted run."""
         self._stop.set()
-        self._deactivate(wait=True)
-        if release:
+        scheduler, self.scheduler = self.scheduler, None  # no new job starts (``fire`` and ``_queued`` look)
+        finished = True
+        if scheduler is not None and scheduler.running:
+            waiting = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True,
+                                       name="scheduler-shutdown")
+            waiting.start()
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while waiting.is_alive() and (deadline is None or time.monotonic() < deadline):
+                left = self.lease_seconds / 3 if deadline is None else min(self.lease_seconds / 3,
+                                                                            max(deadline - time.monotonic(), 0))
+                waiting.join(left)
+                if waiting.is_alive():
+                    try:
+                        self.lease.renew()
+                    except SQLAlchemyError:
+                        log.exception("Scheduler %s could not renew its lease while stopping", self.worker)
+            finished = not waiting.is_alive()
+        if not finished:
+            log.warning("Scheduler %s: a job still runs after %ss: stopping without it, the lease kept until it "
+                        "runs out (the standby then retries the run)", self.worker, timeout)
+        elif release:
             try:
                 self.lease.release()
             except SQLAlchemyError:
                 log.exception("Could not release the scheduler lease")
+        return finished
 
-    def run_forever(self) -> None:
+    def run_forever(self, stop_timeout: float | None = None) -> None:
+        """Run until SIGTERM or SIGINT; then the job in hand may finish for ``stop_timeout`` seconds."""
         signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
         signal.signal(signal.SIGINT, lambda *_: self._stop.set())
         log.info("Scheduler %s starting (lease %ss)", self.worker, self.lease_seconds)
@@ -221,7 +253,9 @@ class PorticoScheduler:
             was_active = active
             self._stop.wait(self.lease_seconds / 3)
         log.info("Scheduler %s stopping", self.worker)
-        self.stop()
+        if not self.stop(timeout=stop_timeout):
+            logging.shutdown()
+            os._exit(1)  # the job's thread would keep the interpreter alive: leave it to the next lease holder
 
     # --- jobs ----------------------------------------------------------------------------------------------
 

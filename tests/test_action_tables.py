@@ -47,6 +47,7 @@ from app.models import (
     OutboxEmail,
     PartLine,
     ReportDefinition,
+    ReportRun,
     ServiceLocation,
     ServiceRequest,
     ServiceType,
@@ -206,6 +207,13 @@ def _report(world: World) -> ReportDefinition:
     return definition
 
 
+def _report_run(world: World) -> ReportRun:
+    run = ReportRun(definition=_report(world), status="running", trigger="schedule", started_at=utcnow(),
+                    worker="a scheduler that died")
+    _db.session.add(run)
+    return run
+
+
 def _customer(world: World) -> Customer:
     customer = Customer(name=f"Table customer {next(_names)}", kind="business")
     _db.session.add(customer)
@@ -316,6 +324,7 @@ KINDS = {
     Shipment: Kind(_shipment),
     ReportDefinition: Kind(_report, _set_enabled, states=("enabled", "disabled"),
                            owner_sees=lambda record, state: False),  # report definitions are staff-only
+    ReportRun: Kind(_report_run, owner_sees=lambda record, state: False),  # staff-only, like definitions
     # A fresh account, not the acting customer's own: every customer actor is another account's (404).
     Customer: Kind(_customer, _set_locked, states=("active", "locked", "archived"),
                    owner_sees=lambda record, state: False),

@@ -58,6 +58,8 @@ class ReportRun(Model):
     files: Mapped[list | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(80))
+    #: 1, or 2 for the one retry of a run interrupted by a dead scheduler (trigger "retry").
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)
 
     definition = relationship(ReportDefinition, back_populates="runs")
 

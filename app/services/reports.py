@@ -2,9 +2,10 @@
 
 A ``ReportDefinition`` names a report of the catalogue (``app.reports.CATALOGUE``), its parameters (a
 period such as ``last_week`` and the report's filters), a cron schedule in the shop's time zone, a format
-and recipients. A ``ReportRun`` is one execution: ``queued`` (Run now) → ``running`` → ``succeeded`` or
-``failed``. Only the scheduler process executes runs (``app.scheduler``); a run it was executing when it
-died is marked failed when a scheduler starts again (``fail_interrupted``). Files live in
+and recipients. A ``ReportRun`` is one execution: ``queued`` (Run now, or a retry) → ``running`` →
+``succeeded`` or ``failed``. Only the scheduler process executes runs (``app.scheduler``); a run it was
+executing when it died is marked failed by the scheduler that takes the lease over, which queues one retry
+(``attempt`` 2, trigger ``retry``): ``fail_interrupted`` through ``RUN_TABLE``. Files live in
 ``PORTICO_EXPORT_DIR/reports/<definition>/<run>/`` and are pruned after ``Settings.export_retention_days``.
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ from . import notify
 from .audit import record
 from .common import edit_fields
 from .params import Unversioned
-from .workflow import ANY, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
+from .workflow import ANY, CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 log = logging.getLogger(__name__)
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -167,19 +168,56 @@ def execute(run: ReportRun) -> ReportRun:
     return run
 
 
+#: How many times one report run is tried: a run interrupted by a dead scheduler is retried once.
+MAX_ATTEMPTS = 2
+
+
+def _interrupt(run: ReportRun, actor: Actor) -> ReportRun | None:
+    """The effect of ``interrupt``: the run failed (in words), its partial files gone, one retry queued."""
+    retry = None
+    if (run.attempt or 1) < MAX_ATTEMPTS and run.definition.enabled:
+        retry = ReportRun(definition_id=run.definition_id, status="queued", trigger="retry",
+                          scheduled_for=run.scheduled_for, attempt=(run.attempt or 1) + 1, worker=actor.label[:80])
+        db.session.add(retry)
+        db.session.flush()
+        RUN_TABLE.enter(retry, "retry", actor, f"retry of run {run.id}")
+        then = f"It is tried once more (run {retry.id})."
+    elif (run.attempt or 1) >= MAX_ATTEMPTS:
+        then = "It was already a retry: it is not tried again. Run it again with Run now."
+    else:
+        then = "The report is disabled: it is not tried again."
+    run.finished_at = utcnow()
+    run.error = (f"Interrupted: the scheduler process ({run.worker or 'unknown'}) stopped during this run. "
+                 f"{then} Its next scheduled run goes ahead as usual.")
+    run.files, run.row_count = None, None
+    return retry
+
+
+#: A report run's states: queued (Run now, or a retry) → running → succeeded or failed. The scheduler
+#: taking over the lease takes ``interrupt`` on the runs a dead scheduler left running (audited, one retry).
+RUN_TABLE = register(ReportRun, ActionTable("report_run", [
+    Action((CREATE,), "retry", ("system",), "queued"),
+    Action(("running",), "interrupt", ("system",), "failed", _interrupt, Unversioned),
+], known_states=("succeeded",)))
+
+
 def fail_interrupted(worker: str) -> int:
-    """Runs still ``running`` under another worker died with it: mark them failed (called at start-up)."""
-    runs = list(db.session.scalars(select(ReportRun).where(
-        ReportRun.status == "running", or_(ReportRun.worker.is_(None), ReportRun.worker != worker))))
-    for run in runs:
-        run.status, run.finished_at = "failed", utcnow()
-        run.error = (f"Interrupted: the scheduler process ({run.worker or 'unknown'}) stopped during this run. "
-                     "Run it again with Run now; its next scheduled run goes ahead as usual.")
-        shutil.rmtree(run_path(run), ignore_errors=True)
-        log.warning("Report run %s of %s was interrupted by the end of %s: marked failed", run.id,
-                    run.definition_id, run.worker)
-    db.session.commit()
-    return len(runs)
+    """Runs still ``running`` under another worker died with it: ``interrupt`` each (called on taking the lease).
+
+    Only the lease holder runs reports, so a run left ``running`` by another worker is one whose scheduler
+    stopped (its lease ran out or was released). Queued, finished and this worker's own runs are not touched."""
+    actor = Actor.system_actor(f"scheduler {worker}"[:80])
+    ids = list(db.session.scalars(select(ReportRun.id).where(
+        ReportRun.status == "running", or_(ReportRun.worker.is_(None), ReportRun.worker != worker))
+        .order_by(ReportRun.id)))
+    for run_id in ids:
+        run = db.session.get(ReportRun, run_id)
+        previous = run.worker
+        retry = perform(run, "interrupt", actor)
+        shutil.rmtree(run_path(run), ignore_errors=True)  # after the commit: a partial file of a failed run
+        log.warning("Report run %s of %s was interrupted by the end of %s: marked failed%s", run_id,
+                    run.definition_id, previous, f", retried as run {retry.id}" if retry else ", not retried")
+    return len(ids)
 
 
 def queued_ids(limit: int = 20) -> list[int]:
