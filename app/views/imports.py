@@ -21,13 +21,15 @@ from ..core.errors import ServiceError, ValidationFailed
 from ..core.scope import current_actor
 from ..documents.csv_export import FORMULA_START
 from ..extensions import db
-from ..models import ImportBatch, ImportRow, ImportTemplate
+from ..models import Customer, ImportBatch, ImportRow, ImportTemplate
 from ..services import import_files, imports
 from .customers import PERMISSION
 
 ROWS_SHOWN = 500
 ACTION_LABELS = {"dry_run": _l("Check (dry run)"), "run": _l("Import"), "undo": _l("Undo import"),
                  "archive": _l("Archive")}
+STATUSES = {"uploaded": _l("Uploaded"), "checked": _l("Checked"), "queued": _l("Queued"), "running": _l("Running"),
+            "imported": _l("Imported"), "failed": _l("Failed"), "undone": _l("Undone"), "archived": _l("Archived")}
 OUTCOMES = {"created": _l("created"), "updated": _l("updated"), "skipped": _l("skipped"), "error": _l("error")}
 
 
@@ -63,6 +65,7 @@ class ImportView(BaseView):
         batches = db.session.scalars(select(ImportBatch).where(ImportBatch.status != "archived")
                                      .order_by(ImportBatch.id.desc()).limit(50))
         return self.render_template("staff/imports_list.html", batches=list(batches), errors=errors or {},
+                                    statuses=STATUSES,
                                     max_mb=import_files.max_bytes() // 1024 // 1024), status
 
     @expose("/")
@@ -86,12 +89,18 @@ class ImportView(BaseView):
         fields = imports.FIELDS[batch.kind]
         check_rows = list(_rows(batch, "check")) if batch.status == "checked" else []
         run_rows = list(_rows(batch, "run")) if batch.status in ("imported", "failed", "undone") else []
+        ids = {r.customer_id for r in run_rows if r.customer_id}
+        names = {}
+        if ids and batch.status != "undone":
+            names = {cid: name for cid, name in db.session.execute(
+                select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all()}
         templates = db.session.scalars(select(ImportTemplate).where(ImportTemplate.kind == batch.kind)
                                        .order_by(ImportTemplate.name))
         return self.render_template(
             "staff/imports_show.html", batch=batch, fields=fields, errors=errors or {}, check_rows=check_rows,
             run_rows=run_rows, templates=list(templates), shown=ROWS_SHOWN, status=status_of(batch),
             allowed=imports.TABLE.allowed_actions(batch.status, actor, batch), labels=ACTION_LABELS, outcomes=OUTCOMES,
+            statuses=STATUSES, names=names,
             headers=[h for h in batch.headers if h]), status
 
     @expose("/<int:pk>")
