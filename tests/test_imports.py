@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import zipfile
@@ -11,7 +12,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from app.models import Address, AuditEvent, Customer, ImportBatch, ImportRow, ImportTemplate, Unit, WorkOrder
+from app.models import Address, AuditEvent, Customer, ImportBatch, ImportRow, ImportTemplate, Unit, WorkOrder, utcnow
 from app.services import import_files, imports
 from tests.factories import CustomerFactory, make_user
 
@@ -286,6 +287,19 @@ def test_large_file_is_queued_and_processed_in_the_background(advisor, db, monke
     status = advisor.get(f"/imports/{batch.id}/status").get_json()
     assert status["status"] == "imported" and status["percent"] == 100 and status["created"] == 10
     assert imports.process(batch.id) is None  # taken once
+
+
+def test_a_stalled_import_is_marked_failed_and_can_be_undone(advisor, db):
+    data = "Name,E-Mail\nAnna,anna@example.com\n"
+    batch = _act(advisor, _act(advisor, _batch(_upload(advisor, "c.csv", data.encode())), "dry_run"), "run")
+    db.session.get(ImportBatch, batch.id).status = "running"  # as if its process died after the first chunk
+    db.session.commit()
+    assert imports.fail_stalled(utcnow() + dt.timedelta(minutes=imports.STALLED_MINUTES - 1)) == 0
+    assert imports.fail_stalled(utcnow() + dt.timedelta(minutes=imports.STALLED_MINUTES + 1)) == 1
+    batch = _get(batch.id)
+    assert batch.status == "failed" and "Interrupted" in batch.error
+    batch = _act(advisor, batch, "undo")
+    assert batch.status == "undone" and db.session.scalar(select(func.count(Customer.id))) == 0
 
 
 def test_technician_gets_403_and_advisor_sees_the_menu(login_as, db):

@@ -23,6 +23,7 @@ them). Every action is audited on the batch.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 import unicodedata
@@ -49,6 +50,8 @@ from .workflow import CREATE, Action, ActionTable, register
 CHUNK = 500
 #: Files up to this many rows are imported while the user waits; larger ones by the scheduler process.
 INLINE_ROWS = 2000
+#: A running batch with no committed chunk for this long has lost its process (a chunk takes seconds).
+STALLED_MINUTES = 10
 
 #: field -> (label, header names it is guessed from; compared without case, spaces, dashes and umlauts).
 CUSTOMER_FIELDS = {
@@ -509,7 +512,24 @@ def claim(batch_id: int) -> bool:
     return taken.rowcount == 1
 
 
+def fail_stalled(now=None) -> int:
+    """Batches ``running`` without a committed chunk for ``STALLED_MINUTES`` died with their process: failed
+    (what their committed chunks imported stays, and undo takes it back)."""
+    cutoff = (now or utcnow()) - dt.timedelta(minutes=STALLED_MINUTES)
+    stalled = list(db.session.scalars(select(ImportBatch).where(ImportBatch.status == "running",
+                                                                ImportBatch.updated_at < cutoff)))
+    for batch in stalled:
+        batch.status, batch.finished_at = "failed", utcnow()
+        batch.error = (f"Interrupted after {batch.processed_rows} rows: the process importing it stopped. "
+                       "Undo it, then upload the file again.")
+        record(batch, "failed", "running", "failed", Actor.system_actor(), batch.error)
+    db.session.commit()
+    return len(stalled)
+
+
 def queued_ids(limit: int = 5) -> list[int]:
+    """Batches waiting for the scheduler process (stalled ones are marked failed first)."""
+    fail_stalled()
     return list(db.session.scalars(select(ImportBatch.id).where(ImportBatch.status == "queued")
                                    .order_by(ImportBatch.id).limit(limit)))
 
