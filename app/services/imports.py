@@ -7,13 +7,13 @@ mapping can be changed and checked again without uploading it again. Its table:
     → undo (→ undone); archive from any state but queued and running; save_template anywhere.
 
 The **mapping** says which column holds which field; it is guessed from the headers in English and German
-(``import_rows.guess_mapping``) and can be saved as a named ``ImportTemplate``. A **dry run**
-(``import_rows``) checks every row with the rules the customer and unit screens use (``customers._address_values`` and ``_unit_values``: IMEI check
-digit, VIN, year, lengths) plus e-mail syntax, known countries, required fields and e-mail addresses used
-twice in the file or by another customer; it records each bad row's errors per field (``ImportRow``,
-phase ``check``). **run** queues the batch; ``process`` (inline for small files, the scheduler process for
-large ones) imports the valid rows in one transaction per ``CHUNK`` rows, recording each row's outcome
-(created / updated / skipped with its reasons), and the counts the progress bar polls.
+(``import_rows.guess_mapping``) and can be saved as a named ``ImportTemplate``. A **dry run** checks every
+row (``import_rows``) with the rules the customer and unit screens use (``customers._address_values`` and
+``_unit_values``: IMEI check digit, VIN, year, lengths) plus e-mail syntax, known countries, required fields
+and e-mail addresses used twice in the file or by another customer; it records each bad row's errors per
+field (``ImportRow``, phase ``check``). **run** queues the batch; ``process`` (inline for small files, the
+scheduler process for large ones) imports the valid rows in one transaction per ``CHUNK`` rows, recording
+each row's outcome (created / updated / skipped with its reasons), and the counts the progress bar polls.
 
 Re-importing the same file **updates**: a customer is matched by its external reference, else by e-mail; a
 unit by its external reference, VIN, IMEI or serial number within its customer (found by the customer's
