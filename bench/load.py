@@ -122,6 +122,27 @@ def revoke_key(base: str, key: str, uuid: str) -> None:
                     timeout=TIMEOUT)
 
 
+def in_parallel(clients: list[Client], work) -> list:
+    """``work(client)`` for every client at once, each in its own thread; their results, or the first error."""
+    results: list = [None] * len(clients)
+    errors: list[BaseException] = []
+
+    def one(n: int) -> None:
+        try:
+            results[n] = work(clients[n])
+        except Exception as exc:  # noqa: BLE001 - raised again in the calling thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(n,), daemon=True) for n in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
 def drive(clients: list[Client], seconds: float, limit: int, mix: dict[str, int]) -> tuple[list[Sample], float]:
     """Every client runs the mix until ``seconds`` pass or ``limit`` requests are taken; (samples, wall s)."""
     budget = Budget(limit, time.monotonic() + seconds)
@@ -151,10 +172,9 @@ def phase(workers: int, shop: Shop, env: dict[str, str], work: Path, args, renew
         server.wait_ready()
         key, uuid = api_key(server.base, f"bench load, {workers} workers")
         clients = [Client(server.base, shop, n, key, args.seed) for n in range(args.clients)]
-        for client in clients:
-            client.login()
+        in_parallel(clients, Client.login)
         # every kind once per client, then the mix for --warmup seconds: not measured, but errors count
-        warm = [client.call(kind) for client in clients for kind in args.mix]
+        warm = [s for first in in_parallel(clients, lambda c: [c.call(kind) for kind in args.mix]) for s in first]
         warm += drive(clients, args.warmup, args.max_requests, args.mix)[0]
         echo(f"  {workers} worker(s): measuring {args.duration:.0f} s with {args.clients} clients")
         watch = Watch(server.proc.pid, libpq_dsn(env["DATABASE_URL"])).start()
@@ -162,8 +182,7 @@ def phase(workers: int, shop: Shop, env: dict[str, str], work: Path, args, renew
             samples, wall = drive(clients, args.duration, args.max_requests, args.mix)
         finally:
             usage = watch.stop()
-        for client in clients:
-            client.logout()
+        in_parallel(clients, Client.logout)
         revoke_key(server.base, key, uuid)
     finally:
         server.stop()
@@ -208,14 +227,16 @@ def _ms(value: float) -> str:
 
 def markdown(phases: list[dict]) -> str:
     lines = ["| workers | requests | req/s | p50 ms | p95 ms | p99 ms | errors | CPU % gunicorn | CPU % PostgreSQL "
-             "| CPU % client | CPU % machine | PG active (mean / max) | lock waits |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+             "| CPU % client | CPU % other | CPU % machine | load avg | PG active (mean / max) | lock-wait samples |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for p in phases:
-        cpu, pg = p["usage"]["cpu_pct"], p["usage"]["pg"]
+        usage = p["usage"]
+        cpu, pg = usage["cpu_pct"], usage["pg"]
         lines.append(f"| {p['workers']} | {p['requests']:,} | {p['rps']:.1f} | {_ms(p['p50_ms'])} | {_ms(p['p95_ms'])} "
                      f"| {_ms(p['p99_ms'])} | {p['errors']} | {cpu['server']:.0f} | {cpu['postgres']:.0f} "
-                     f"| {cpu['client']:.0f} | {cpu['machine']:.0f} | {pg['active_mean']:.1f} / {pg['active_max']} "
-                     f"| {pg['lock_wait_samples']} |")
+                     f"| {cpu['client']:.0f} | {cpu['other']:.0f} | {cpu['machine']:.0f} "
+                     f"| {' → '.join(f'{v:.1f}' for v in usage['load_1min'])} "
+                     f"| {pg['active_mean']:.1f} / {pg['active_max']} | {pg['lock_wait_samples']} |")
     head = " | ".join(f"{p['workers']} w: req/s | p50 / p95 / p99 ms | err" for p in phases)
     lines += ["", f"| kind | {head} |", "|---|" + "---:|---|---:|" * len(phases)]
     for kind in phases[0]["kinds"] if phases else ():

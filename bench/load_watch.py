@@ -85,6 +85,7 @@ class Watch:
         self._started = time.monotonic()
         self._client = time.process_time()
         self._machine = machine_ticks()
+        self._load = os.getloadavg()[0]
         self._thread.start()
         return self
 
@@ -127,6 +128,7 @@ class Watch:
         samples = max(len(self.active), 1)
         return {
             "wall_s": round(wall, 2), "cores": cores,
+            "load_1min": [round(self._load, 2), round(os.getloadavg()[0], 2)],  # at the start and the end
             "cpu_pct": {"server": round(server, 1), "postgres": round(postgres, 1), "client": round(client, 1),
                         "machine": round(machine, 1), "other": round(max(machine - server - postgres - client, 0), 1)},
             "pg": {"samples": len(self.active), "active_mean": round(sum(self.active) / samples, 2),
