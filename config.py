@@ -100,6 +100,7 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
     MAX_CONTENT_LENGTH = int(os.environ.get("PORTICO_MAX_UPLOAD_BYTES", 25 * 1024 * 1024))  # one request
     PORTICO_UPLOAD_MAX_BYTES = int(os.environ.get("PORTICO_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))  # one file
+    PORTICO_IMPORT_MAX_BYTES = int(os.environ.get("PORTICO_IMPORT_MAX_BYTES", 20 * 1024 * 1024))  # one import file
 
     # Per account: after this many wrong passwords, no password is taken for that many minutes.
     PORTICO_ACCOUNT_LOCKOUT_FAILURES = int(os.environ.get("PORTICO_ACCOUNT_LOCKOUT_FAILURES", "10") or 10)
