@@ -5,9 +5,13 @@
 # A scheduler that dies is started again (after 1, 2, 4 … at most 30 s), as systemd does in production.
 # Logs: one line per request from the app (LOG_FORMAT=text here; JSON lines when LOG_FORMAT=json).
 #
+# Stopping is graceful: gunicorn lets in-flight requests finish (GUNICORN_GRACEFUL_TIMEOUT), the scheduler its
+# running report (PORTICO_SCHEDULER_STOP_SECONDS). `kill -HUP <gunicorn pid>` reloads the code without a
+# lost request.
+#
 # Environment: PORT, WEB_CONCURRENCY (gunicorn workers, default 2: they share rate limits through Redis,
-# else one worker serves), GUNICORN_TIMEOUT (seconds, default 120), RATELIMIT_STORAGE_URI, DATABASE_URL
-# and every other setting config.py reads.
+# else one worker serves), GUNICORN_TIMEOUT (seconds, default 120), GUNICORN_GRACEFUL_TIMEOUT (seconds,
+# default 30), RATELIMIT_STORAGE_URI, DATABASE_URL and every other setting config.py reads.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -86,6 +90,7 @@ fi
     --workers "$workers" \
     --bind "127.0.0.1:$port" \
     --timeout "${GUNICORN_TIMEOUT:-120}" \
+    --graceful-timeout "${GUNICORN_GRACEFUL_TIMEOUT:-30}" \
     --error-logfile - \
     --no-control-socket \
     run:app &

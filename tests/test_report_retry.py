@@ -7,7 +7,6 @@ import datetime as dt
 import threading
 import time
 
-import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -15,23 +14,10 @@ from app.core.actors import Actor
 from app.models import AuditEvent, ReportRun, SchedulerLease, utcnow
 from app.scheduler import PorticoScheduler
 from app.services import reports
+from tests.test_scheduler import schedulers  # noqa: F401 - in-process schedulers, stopped after the test
 
 UTC = dt.UTC
 SLOT = dt.datetime(2026, 11, 23, 9, 0)
-
-
-@pytest.fixture()
-def schedulers(app):
-    made = []
-
-    def make(worker: str, **kwargs) -> PorticoScheduler:
-        runner = PorticoScheduler(app, worker=worker, **kwargs)
-        made.append(runner)
-        return runner
-
-    yield make
-    for runner in made:
-        runner.stop(release=False)
 
 
 def _definition(name="Monday workshop"):
@@ -53,7 +39,7 @@ def _take_over(traveller, dying: PorticoScheduler, successor: PorticoScheduler) 
     assert successor.step(paused=True) is True
 
 
-def test_an_interrupted_run_is_failed_and_retried_once_and_a_retry_not_again(db, schedulers):
+def test_an_interrupted_run_is_failed_and_retried_once_and_a_retry_not_again(db, schedulers):  # noqa: F811
     definition, other = _definition(), _definition("Other report")
     with time_machine.travel(dt.datetime(2026, 11, 23, 10, 0, tzinfo=UTC), tick=False) as traveller:
         dead, standby, third = (schedulers(name, lease_seconds=60) for name in ("dead", "standby", "third"))
@@ -103,7 +89,7 @@ def test_an_interrupted_run_is_failed_and_retried_once_and_a_retry_not_again(db,
         assert _snapshot(db, queued.id) == untouched[queued.id]
 
 
-def test_a_stopping_scheduler_lets_its_job_finish_then_releases_the_lease(db, schedulers):
+def test_a_stopping_scheduler_lets_its_job_finish_then_releases_the_lease(db, schedulers):  # noqa: F811
     active, standby = schedulers("active", lease_seconds=3), schedulers("standby", lease_seconds=3)
     assert active.step()
     started, finished = threading.Event(), []
@@ -121,7 +107,7 @@ def test_a_stopping_scheduler_lets_its_job_finish_then_releases_the_lease(db, sc
     assert standby.step() is True  # released: taken at once, not after the lease time
 
 
-def test_a_job_longer_than_the_stop_timeout_keeps_the_lease_for_the_standby_to_expire(db, schedulers):
+def test_a_job_longer_than_the_stop_timeout_keeps_the_lease_for_the_standby_to_expire(db, schedulers):  # noqa: F811
     active = schedulers("active", lease_seconds=3)
     assert active.step()
     release = threading.Event()
