@@ -126,3 +126,27 @@ def test_a_job_longer_than_the_stop_timeout_keeps_the_lease_for_the_standby_to_e
         assert lease.holder == "active" and lease.expires_at > utcnow()  # not released, not taken over
     finally:
         release.set()
+
+
+def test_a_run_interrupted_while_its_old_scheduler_still_ran_it_keeps_the_interruption(db, app):
+    """A scheduler that lost its lease (a long database outage) finishes a report the new holder has already
+    marked interrupted: its result is dropped (no files, no mail); the retry is what counts. And a run its
+    scheduler finished before the new holder looked is not interrupted."""
+    from app.models import OutboxEmail
+
+    definition = reports.create_definition(Actor.system_actor("test"), name="Mailed", kind="work_orders",
+                                           cron="0 7 * * 1", format="csv", recipients=["boss@example.com"],
+                                           params={"period": "last_week"})
+    late = reports.queue_run(definition, Actor.system_actor("Jane"))
+    db.session.commit()
+    assert reports.claim(late.id, "old")
+    assert reports.fail_interrupted("new") == 1  # the new holder, while "old" still runs it
+    run = reports.execute(db.session.get(ReportRun, late.id))  # "old" finishes it now
+    assert run.status == "failed" and run.error.startswith("Interrupted") and run.files is None
+    assert not reports.run_path(run).exists()
+    assert db.session.scalars(select(OutboxEmail)).all() == []  # no mail of the dropped result
+    retry = db.session.scalars(select(ReportRun).where(ReportRun.trigger == "retry")).one()
+    assert reports.claim(retry.id, "new")
+    assert reports.execute(retry).status == "succeeded"
+    assert len(db.session.scalars(select(OutboxEmail)).all()) == 1  # one mail, by the retry
+    assert reports.fail_interrupted("newer") == 0 and _snapshot(db, retry.id)[0] == "succeeded"

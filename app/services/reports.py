@@ -24,7 +24,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core.actors import Actor
-from ..core.errors import NotFound, ValidationFailed
+from ..core.errors import InvalidTransition, NotFound, ValidationFailed
 from ..core.fields import not_blank
 from ..core.settings import absolute, get_settings, shop_zone
 from ..extensions import db
@@ -134,9 +134,23 @@ def start_scheduled(definition_id: int, slot: dt.datetime, worker: str) -> Repor
     return run
 
 
+class _Superseded(Exception):
+    """The run was taken from this worker meanwhile (its lease ran out and another scheduler interrupted it)."""
+
+
+def _still_ours(run_id: int, worker: str | None) -> bool:
+    """Lock the run's row and check that it is still ``running`` under ``worker`` (see ``execute``)."""
+    row = db.session.execute(select(ReportRun.status, ReportRun.worker).where(ReportRun.id == run_id)
+                             .with_for_update()).first()
+    return row is not None and row.status == "running" and row.worker == worker
+
+
 def execute(run: ReportRun) -> ReportRun:
-    """Run a claimed (``running``) run: report, files, e-mail. Never raises: a failure is recorded."""
-    run_id, started = run.id, time.monotonic()
+    """Run a claimed (``running``) run: report, files, e-mail. Never raises: a failure is recorded.
+
+    A run that another scheduler marked interrupted meanwhile (this process lost its lease while the report
+    ran) is left as that one recorded it: no result, no file, no mail (its retry gives them)."""
+    run_id, started, worker = run.id, time.monotonic(), run.worker
     definition = run.definition
     directory = run_path(run)
     try:
@@ -152,14 +166,25 @@ def execute(run: ReportRun) -> ReportRun:
         run.files = _write_outputs(result, definition, directory, label, reference, zone)
         run.row_count = result.row_count
         _email(definition, run, result, label, directory)
+        if not _still_ours(run_id, worker):
+            raise _Superseded
         run.status, run.finished_at, run.error = "succeeded", utcnow(), None
         db.session.commit()
         log.info("Report run %s (%s, %s) succeeded in %.1f s: %s rows, %s file(s)", run_id, definition.name, label,
                  time.monotonic() - started, run.row_count, len(run.files or []))
+    except _Superseded:
+        db.session.rollback()
+        shutil.rmtree(directory, ignore_errors=True)
+        log.warning("Report run %s (%s) was interrupted by another scheduler while it ran: its result dropped",
+                    run_id, definition.name)
+        run = db.session.get(ReportRun, run_id, populate_existing=True)
     except Exception as exc:  # noqa: BLE001 - a report must never take the scheduler down
         db.session.rollback()
         log.exception("Report run %s (%s) failed", run_id, definition.name)
         shutil.rmtree(directory, ignore_errors=True)
+        if not _still_ours(run_id, worker):
+            db.session.rollback()
+            return db.session.get(ReportRun, run_id, populate_existing=True)
         run = db.session.get(ReportRun, run_id)
         run.status, run.finished_at = "failed", utcnow()
         run.error = (exc.message if isinstance(exc, ValidationFailed) else f"{type(exc).__name__}: {exc}")[:4000]
@@ -210,14 +235,20 @@ def fail_interrupted(worker: str) -> int:
     ids = list(db.session.scalars(select(ReportRun.id).where(
         ReportRun.status == "running", or_(ReportRun.worker.is_(None), ReportRun.worker != worker))
         .order_by(ReportRun.id)))
+    interrupted = 0
     for run_id in ids:
-        run = db.session.get(ReportRun, run_id)
+        # Locked and read afresh: a run that its scheduler finished meanwhile is refused (409) and left alone.
+        run = db.session.get(ReportRun, run_id, with_for_update=True, populate_existing=True)
         previous = run.worker
-        retry = perform(run, "interrupt", actor)
+        try:
+            retry = perform(run, "interrupt", actor)
+        except InvalidTransition:
+            continue
+        interrupted += 1
         shutil.rmtree(run_path(run), ignore_errors=True)  # after the commit: a partial file of a failed run
         log.warning("Report run %s of %s was interrupted by the end of %s: marked failed%s", run_id,
                     run.definition_id, previous, f", retried as run {retry.id}" if retry else ", not retried")
-    return len(ids)
+    return interrupted
 
 
 def queued_ids(limit: int = 20) -> list[int]:
