@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -56,9 +57,52 @@ def unit_block(unit) -> dict | None:
     return {"title": str(unit), "fields": [(k, v) for k, v in fields if v not in (None, "")]}
 
 
+def _grouped_iban(value: str | None) -> str | None:
+    return " ".join(value[i:i + 4] for i in range(0, len(value), 4)) if value else None
+
+
+def legal_block(settings) -> dict:
+    """What the law asks a shop to print on its documents (UStG §14 as the example), all from Settings."""
+    register = " ".join(p for p in (settings.register_court, settings.register_number) if p) or None
+    return {"legal_name": settings.legal_name or settings.shop_name, "vat_id": settings.vat_id,
+            "tax_number": settings.tax_number, "registered_office": settings.registered_office,
+            "register": register, "managing_directors": settings.managing_directors,
+            "bank_name": settings.bank_name, "iban": _grouped_iban(settings.iban), "bic": settings.bic,
+            "payment_terms": settings.payment_terms, "footer": settings.document_footer}
+
+
+#: What a small business prints when it charges no tax and the shop gave no text of its own (§19 UStG).
+DEFAULT_EXEMPTION_TEXT = _l("According to § 19 UStG (small business), no VAT is charged.")
+
+
+def exemption_text(settings) -> str | None:
+    """The small-business exemption sentence when the shop sets it (then no tax is charged), else None."""
+    if not settings.small_business:
+        return None
+    return settings.small_business_text or str(DEFAULT_EXEMPTION_TEXT)
+
+
+def tax_lines(document) -> list[dict]:
+    """Net and tax per tax rate: one row per rate the document's lines carry (the document's own rate
+    where a line has none), the rows adding up to the document's subtotal and tax to the cent."""
+    rows: dict[Decimal, Decimal] = {}
+    for line in document.lines:
+        rate = getattr(line, "tax_rate", None)
+        rate = document.tax_rate if rate is None else rate
+        rows[rate] = rows.get(rate, ZERO) + line.amount
+    if not rows:
+        rows[document.tax_rate] = document.subtotal
+    result = [{"rate": rate, "net": net, "tax": tax_for(net, rate)} for rate, net in sorted(rows.items())]
+    # the document's tax is what was charged: any rounding difference goes to the largest row
+    difference = document.tax - sum((row["tax"] for row in result), ZERO)
+    if difference and result:
+        max(result, key=lambda row: row["net"])["tax"] += difference
+    return result
+
+
 def shop_block() -> dict:
     settings = get_settings()
-    return {"shop": settings, "logo": logo_url(settings),
+    return {"shop": settings, "logo": logo_url(settings), "legal": legal_block(settings),
             "paper": PAPER.get((settings.paper_size or "A4").strip().lower(), "A4")}
 
 
@@ -120,11 +164,13 @@ def invoice(inv: Invoice) -> dict:
     return {
         "inv": inv, "customer": _recipient(inv), "order": order,
         "customer_reference": order.customer_reference if order is not None else None,
+        "tax_lines": tax_lines(inv), "exemption": exemption_text(get_settings()),
     }
 
 
 def credit_note(note: CreditNote) -> dict:
-    return {"note": note, "inv": note.invoice, "customer": _recipient(note.invoice)}
+    return {"note": note, "inv": note.invoice, "customer": _recipient(note.invoice),
+            "tax_lines": tax_lines(note), "exemption": exemption_text(get_settings())}
 
 
 def _shipment_orders(shipment: Shipment) -> list[WorkOrder]:

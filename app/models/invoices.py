@@ -49,6 +49,9 @@ class Invoice(NumberedMixin, VersionedMixin, TimestampMixin, Model):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
     # the recipient as issued (name, address lines, tax id), kept here when the customer is erased
     recipient: Mapped[dict | None] = mapped_column(JSON)
+    # the date or period of service as issued (the work order's clocked days, else its completion)
+    service_from: Mapped[dt.date | None] = mapped_column(Date)
+    service_to: Mapped[dt.date | None] = mapped_column(Date)
 
     customer = relationship("Customer")
     work_order = relationship("WorkOrder")

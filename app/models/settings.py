@@ -74,9 +74,29 @@ class Settings(TimestampMixin, Model):
     label_format: Mapped[str] = mapped_column(String(10), default="a6", nullable=False)
     # the local time of day the booking reminders for the next day go out; None: no reminders
     reminder_time: Mapped[dt.time | None] = mapped_column(Time, default=dt.time(10, 0))
+    # what a tax office asks of an invoice (UStG §14 as the example; nothing here is German-only)
+    legal_name: Mapped[str | None] = mapped_column(String(200))  # None: the shop name
+    vat_id: Mapped[str | None] = mapped_column(String(20))  # with its country prefix, e.g. DE123456788
+    tax_number: Mapped[str | None] = mapped_column(String(40))
+    registered_office: Mapped[str | None] = mapped_column(String(200))
+    register_court: Mapped[str | None] = mapped_column(String(120))
+    register_number: Mapped[str | None] = mapped_column(String(60))
+    managing_directors: Mapped[str | None] = mapped_column(String(300))
+    bank_name: Mapped[str | None] = mapped_column(String(120))
+    iban: Mapped[str | None] = mapped_column(String(34))  # compact, without spaces
+    bic: Mapped[str | None] = mapped_column(String(11))
+    payment_terms: Mapped[str | None] = mapped_column(Text)
+    # small-business exemption (e.g. §19 UStG): no tax charged, the text printed on invoices
+    small_business: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", nullable=False)
+    small_business_text: Mapped[str | None] = mapped_column(Text)  # None: the default sentence
+    document_footer: Mapped[str | None] = mapped_column(Text)
 
     def __str__(self) -> str:
         return self.shop_name
+
+    @property
+    def has_logo(self) -> str:
+        return f"{self.logo_content_type}, {len(self.logo) // 1024} KB" if self.logo else "—"
 
     @property
     def upcoming_closed_days(self) -> str:

@@ -12,7 +12,7 @@ from ..core import clock
 from ..core.actors import Actor
 from ..core.errors import InvalidTransition, ValidationFailed
 from ..core.fields import Day
-from ..core.settings import get_settings, tax_for
+from ..core.settings import get_settings, shop_zone, tax_for
 from ..extensions import db
 from ..models import (
     ZERO,
@@ -115,12 +115,31 @@ def prepare_new(invoice: Invoice, actor: Actor) -> Invoice:
     return invoice
 
 
+def service_period(invoice: Invoice) -> tuple[dt.date, dt.date]:
+    """The date or period of service an invoice states (UStG §14): the shop-zone days of its work order's
+    clocked time, else the day the order was completed, else the day of issue. Kept on the invoice."""
+    zone = shop_zone()
+
+    def day(moment: dt.datetime) -> dt.date:
+        return moment.replace(tzinfo=dt.UTC).astimezone(zone).date()
+
+    order = invoice.work_order
+    days = sorted(day(entry.started_at) for entry in order.time_entries) if order is not None else []
+    if days:
+        return days[0], max([days[-1], *(day(e.ended_at) for e in order.time_entries if e.ended_at)])
+    if order is not None and order.completed_at is not None:
+        return day(order.completed_at), day(order.completed_at)
+    today = day(invoice.issued_at) if invoice.issued_at else clock.today()
+    return today, today
+
+
 def submit(invoice: Invoice, actor: Actor):
     if not invoice.lines:
         raise ValidationFailed({"lines": [_l("An invoice needs at least one line.")]})
     recompute(invoice)
     invoice.issued_at = utcnow()
     invoice.due_date = clock.today() + dt.timedelta(days=get_settings().invoice_due_days)
+    invoice.service_from, invoice.service_to = service_period(invoice)
     if invoice.status == "awaiting_authorization":
         title = f"Invoice {invoice.number} needs your authorization"
     else:

@@ -2,9 +2,11 @@
 Scheduled reports live in ``views.reports``."""
 from __future__ import annotations
 
+from flask import request
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from wtforms import IntegerField, StringField, TextAreaField
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, FileField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, Settings, ShippingMethod
@@ -124,9 +126,13 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                "mail_sender", "staff_email", "magic_link_hours", "photo_limit", "slot_capacity", "request_stale_hours",
                "invoice_labour_source", "time_rounding", "minimum_charge_minutes", "invoice_due_days", "paper_size",
                "label_format", "export_retention_days", "privacy_retention_years", "reminder_time"]
-    show_columns = [*_fields, "upcoming_closed_days", "updated_at"]
+    _legal = ["legal_name", "vat_id", "tax_number", "registered_office", "register_court", "register_number",
+              "managing_directors", "bank_name", "iban", "bic", "payment_terms", "small_business",
+              "small_business_text", "document_footer"]
+    _fields = [*_fields, *_legal]
+    show_columns = [*_fields, "has_logo", "upcoming_closed_days", "updated_at"]
     add_columns = [field for field in _fields if field != "reminder_time"]  # FAB has no form field for a Time
-    edit_columns = [*_fields, "closed_days"]
+    edit_columns = [*_fields, "closed_days", "logo_upload", "remove_logo"]
     label_columns = {"shop_name": "Shop name", "tax_rate": "Tax rate (%)", "labour_rate": "Labour rate per hour",
                      "time_zone": "Time zone", "base_url": "Address in e-mailed links",
                      "mail_sender": "Mail sender", "staff_email": "Staff e-mail",
@@ -137,9 +143,21 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                      "export_retention_days": "Keep exports (days)",
                      "privacy_retention_years": "Keep invoices of erased customers (years)",
                      "reminder_time": "Booking reminders at", "upcoming_closed_days": "Closed days (every location)",
-                     "time_rounding": "Billable time", "minimum_charge_minutes": "Minimum charge (minutes)"}
+                     "time_rounding": "Billable time", "minimum_charge_minutes": "Minimum charge (minutes)",
+                     "legal_name": _l("Legal name"), "vat_id": _l("VAT ID"), "tax_number": _l("Tax number"),
+                     "registered_office": _l("Registered office"), "register_court": _l("Register court"),
+                     "register_number": _l("Register number"), "managing_directors": _l("Managing director(s)"),
+                     "bank_name": _l("Bank"), "iban": "IBAN", "bic": "BIC", "payment_terms": _l("Payment terms"),
+                     "small_business": _l("Small-business exemption"),
+                     "small_business_text": _l("Exemption text"), "document_footer": _l("Document footer"),
+                     "has_logo": _l("Logo")}
     description_columns = {"reminder_time": "The time of day (HH:MM, shop time) the reminders for the next "
-                                            "day's bookings go out. Empty: no reminders."}
+                                            "day's bookings go out. Empty: no reminders.",
+                           "legal_name": _l("As registered, printed on invoices. Empty: the shop name."),
+                           "vat_id": _l("With its country prefix, e.g. DE123456788."),
+                           "small_business": _l("No tax is charged (the tax rate must be 0 %) and the exemption "
+                                                "text is printed on invoices and credit notes."),
+                           "small_business_text": _l("Empty: the § 19 UStG sentence in the document's language.")}
     edit_form_extra_fields = {
         "invoice_labour_source": choice_field("Invoice labour from", ("time_entries", "approved_lines")),
         "paper_size": choice_field("Paper size", ("A4", "Letter")),
@@ -147,6 +165,12 @@ class SettingsView(ServiceEditMixin, StaffModelView):
         "reminder_time": _text("Booking reminders at", "HH:MM, e.g. 10:00. Empty: no reminders."),
         "time_rounding": choice_field("Billable time", ("exact", "6", "15", "30"), labels=ROUNDING_LABELS),
         "closed_days": _closed_field(CLOSED_HELP + " These apply to every location."),
+        "payment_terms": TextAreaField(_l("Payment terms"), widget=BS3TextAreaFieldWidget()),
+        "small_business_text": TextAreaField(_l("Exemption text"), widget=BS3TextAreaFieldWidget()),
+        "document_footer": TextAreaField(_l("Document footer"), widget=BS3TextAreaFieldWidget()),
+        "logo_upload": FileField(_l("Logo"), description=_l(
+            "A PNG or JPEG picture, at most 2 MB and 4000 pixels a side; shown on every document.")),
+        "remove_logo": BooleanField(_l("Remove the logo")),
         "privacy_retention_years": IntegerField(
             "Keep invoices of erased customers (years)", validators=[Optional()], widget=BS3TextFieldWidget(),
             description="When a customer is erased, issued invoices keep their name and address this long."),
@@ -154,7 +178,8 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     formatters_columns = {"updated_at": local_time, **money_formatters("labour_rate"),
                           "time_rounding": lambda value: ROUNDING_LABELS.get(value, value),
                           "label_format": lambda value: LABEL_FORMATS.get(value, value),
-                          "reminder_time": lambda value: value.strftime("%H:%M") if value else "—"}
+                          "reminder_time": lambda value: value.strftime("%H:%M") if value else "—",
+                          "small_business": yes_no}
 
     def prefill_form(self, form, pk):
         super().prefill_form(form, pk)
@@ -167,6 +192,8 @@ class SettingsView(ServiceEditMixin, StaffModelView):
         changes = dict(changes)
         if changes.get("privacy_retention_years") is None:  # left empty: unchanged
             changes.pop("privacy_retention_years", None)
+        upload = request.files.get("logo_upload")
+        changes["logo_upload"] = upload if upload is not None and upload.filename else None
         if "reminder_time" in changes:  # text to the service's HH:MM (empty: off)
             changes["reminder_time"] = (changes["reminder_time"] or "").strip() or None
         return changes
