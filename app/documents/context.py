@@ -17,12 +17,12 @@ from ..models import ZERO, CreditNote, Estimate, Invoice, Shipment, WorkItem, Wo
 from .codes import code128_svg, logo_url, qr_svg
 
 TITLES = {
-    "work_order": "Work order",
-    "estimate": "Estimate",
-    "invoice": "Invoice",
-    "credit_note": "Credit note",
-    "packing_list": "Packing list",
-    "label": "Shipping label",
+    "work_order": _l("Work order"),
+    "estimate": _l("Estimate"),
+    "invoice": _l("Invoice"),
+    "credit_note": _l("Credit note"),
+    "packing_list": _l("Packing list"),
+    "label": _l("Shipping label"),
 }
 MODELS = {"work_order": WorkOrder, "estimate": Estimate, "invoice": Invoice, "credit_note": CreditNote,
           "packing_list": Shipment, "label": Shipment}
