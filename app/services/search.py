@@ -19,15 +19,24 @@ from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import func, or_, select
 
 from ..models import Unit, WorkOrder
+from .numbering import PREFIXES, format_number
 
-NUMBER = re.compile(r"^(?:WO-?)?0*(\d{1,9})$", re.IGNORECASE)
+NUMBER = re.compile(rf"^(?:({'|'.join(PREFIXES)})-?)?0*(\d{{1,9}})$", re.IGNORECASE)
 MAX_TERM = 80
+
+
+def document_number(term: str, prefix: str) -> str | None:
+    """``REQ-000123`` for ``req-123``, ``REQ123`` or ``123`` (``prefix`` ``REQ``); None if the term is no
+    number or names another kind of document (``wo-123``)."""
+    match = NUMBER.match(term.strip())
+    if not match or (match.group(1) and match.group(1).upper() != prefix):
+        return None
+    return format_number(prefix, int(match.group(2)))
 
 
 def order_number(term: str) -> str | None:
     """``WO-000123`` for ``wo-123``, ``WO123``, ``123``…; None if the term is no order number."""
-    match = NUMBER.match(term)
-    return f"WO-{int(match.group(1)):06d}" if match else None
+    return document_number(term, "WO")
 
 
 def conditions(term: str, internal: bool = True) -> list:

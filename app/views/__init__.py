@@ -15,10 +15,11 @@ def add(appbuilder, view, name: str, *, category: str = "", icon: str = "", cate
 
 
 def register_views(appbuilder) -> None:
-    from . import calendar, portal, staff
+    from . import calendar, portal, search, staff
     from .base import dash_for_empty_choices
 
     dash_for_empty_choices()
     staff.register(appbuilder)
     calendar.register(appbuilder, add)  # Service desk → Calendar (after the booking board's area)
     portal.register(appbuilder)
+    search.register(appbuilder)  # the navbar's search box (StaffSearch)
