@@ -109,6 +109,31 @@ def test_one_rate_invoice_rows_match_its_totals(shop):
     assert rows[0]["net"] + rows[0]["tax"] == invoice.total
 
 
+def test_an_issued_invoice_with_two_rates_states_net_and_tax_per_rate(shop):
+    from app.services import invoices, work_orders
+
+    order = rich_order(shop)
+    work_orders.perform(order, "receive", shop["staff_actor"])
+    work_orders.perform(order, "clock_on", shop["tech_actor"])
+    work_orders.perform(order, "ready", shop["tech_actor"])
+    draft = work_orders.perform(order, "invoice", shop["staff_actor"])
+    part = next(line for line in draft.lines if line.kind == "part")
+    part.tax_rate, part.unit_price = Decimal("7.00"), Decimal("120.05")  # a reduced rate on the part
+    invoices.perform(draft, "submit", shop["staff_actor"])
+    db.session.commit()
+    rows = tax_lines(draft)
+    assert [row["rate"] for row in rows] == [Decimal("7.00"), Decimal("19.00")]
+    assert rows[0]["net"] == Decimal("120.05") and rows[0]["tax"] == Decimal("8.40")  # 8.4035
+    assert rows[1]["tax"] == (rows[1]["net"] * Decimal("0.19")).quantize(Decimal("0.01"))
+    assert sum(r["net"] for r in rows) == draft.subtotal and sum(r["tax"] for r in rows) == draft.tax
+    assert sum(r["net"] + r["tax"] for r in rows) == draft.total
+    text = text_of(render_pdf("invoice", draft))
+    for row in rows:
+        assert f"Net at {row['rate']} %" in text and f"Tax at {row['rate']} %" in text
+    note = invoices.issue_credit_note(draft, shop["staff_actor"], "Returned")
+    assert note.tax == -draft.tax and note.total == -draft.total  # per rate, like the invoice
+
+
 def settings_form(**extra):
     form = {"shop_name": "Test Depot", "currency": "EUR", "tax_rate": "19.00", "labour_rate": "95.00",
             "time_zone": "Europe/Berlin", "magic_link_hours": "2", "photo_limit": "4", "slot_capacity": "4",

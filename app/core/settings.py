@@ -46,6 +46,17 @@ def tax_for(subtotal: Decimal, rate: Decimal) -> Decimal:
     return (subtotal * rate / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def tax_rows(lines, rate: Decimal) -> list[tuple[Decimal, Decimal, Decimal]]:
+    """(rate, net, tax) per tax rate of a document's lines, lowest rate first: a line's own ``tax_rate``,
+    else the document's ``rate``; the tax is rounded once per rate (what an invoice states per rate)."""
+    nets: dict[Decimal, Decimal] = {}
+    for line in lines:
+        own = getattr(line, "tax_rate", None)
+        key = Decimal(rate or 0) if own is None else Decimal(own)
+        nets[key] = nets.get(key, Decimal("0.00")) + line.amount
+    return [(key, net, tax_for(net, key)) for key, net in sorted(nets.items())]
+
+
 def shop_zone() -> ZoneInfo:
     name = get_settings().time_zone
     try:

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..core.settings import absolute, get_settings, tax_for
+from ..core.settings import absolute, get_settings, tax_for, tax_rows
 from ..extensions import db
 from ..models import ZERO, CreditNote, Estimate, Invoice, Shipment, WorkItem, WorkOrder, dispute_log
 from .codes import code128_svg, logo_url, qr_svg
@@ -85,14 +85,10 @@ def exemption_text(settings) -> str | None:
 def tax_lines(document) -> list[dict]:
     """Net and tax per tax rate: one row per rate the document's lines carry (the document's own rate
     where a line has none), the rows adding up to the document's subtotal and tax to the cent."""
-    rows: dict[Decimal, Decimal] = {}
-    for line in document.lines:
-        rate = getattr(line, "tax_rate", None)
-        rate = document.tax_rate if rate is None else rate
-        rows[rate] = rows.get(rate, ZERO) + line.amount
-    if not rows:
-        rows[document.tax_rate] = document.subtotal
-    result = [{"rate": rate, "net": net, "tax": tax_for(net, rate)} for rate, net in sorted(rows.items())]
+    result = [{"rate": rate, "net": net, "tax": tax}
+              for rate, net, tax in tax_rows(document.lines, document.tax_rate)]
+    if not result:
+        result = [{"rate": document.tax_rate, "net": document.subtotal, "tax": document.tax}]
     # the document's tax is what was charged: any rounding difference goes to the largest row
     difference = document.tax - sum((row["tax"] for row in result), ZERO)
     if difference and result:

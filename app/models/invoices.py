@@ -86,6 +86,8 @@ class BilledLineMixin:
     description: Mapped[str] = mapped_column(String(255), nullable=False)
     quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
     unit_price: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    # the line's own tax rate (%), e.g. a reduced rate; None: the document's rate
+    tax_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
 
     @property
     def amount(self) -> Decimal:

@@ -12,7 +12,7 @@ from ..core import clock
 from ..core.actors import Actor
 from ..core.errors import InvalidTransition, ValidationFailed
 from ..core.fields import Day
-from ..core.settings import get_settings, shop_zone, tax_for
+from ..core.settings import get_settings, shop_zone, tax_rows
 from ..extensions import db
 from ..models import (
     ZERO,
@@ -41,7 +41,7 @@ def _link(invoice: Invoice) -> str:
 
 def recompute(invoice: Invoice) -> None:
     invoice.subtotal = sum((line.amount for line in invoice.lines), ZERO)
-    invoice.tax = tax_for(invoice.subtotal, invoice.tax_rate or ZERO)
+    invoice.tax = sum((tax for _rate, _net, tax in tax_rows(invoice.lines, invoice.tax_rate or ZERO)), ZERO)
     invoice.total = invoice.subtotal + invoice.tax
 
 
@@ -256,9 +256,10 @@ def issue_credit_note(invoice: Invoice, actor: Actor, reason: str, lines=None) -
     for position, line in enumerate(chosen):
         note.lines.append(CreditNoteLine(invoice_line_id=line.id, position=position, kind=line.kind,
                                          part_number=line.part_number, description=line.description,
-                                         quantity=line.quantity, unit_price=-line.unit_price))
+                                         quantity=line.quantity, unit_price=-line.unit_price,
+                                         tax_rate=line.tax_rate))
     note.subtotal = sum((line.amount for line in note.lines), ZERO)
-    note.tax = -tax_for(-note.subtotal, note.tax_rate)
+    note.tax = sum((tax for _rate, _net, tax in tax_rows(note.lines, note.tax_rate)), ZERO)
     note.total = note.subtotal + note.tax
     numbering.assign(note)
     db.session.add(note)
@@ -327,7 +328,8 @@ def reissue(invoice: Invoice, actor: Actor, reason: str) -> Invoice:
     for line in invoice.lines:
         again.lines.append(InvoiceLine(position=line.position, kind=line.kind, part_number=line.part_number,
                                        description=line.description, quantity=line.quantity,
-                                       unit_price=line.unit_price, clocked_minutes=line.clocked_minutes))
+                                       unit_price=line.unit_price, clocked_minutes=line.clocked_minutes,
+                                       tax_rate=line.tax_rate))
     return prepare_new(again, actor)
 
 

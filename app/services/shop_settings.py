@@ -13,7 +13,7 @@ from zoneinfo import available_timezones
 import stdnum
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from stdnum import iban as stdnum_iban
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
@@ -22,7 +22,7 @@ from ..core.actors import Actor
 from ..core.errors import ValidationFailed
 from ..core.fields import ClockTime, not_blank
 from ..extensions import db
-from ..models import Invoice, Settings
+from ..models import Invoice, InvoiceLine, Settings
 from . import availability, uploads
 from .audit import record
 from .common import edit_fields
@@ -187,8 +187,10 @@ def _check_exemption(settings: Settings, changes: dict) -> None:
     if rate is not None and Decimal(rate) != 0:
         raise ValidationFailed({"tax_rate": [_l("With the small-business exemption the tax rate is 0 %.")]})
     if not settings.small_business:
+        taxed_line = select(InvoiceLine.id).where(InvoiceLine.invoice_id == Invoice.id, InvoiceLine.tax_rate != 0)
         taxed = db.session.scalar(select(Invoice.number).where(
-            Invoice.issued_at.is_(None), Invoice.status != "void", Invoice.tax_rate != 0).limit(1))
+            Invoice.issued_at.is_(None), Invoice.status != "void",
+            or_(Invoice.tax_rate != 0, taxed_line.exists())).limit(1))
         if taxed:
             raise ValidationFailed({"small_business": [_l(
                 "Invoice %(number)s is not issued yet and charges tax: issue or void it first.", number=taxed)]})

@@ -6,7 +6,8 @@ Create Date: 2026-12-02
 
 The shop's legal identity, bank details, payment terms, small-business exemption and document footer live
 on ``settings`` (the logo column exists since the first revision); the date or period of service is stored
-on each invoice when it is issued, so a later time entry does not change an issued document.
+on each invoice when it is issued, so a later time entry does not change an issued document; a billed
+line may carry a tax rate of its own (net and tax are stated per rate).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -32,6 +33,9 @@ SETTINGS_COLUMNS = [
     ("document_footer", sa.Text()),
 ]
 
+#: Lines with a rate of their own (a reduced rate): None keeps the document's rate.
+LINE_TABLES = ("invoice_line", "credit_note_line")
+
 
 def upgrade():
     with op.batch_alter_table("settings") as batch:
@@ -41,9 +45,15 @@ def upgrade():
     with op.batch_alter_table("invoice") as batch:
         batch.add_column(sa.Column("service_from", sa.Date(), nullable=True))
         batch.add_column(sa.Column("service_to", sa.Date(), nullable=True))
+    for table in LINE_TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("tax_rate", sa.Numeric(5, 2), nullable=True))
 
 
 def downgrade():
+    for table in LINE_TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("tax_rate")
     with op.batch_alter_table("invoice") as batch:
         batch.drop_column("service_to")
         batch.drop_column("service_from")
