@@ -244,3 +244,13 @@ def test_legal_labels_in_german(shop):
                      "Sitz der Gesellschaft", "Geschäftsführung", "Rechnung", "Rechnungsempfänger", "Einzelpreis",
                      "Offener Betrag"):
         assert expected.lower() in text.lower(), expected  # small labels print in capitals
+
+
+def test_an_invoice_speaks_its_customers_language_whoever_downloads_it(shop):
+    edit_settings(shop, **LEGAL)
+    shop["plain_acct"].language = "de"
+    db.session.commit()
+    invoice = open_invoice(shop)
+    db.session.commit()
+    text = text_of(render_pdf("invoice", invoice))  # no locale chosen: the request's would be English
+    assert "Rechnungsdatum" in text and "Leistungsdatum" in text and "Invoice date" not in text

@@ -12,6 +12,7 @@ module renders whatever record it is given.
 from __future__ import annotations
 
 from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
 
 from . import cache
 from .context import MODELS, TITLES, build, document_number
@@ -22,10 +23,22 @@ KINDS = tuple(TITLES)
 __all__ = ["KINDS", "MODELS", "document_number", "filename", "html_to_pdf", "render_html", "render_pdf"]
 
 
+def document_language(obj) -> str | None:
+    """The language a document for a customer speaks: that customer's (``Customer.language``), whoever
+    downloads it; None (the current request's language) when the customer chose none."""
+    customer = getattr(obj, "customer", None)
+    language = getattr(customer, "language", None)
+    return language if language in (current_app.config.get("LANGUAGES") or {}) else None
+
+
 def render_html(kind: str, obj) -> str:
     if kind not in TITLES:
         raise ValueError(f"Unknown document kind {kind!r}")
-    return render_template(f"documents/{kind}.html", **build(kind, obj))
+    language = document_language(obj)
+    if language is None:
+        return render_template(f"documents/{kind}.html", lang=str(get_locale() or "en"), **build(kind, obj))
+    with force_locale(language):
+        return render_template(f"documents/{kind}.html", lang=language, **build(kind, obj))
 
 
 def html_to_pdf(html: str, fetcher: SafeURLFetcher | None = None) -> bytes:
