@@ -171,6 +171,8 @@ def picture(size: tuple[int, int], fmt: str = "PNG") -> bytes:
 
 
 def test_logo_upload_checked_and_shown_on_documents(shop, login_as):
+    from app.services import invoices
+
     screen = login_as(shop["admin"])
     settings_id = get_settings().id
 
@@ -195,8 +197,15 @@ def test_logo_upload_checked_and_shown_on_documents(shop, login_as):
     invoice = open_invoice(shop)
     db.session.commit()
     assert image_count(render_pdf("invoice", invoice)) >= 1
+    assert image_count(render_pdf("credit_note", invoices.issue_credit_note(invoice, shop["staff_actor"], "x"))) >= 1
     assert image_count(render_pdf("work_order", invoice.work_order)) >= 1
+    assert "image/jpeg" in screen.get(f"/settingsview/show/{settings_id}").get_data(as_text=True)
     assert 'class="shop-logo" src="data:image/jpeg;base64,' in anonymous().get("/").get_data(as_text=True)
+    screen = login_as(shop["admin"])
+    removed = screen.post(f"/settingsview/edit/{settings_id}", data=settings_form(remove_logo="y"))
+    assert removed.status_code == 302 and "/settingsview/show/" in removed.headers["Location"]
+    db.session.expire_all()
+    assert get_settings().logo is None and get_settings().logo_content_type is None
 
 
 def test_small_business_exemption_charges_no_tax_and_prints_its_text(shop):
