@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select, union_all
 
 from ..core.errors import PermissionDenied
 from ..core.scope import scoped
@@ -157,8 +157,11 @@ def _shipments(term: Term):
 
 
 def _work_orders(term: Term):
+    """``search.conditions`` as a union of index look-ups: as one ``OR`` (with the unit's ``IN`` subquery)
+    PostgreSQL's planner reads the orders backwards by id and filters all 100,000 (24 ms)."""
+    found = union_all(*(select(WorkOrder.id).where(condition) for condition in conditions(term.text)))
     return (select(WorkOrder.id, WorkOrder.number, WorkOrder.status, Customer.name.label("customer"))
-            .join(Customer, WorkOrder.customer_id == Customer.id).where(or_(*conditions(term.text)))
+            .join(Customer, WorkOrder.customer_id == Customer.id).where(WorkOrder.id.in_(found))
             .order_by(WorkOrder.id.desc()))
 
 
