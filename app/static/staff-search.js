@@ -103,7 +103,7 @@
   function ask() {
     var term = input.value.trim();
     if (!term) { asked = ""; close(); return; }
-    if (term === asked && !list.hidden) { return; }
+    if (term === asked) { open(); return; }  // its answer is (or will be) in the list: keep the choice made
     asked = term;
     if (pending) { pending.abort(); }
     pending = new AbortController();
@@ -132,7 +132,7 @@
   input.addEventListener("keydown", function (event) {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
-      if (list.hidden) { ask(); open(); return; }
+      if (list.hidden) { ask(); return; }
       if (!options.length) { return; }
       var step = event.key === "ArrowDown" ? 1 : -1;
       var next = active + step;

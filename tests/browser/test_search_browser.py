@@ -35,9 +35,10 @@ def test_search_box_finds_an_order_by_imei_with_the_keyboard(live_server, page, 
     assert option.get_attribute("aria-selected") == "true"
     box.press("Escape")
     assert page.locator("#portico-search-list").is_hidden() and box.get_attribute("aria-expanded") == "false"
-    box.press("ArrowDown")  # opens the list again
+    box.press("ArrowDown")  # opens the list again, its answer kept
     option.wait_for()
     box.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == option.get_attribute("id")
     with page.expect_navigation():
         box.press("Enter")
     assert page.url == f"{live_server}/workorderview/show/{order.id}"
