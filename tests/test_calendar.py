@@ -12,7 +12,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from app.core.errors import PermissionDenied
-from app.core.settings import get_settings, to_local, to_utc
+from app.core.settings import get_settings, shop_today, to_local, to_utc
 from app.models import AuditEvent, CalendarFeed, Invoice, ServiceRequest, WorkItem, WorkOrder
 from app.services import accounts, catalog, numbering, requests, work_orders
 from tests.factories import (
@@ -124,7 +124,7 @@ def test_week_and_day_show_bookings_and_orders_at_shop_time(shop, login_as):
     previous = (DAY - dt.timedelta(days=1)).isoformat()
     following = (DAY + dt.timedelta(days=1)).isoformat()
     assert f"day={previous}" in day_view and f"day={following}" in day_view
-    assert f"day={dt.date.today().isoformat()}" in day_view  # Today
+    assert f"day={shop_today().isoformat()}" in day_view  # Today: the shop's day, not the machine's
     empty = client.get(f"{CAL}?view=day&day={following}").text
     assert late.number not in empty and wo.number not in empty and "Nothing scheduled." in empty
     # nonsense parameters are ignored, never a 500

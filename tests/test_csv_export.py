@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, select
 
 from app.core.errors import ValidationFailed
-from app.core.settings import tax_for
+from app.core.settings import shop_today, tax_for
 from app.documents import csv_export
 from app.documents.csv_export import parse_range, stream_orders_csv, wants_bom, write_orders_csv
 from app.extensions import db
@@ -369,7 +369,7 @@ def test_portal_export_route(shop):
     assert [r["Order number"] for r in rows_of(response.get_data(as_text=True))] == [o.number for o in mine]
     plain = reseller.get("/portal/orders/export.csv?encoding=utf-8")
     assert plain.status_code == 200 and plain.data.startswith(b"Order number,")
-    today = dt.date.today().isoformat()
+    today = shop_today().isoformat()  # the range is in the shop's days
     ranged = reseller.get(f"/portal/orders/export.csv?start=2000-01-01&end={today}&encoding=utf-8-sig")
     assert ranged.status_code == 200 and len(rows_of(ranged.get_data(as_text=True))) == 2
     bad = reseller.get("/portal/orders/export.csv?start=31.12.2024&end=")

@@ -2,6 +2,7 @@
 tax per rate, the small-business exemption, the logo — set through Settings' one door, read back from the PDF."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 from decimal import Decimal
 from types import SimpleNamespace
@@ -10,7 +11,8 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from app.core.settings import get_settings
+from app.core import clock
+from app.core.settings import get_settings, shop_today, to_local
 from app.documents import render_pdf
 from app.documents.context import tax_lines
 from app.extensions import db
@@ -52,6 +54,25 @@ def edit_settings(shop, **changes):
     return settings
 
 
+def test_the_invoice_is_dated_and_due_by_the_shop_s_day_not_the_machine_s(shop):
+    """At 23:30 UTC it is already tomorrow in Berlin: the invoice date, the date of service and the due date are
+    the shop's day (the CI machine runs in UTC, and a first-release test failed there just before midnight)."""
+    settings = get_settings()
+    settings.time_zone = "Europe/Berlin"
+    db.session.commit()
+    with clock.frozen(dt.datetime(2026, 12, 2, 23, 30)):
+        assert shop_today() == dt.date(2026, 12, 3)
+        invoice = open_invoice(shop)
+        db.session.commit()
+    assert invoice.issued_at.date() == dt.date(2026, 12, 2)  # stored in UTC
+    assert (invoice.service_from, invoice.service_to) == (dt.date(2026, 12, 3), dt.date(2026, 12, 3))
+    assert invoice.due_date == dt.date(2026, 12, 3) + dt.timedelta(days=settings.invoice_due_days)
+    text = text_of(render_pdf("invoice", invoice))
+    assert "Invoice date 2026-12-03" in text and "2026-12-02" not in text
+    with clock.frozen(dt.datetime(2026, 12, 2, 22, 30)):  # 23:30 in Berlin: still the 2nd
+        assert shop_today() == dt.date(2026, 12, 2)
+
+
 def test_issued_invoice_pdf_holds_every_legal_field(shop):
     edit_settings(shop, **LEGAL)
     settings = get_settings()
@@ -64,7 +85,7 @@ def test_issued_invoice_pdf_holds_every_legal_field(shop):
     assert invoice.service_from is not None and invoice.service_to >= invoice.service_from
     text = text_of(render_pdf("invoice", invoice))
     for expected in ("Test Depot Reparatur GmbH", "1 Repair Road", "VAT ID", "DE136695976", "27/123/45678",
-                     "Invoice date", invoice.issued_at.strftime("%Y-%m-%d"), "Date of service",
+                     "Invoice date", to_local(invoice.issued_at).date().isoformat(), "Date of service",
                      invoice.service_from.isoformat(), invoice.number, "ATU13585627", "Payable without deduction.",
                      f"Payable by {invoice.due_date.isoformat()}", "DE89 3704 0044 0532 0130 00", "COBADEFFXXX",
                      "Test Bank", "Registered office", "Amtsgericht Charlottenburg HRB 123456",

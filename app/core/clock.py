@@ -1,10 +1,11 @@
-"""The one clock Portico reads: "now" (naive UTC) and "today", with one seam to set them.
+"""The one clock Portico reads: "now" (naive UTC), with one seam to set it.
 
-Every timestamp the models and services write comes from ``utcnow()`` (``app.models.utcnow`` reads it here) and
-every "is this date in the past" from ``today()``. Normally both are the real time. ``frozen(moment)`` sets
-them for the code run inside it: the demo seed (``seed/demo.py``) plays each step of its history at its own
-past day and hour through the real services, so audit events, notifications, numbers, invoice due dates and
-time entries carry the times a real shop would have produced. Nothing else uses it.
+Every timestamp the models and services write comes from ``utcnow()`` (``app.models.utcnow`` reads it here), and
+the shop's "today" (``app.core.settings.shop_today``) is the date of that moment in the shop's time zone, never
+the machine's date. Normally it is the real time. ``frozen(moment)`` sets it for the code run inside it: the
+demo seed (``seed/demo.py``) plays each step of its history at its own past day and hour through the real
+services, so audit events, notifications, numbers, invoice due dates and time
+entries carry the times a real shop would have produced. Nothing else uses it.
 
 The setting lives in a ``ContextVar``: other threads (or requests served meanwhile) keep the real time.
 Standard library only, so that ``app.models`` can import it without an import cycle.
@@ -23,14 +24,6 @@ def utcnow() -> dt.datetime:
     """Naive UTC: every timestamp is stored in UTC and shown in the shop's time zone."""
     moment = _frozen.get()
     return moment if moment is not None else dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def today() -> dt.date:
-    """The machine's local date, like ``datetime.date.today()``: of the frozen moment while one is set."""
-    moment = _frozen.get()
-    if moment is None:
-        return dt.date.today()
-    return moment.replace(tzinfo=dt.UTC).astimezone().date()
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from flask import current_app, g, has_app_context
 
 from ..extensions import db
 from ..models import Settings
+from . import clock
 
 CENT = Decimal("0.01")
 
@@ -63,6 +64,12 @@ def shop_zone() -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):  # an unknown zone name must not break a page
         return ZoneInfo("UTC")
+
+
+def shop_today() -> dt.date:
+    """Today in the shop's time zone, whatever the machine's zone (of the frozen moment while the demo seed plays
+    its history): "in the past", "today" on a board, an invoice's date and its due date all mean the shop's day."""
+    return clock.utcnow().replace(tzinfo=dt.UTC).astimezone(shop_zone()).date()
 
 
 def to_local(value: dt.datetime | None) -> dt.datetime | None:

@@ -8,11 +8,10 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from ..core import clock
 from ..core.actors import Actor
 from ..core.errors import InvalidTransition, ValidationFailed
 from ..core.fields import Day
-from ..core.settings import get_settings, shop_zone, tax_rows
+from ..core.settings import get_settings, shop_today, shop_zone, tax_rows
 from ..extensions import db
 from ..models import (
     ZERO,
@@ -129,7 +128,7 @@ def service_period(invoice: Invoice) -> tuple[dt.date, dt.date]:
         return days[0], max([days[-1], *(day(e.ended_at) for e in order.time_entries if e.ended_at)])
     if order is not None and order.completed_at is not None:
         return day(order.completed_at), day(order.completed_at)
-    today = day(invoice.issued_at) if invoice.issued_at else clock.today()
+    today = day(invoice.issued_at) if invoice.issued_at else shop_today()
     return today, today
 
 
@@ -138,7 +137,7 @@ def submit(invoice: Invoice, actor: Actor):
         raise ValidationFailed({"lines": [_l("An invoice needs at least one line.")]})
     recompute(invoice)
     invoice.issued_at = utcnow()
-    invoice.due_date = clock.today() + dt.timedelta(days=get_settings().invoice_due_days)
+    invoice.due_date = shop_today() + dt.timedelta(days=get_settings().invoice_due_days)
     invoice.service_from, invoice.service_to = service_period(invoice)
     if invoice.status == "awaiting_authorization":
         title = f"Invoice {invoice.number} needs your authorization"

@@ -8,11 +8,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..core import clock
 from ..core.actors import Actor
 from ..core.errors import ServiceError, StaleObject, ValidationFailed, flatten_messages
 from ..core.fields import ClockTime, Day, Key
-from ..core.settings import get_settings, to_local, to_utc
+from ..core.settings import get_settings, shop_today, to_local, to_utc
 from ..extensions import db
 from ..models import (
     Address,
@@ -51,7 +50,7 @@ def _validate(req: ServiceRequest, allow_past: bool = False, by_customer: bool =
         errors["service_type"] = [_l("Choose one of the offered service types.")]
     if req.preferred_date is None:
         errors["preferred_date"] = [_l("Choose a preferred date.")]
-    elif req.preferred_date < clock.today() and not allow_past:
+    elif req.preferred_date < shop_today() and not allow_past:
         errors["preferred_date"] = [_l("The preferred date cannot be in the past.")]
     if req.preferred_slot not in ("morning", "afternoon", "evening", "custom"):
         errors["preferred_slot"] = [_l("Choose morning, afternoon, evening or a time of your choice.")]

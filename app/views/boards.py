@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.errors import ServiceError, ValidationFailed
 from ..core.fields import in_calendar
-from ..core.settings import shop_zone, to_utc
+from ..core.settings import shop_today, to_utc
 from ..extensions import db
 from ..models import utcnow
 from ..services.workflow import perform
@@ -72,7 +72,7 @@ def typed_values(*names: str) -> dict[str, str]:
 
 
 def local_today() -> dt.date:
-    return dt.datetime.now(shop_zone()).date()
+    return shop_today()
 
 
 def day_bounds(day: dt.date, days: int = 1) -> tuple[dt.datetime, dt.datetime]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -86,15 +87,14 @@ def test_repair_order_with_photos(shop, live_server, page, browser_login, screen
     page.get_by_label("Shipping method").select_option(label="Parcel")
     page.get_by_label("Files").set_input_files([str(tmp_path / "crack.png"), str(tmp_path / "invoice.jpg")])
     page.get_by_role("button", name="Continue to summary").click()
-    page.wait_for_load_state("networkidle")
-    assert "invoice.jpg is not a photo" in page.locator("#files-error").first.inner_text()
+    expect(page.locator("#files-error").first).to_contain_text("invoice.jpg is not a photo")
     assert page.get_by_label("Fault").input_value() == "Cracked screen" and "crack.png" in page.content()
     screenshot(page, "portal-repair-order-file-refused")
     page.get_by_role("button", name="Continue to summary").click()
-    assert page.get_by_role("heading", name="Check your repair order").is_visible()
+    expect(page.get_by_role("heading", name="Check your repair order")).to_be_visible()
     assert "To be attached: crack.png" in page.content()
     page.get_by_role("button", name="Approve service order").click()
-    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("link", name="crack.png")).to_be_visible()  # the order's page, with its photo
     db.session.expire_all()
     order = db.session.scalar(select(WorkOrder))
     [attachment] = db.session.scalars(select(Attachment).where(Attachment.work_order_id == order.id)).all()

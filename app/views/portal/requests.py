@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from ...core.errors import ServiceError, ValidationFailed
 from ...core.scope import in_use
+from ...core.settings import shop_today
 from ...extensions import db
 from ...models import (
     SLOTS,
@@ -182,7 +183,7 @@ class PortalRequestsView(PortalView):
     def new(self):
         if request.method == "GET":
             customer = db.session.get(Customer, self.actor.customer_id)
-            tomorrow = dt.date.today() + dt.timedelta(days=1)
+            tomorrow = shop_today() + dt.timedelta(days=1)
             form = {"preferred_date": tomorrow.isoformat(), "preferred_slot": "morning",
                     "address_id": customer.default_service_address_id or ("new" if not customer.addresses else ""),
                     "unit_id": request.args.get("unit_id", "")}
