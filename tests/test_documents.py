@@ -273,3 +273,46 @@ def test_staff_show_pages_link_their_pdfs(shop, shipment):
     assert f"/documents/work_order/{order.id}.pdf" in page
     page = staff.get(f"/shipmentview/show/{shipment.id}").get_data(as_text=True)
     assert f"/documents/label/{shipment.id}.pdf" in page and f"/documents/packing_list/{shipment.id}.pdf" in page
+
+
+def test_the_technician_prints_a_job_sheet_without_prices(shop):
+    """Issue 15, item 6: the technician's PDF button gives their job sheet (no prices), not a 403; only for the
+    orders scope lets them see (their own and unassigned ones); the work order PDF with prices stays staff-only."""
+    from app.services import work_orders
+    from tests.factories import actor, make_user
+
+    order = rich_order(shop)
+    tech = client_for(shop["tech"])
+    board = tech.get(f"/technicianboard/show/{order.id}").get_data(as_text=True)
+    assert f"/documents/job_sheet/{order.id}.pdf" in board and f"/documents/work_order/{order.id}.pdf" not in board
+    response = tech.get(f"/documents/job_sheet/{order.id}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert f"{order.number}-job-sheet.pdf" in response.headers["Content-Disposition"]
+    text = text_of(response.data)
+    for expected in ("Job sheet", order.number, "Replace display assembly", "Display assembly", "LCD-42",
+                     "Screen flickers after a drop", INTERNAL_NOTE, "Jane Doe", "SER-PLAIN-1", "Work done and checked"):
+        assert expected in text, expected
+    for money in ("80.00", "120.00", "Total", "Subtotal", "EUR", "€", "IBAN"):
+        assert money not in text, money
+    assert tech.get(f"/documents/work_order/{order.id}.pdf").status_code == 403  # the priced copy stays staff's
+    # once it is assigned to them, another technician's order is not there at all
+    work_orders.perform(order, "assign", shop["staff_actor"], {"technician_id": shop["tech"].id})
+    db.session.commit()
+    other = make_user("Technician")
+    db.session.commit()
+    assert actor(other).user_id != order.technician_id
+    assert client_for(other).get(f"/documents/job_sheet/{order.id}.pdf").status_code == 404
+    assert tech.get(f"/documents/job_sheet/{order.id}.pdf").status_code == 200
+    # staff who may open work orders get both
+    staff = client_for(shop["staff"])
+    page = staff.get(f"/workorderview/show/{order.id}").get_data(as_text=True)
+    assert f"/documents/job_sheet/{order.id}.pdf" in page and f"/documents/work_order/{order.id}.pdf" in page
+    assert staff.get(f"/documents/job_sheet/{order.id}.pdf").status_code == 200
+    assert client_for(shop["customer"]).get(f"/documents/job_sheet/{order.id}.pdf").status_code == 403
+    # the workshop's copy speaks the reader's language, not the customer's
+    shop["plain_acct"].language = "de"
+    db.session.commit()
+    assert "Job sheet" in text_of(tech.get(f"/documents/job_sheet/{order.id}.pdf").data)
+    tech.get("/lang/de")  # Flask-AppBuilder's language menu
+    german = text_of(tech.get(f"/documents/job_sheet/{order.id}.pdf").data)
+    assert "Arbeitskarte" in german and "teilenummer" in german.lower() and "Arbeit ausgeführt und geprüft" in german

@@ -96,7 +96,8 @@ def test_today_shows_my_orders_of_today_and_in_progress_only(shop, login_as, db)
     assert "clocked on" in card(html, running) and "label-warning" in card(html, overdue)
     assert 'id="clocked-on"' in html
     mine = card(html, today)
-    for text in ("Arctic Refrigeration", "Coolmax", "Compressor noise", "Replace relay", "R-7", "Clock on"):
+    for text in ("Arctic Refrigeration", "Coolmax", "Compressor noise", "Replace relay", "R-7", "Clock on",
+                 f"/documents/job_sheet/{today.id}.pdf"):  # the job sheet PDF, without prices
         assert text in mine
     assert "987.65" not in html and "123.45" not in html and "EUR" not in html  # no prices
 

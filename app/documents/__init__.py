@@ -1,4 +1,5 @@
-"""Printable documents: work orders, estimates, invoices, packing lists and shipping labels as PDF.
+"""Printable documents: work orders (and the technician's job sheet, without prices), estimates, invoices,
+packing lists and shipping labels as PDF.
 
 ``render_pdf(kind, obj)`` is the one entry point (portal and staff downloads, the REST API, scheduled
 reports). Each kind has a Jinja template under ``templates/documents/`` extending ``documents/base.html``
@@ -31,10 +32,14 @@ def document_language(obj) -> str | None:
     return language if language in (current_app.config.get("LANGUAGES") or {}) else None
 
 
+#: Documents for the workshop, never for the customer: in the reader's language, not the customer's.
+STAFF_KINDS = frozenset({"job_sheet"})
+
+
 def render_html(kind: str, obj) -> str:
     if kind not in TITLES:
         raise ValueError(f"Unknown document kind {kind!r}")
-    language = document_language(obj)
+    language = None if kind in STAFF_KINDS else document_language(obj)
     if language is None:
         return render_template(f"documents/{kind}.html", lang=str(get_locale() or "en"), **build(kind, obj))
     with force_locale(language):
@@ -50,7 +55,7 @@ def html_to_pdf(html: str, fetcher: SafeURLFetcher | None = None) -> bytes:
 
 
 def render_pdf(kind: str, obj) -> bytes:
-    """The PDF of ``obj`` as document ``kind`` (work_order, estimate, invoice, packing_list, label)."""
+    """The PDF of ``obj`` as document ``kind`` (work_order, job_sheet, estimate, invoice, packing_list, label)."""
     from ..core.settings import get_settings
 
     html = render_html(kind, obj)
@@ -64,5 +69,5 @@ def render_pdf(kind: str, obj) -> bytes:
 
 def filename(kind: str, obj) -> str:
     """``WO-000001.pdf``, ``EST-000003-R2.pdf``, ``SHP-000002-label.pdf``…"""
-    suffix = {"packing_list": "-packing-list", "label": "-label"}.get(kind, "")
+    suffix = {"packing_list": "-packing-list", "label": "-label", "job_sheet": "-job-sheet"}.get(kind, "")
     return f"{document_number(kind, obj)}{suffix}.pdf"

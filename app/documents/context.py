@@ -13,19 +13,20 @@ from sqlalchemy.orm import selectinload
 
 from ..core.settings import absolute, get_settings, tax_for, tax_rows
 from ..extensions import db
-from ..models import ZERO, CreditNote, Estimate, Invoice, Shipment, WorkItem, WorkOrder, dispute_log
+from ..models import ZERO, CreditNote, Estimate, Invoice, Shipment, WorkItem, WorkOrder, dispute_log, utcnow
 from .codes import code128_svg, logo_url, qr_svg
 
 TITLES = {
     "work_order": _l("Work order"),
+    "job_sheet": _l("Job sheet"),
     "estimate": _l("Estimate"),
     "invoice": _l("Invoice"),
     "credit_note": _l("Credit note"),
     "packing_list": _l("Packing list"),
     "label": _l("Shipping label"),
 }
-MODELS = {"work_order": WorkOrder, "estimate": Estimate, "invoice": Invoice, "credit_note": CreditNote,
-          "packing_list": Shipment, "label": Shipment}
+MODELS = {"work_order": WorkOrder, "job_sheet": WorkOrder, "estimate": Estimate, "invoice": Invoice,
+          "credit_note": CreditNote, "packing_list": Shipment, "label": Shipment}
 PAPER = {"a4": "A4", "letter": "letter"}
 
 
@@ -134,6 +135,17 @@ def work_order(order: WorkOrder) -> dict:
     }
 
 
+def job_sheet(order: WorkOrder) -> dict:
+    """The technician's copy of a work order: what to do, on what, where, and the internal notes; no prices."""
+    items = list(order.items)
+    return {
+        "order": order, "customer": customer_block(order.customer, "service"), "unit": unit_block(order.unit),
+        "groups": _grouped_items(items), "has_items": bool(items), "service_location": order.service_location,
+        "technician": order.technician, "entries": list(order.time_entries),  # ordered by clock-on
+        "now": utcnow(),
+    }
+
+
 def estimate(est: Estimate) -> dict:
     if est.status == "disputed":
         dispute_state = ("Disputed — acknowledged by the shop" if est.acknowledged_at
@@ -210,8 +222,8 @@ def label(shipment: Shipment) -> dict:
             "page_url": page_url, "qr": qr_svg(page_url)}
 
 
-BUILDERS = {"work_order": work_order, "estimate": estimate, "invoice": invoice, "credit_note": credit_note,
-            "packing_list": packing_list, "label": label}
+BUILDERS = {"work_order": work_order, "job_sheet": job_sheet, "estimate": estimate, "invoice": invoice,
+            "credit_note": credit_note, "packing_list": packing_list, "label": label}
 
 
 def document_number(kind: str, obj) -> str:

@@ -2,9 +2,10 @@
 
 ``/documents/<kind>/<id>.pdf`` checks the permission of the screen the document belongs to (a work order
 needs ``WorkOrders``, an estimate ``Estimates``, an invoice ``Invoices``, packing list and label
-``Shipments``); ``/documents/orders.csv`` needs ``WorkOrders`` and sends UTF-8 with a BOM, for Excel
-(``encoding=utf-8``: without). Anonymous users go to the login page; technicians and customers, who hold
-none of these, get 403.
+``Shipments``; the job sheet, a work order without prices, ``WorkOrders`` or the technician's
+``TechnicianBoard``, and ``scope`` lets a technician have it only for their own and unassigned orders);
+``/documents/orders.csv`` needs ``WorkOrders`` and sends UTF-8 with a BOM, for Excel (``encoding=utf-8``:
+without). Anonymous users go to the login page; customers, who hold none of these, get 403.
 """
 from __future__ import annotations
 
@@ -19,22 +20,24 @@ from ..documents import MODELS
 from ..documents.csv_export import parse_range, stream_orders_csv, wants_bom
 from ..documents.responses import csv_response, export_name, pdf_response
 
-PERMISSIONS = {"work_order": "WorkOrders", "estimate": "Estimates", "invoice": "Invoices", "credit_note": "Invoices",
-               "packing_list": "Shipments", "label": "Shipments"}
+PERMISSIONS = {"work_order": "WorkOrders", "job_sheet": ("WorkOrders", "TechnicianBoard"), "estimate": "Estimates",
+               "invoice": "Invoices", "credit_note": "Invoices", "packing_list": "Shipments", "label": "Shipments"}
 
 
 def staff_permission(permission: str, view_name):
-    """Log in first; then ``permission`` on the permission name ``view_name(**kwargs)`` returns (None: 404)."""
+    """Log in first; then ``permission`` on the permission name ``view_name(**kwargs)`` returns (one of them, when
+    it returns several; None: 404)."""
 
     def decorator(method):
         @wraps(method)
         def wrapper(self, *args, **kwargs):
             if current_user_obj() is None:
                 return redirect(self.appbuilder.get_url_for_login_with(request.full_path.rstrip("?")))
-            name = view_name(**kwargs)
-            if name is None:
+            names = view_name(**kwargs)
+            if names is None:
                 abort(404)
-            if not self.appbuilder.sm.has_access(permission, name):
+            if not any(self.appbuilder.sm.has_access(permission, name)
+                       for name in ((names,) if isinstance(names, str) else names)):
                 abort(403)
             return method(self, *args, **kwargs)
 
