@@ -11,7 +11,7 @@ and ``perform`` checks ``ensure_visible`` first. A row that is not the actor's a
 from __future__ import annotations
 
 from flask import g, has_request_context
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, func, or_, select
 
 from ..extensions import db
 from ..models import (
@@ -150,6 +150,19 @@ def scoped(stmt, model, actor: Actor):
         return _visible(parent, _visible(model, stmt))
     # Anything else (settings, users, audit, reports…) is staff-only.
     return stmt.where(false())
+
+
+def staff_feed(actor: Actor):
+    """The where-clause of a staff user's notifications: what is addressed to them, and for staff (not
+    technicians) the shop-wide feed too. The notification list and the navbar's unread badge both use it."""
+    mine = Notification.user_id == (actor.user_id or -1)
+    return (Notification.audience == "staff") & (or_(mine, Notification.user_id.is_(None)) if actor.is_staff else mine)
+
+
+def unread_staff_notifications(actor: Actor) -> int:
+    """How many of the actor's staff notifications are unread (one indexed count)."""
+    stmt = select(func.count(Notification.id)).where(staff_feed(actor), Notification.read_at.is_(None))
+    return db.session.scalar(stmt) or 0
 
 
 def get_for(model, ident, actor: Actor):

@@ -44,6 +44,7 @@ class Notification(Model):
         CheckConstraint("audience IN ('customer', 'staff')", name="audience_valid"),
         Index("ix_notification_customer_unread", "customer_id", "read_at", "created_at"),
         Index("ix_notification_audience_created", "audience", "created_at"),
+        Index("ix_notification_staff_unread", "audience", "read_at", "user_id"),  # the staff navbar's badge
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -71,8 +71,16 @@ def may(obj, action: str) -> bool:
     return table_of(obj).may(obj, action, current_actor())
 
 
+def staff_unread() -> int:
+    """For the staff navbar's badge: the logged-in user's unread staff notifications."""
+    from ..core.scope import current_actor, unread_staff_notifications
+
+    return unread_staff_notifications(current_actor())
+
+
 def register(app) -> None:
     app.add_template_global(may, "may")
+    app.add_template_global(staff_unread, "staff_unread")
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["status_label"] = status_label

@@ -9,9 +9,9 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from markupsafe import Markup
-from sqlalchemy import or_
+from sqlalchemy import select
 
-from ..core.scope import current_actor
+from ..core.scope import current_actor, staff_feed
 from ..extensions import db
 from ..models import AuditEvent, LoginToken, Notification, OutboxEmail, utcnow
 from .base import READ_ONLY, StaffModelView, choice_field, label, status_badge, time_formatters
@@ -20,9 +20,8 @@ from .filters import RECORD_TYPES, record_label
 
 def sees_notification(note: Notification, actor) -> bool:
     """Staff see the shop-wide feed and what is addressed to them; technicians only what is theirs."""
-    if note.audience != "staff":
-        return False
-    return note.user_id == actor.user_id or (note.user_id is None and actor.is_staff)
+    found = db.session.scalar(select(Notification.id).where(Notification.id == note.id, staff_feed(actor)))
+    return found is not None
 
 
 class FilterStaffFeed(BaseFilter):
@@ -30,12 +29,7 @@ class FilterStaffFeed(BaseFilter):
     arg_name = None
 
     def apply(self, query, value):
-        actor = current_actor()
-        query = query.filter(Notification.audience == "staff")
-        mine = Notification.user_id == (actor.user_id or -1)
-        if actor.is_staff:
-            return query.filter(or_(mine, Notification.user_id.is_(None)))
-        return query.filter(mine)
+        return query.filter(staff_feed(current_actor()))
 
 
 def internal_link(value) -> Markup | str:
