@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.api import idempotency
+from app.core.settings import shop_today
 from app.models import IdempotencyKey, ServiceRequest, WorkOrder
 from tests.api_support import api_as
 from tests.factories import CustomerFactory, ServiceTypeFactory, make_user
@@ -77,7 +78,7 @@ def test_actions_that_create_honour_the_key(client, db):
     db.session.commit()
     api = api_as(client, staff)
     req = api.post("/service_request/", json={"customer": customer.id, "service_type": ServiceTypeFactory().id,
-                                              "subject": "x", "preferred_date": dt.date.today().isoformat()})
+                                              "subject": "x", "preferred_date": shop_today().isoformat()})
     db.session.commit()
     req_id = req.get_json()["id"]
     assert api.post(f"/service_request/{req_id}/confirm").status_code == 200

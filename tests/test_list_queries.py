@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import event
 
+from app.core.settings import shop_today
 from app.services import estimates, requests, work_orders
 from tests.factories import CustomerFactory, ServiceTypeFactory, UnitFactory, actor, make_user
 
@@ -18,7 +19,7 @@ def _make(n, staff, service_type):
         customer = CustomerFactory()
         unit = UnitFactory(customer=customer)
         req = requests.submit(staff, customer_id=customer.id, service_type_id=service_type.id, subject=f"Job {i}",
-                              preferred_date=dt.date.today() + dt.timedelta(days=i % 20),
+                              preferred_date=shop_today() + dt.timedelta(days=i % 20),
                               preferred_slot=("morning", "afternoon", "evening")[i % 3], unit_id=unit.id)
         estimates.create(staff, customer_id=customer.id, service_request_id=req.id, unit_id=unit.id)
         work_orders.create(staff, customer_id=customer.id, unit_id=unit.id, fault="x")

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.core.errors import NotFound
 from app.core.scope import get_for, scoped
+from app.core.settings import shop_today
 from app.models import (
     Address,
     Customer,
@@ -112,7 +113,7 @@ def two_customers(db):
         user = make_user("Customer", customer=customer)
         db.session.commit()
         req = requests.submit(actor(user), service_type_id=service_type.id, subject=f"{name} request",
-                              preferred_date=__import__("datetime").date.today(), preferred_slot="morning",
+                              preferred_date=shop_today(), preferred_slot="morning",
                               unit_id=unit.id)
         est = requests.perform(req, "confirm", staff, estimate=True)
         estimates.perform(est, "edit", staff, labour_lines=[{"description": "Work", "hours": "1", "rate": "10",
