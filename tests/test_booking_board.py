@@ -203,7 +203,9 @@ def test_confirm_at_the_preferred_slot(shop, login_as, db):
     assert response.status_code == 302 and response.headers["Location"].endswith(f"#card-{req.id}")
     db.session.refresh(req)
     assert req.status == "accepted" and req.scheduled_start == requests.slot_start(req)
-    assert any("is booked for" in m for m in flashes(client))
+    local = to_local(req.scheduled_start)
+    assert f"{req.number} is booked for {local:%a} {local.day} {local:%b %H:%M} with Arctic Refrigeration." in \
+        flashes(client), flashes(client)
     assert db.session.scalar(select(AuditEvent.actor_label).where(AuditEvent.action == "confirm")) == \
         shop["advisor"].username
 
@@ -227,11 +229,15 @@ def test_confirm_and_create_estimate_opens_the_estimate(shop, login_as, db):
 
 def test_suggest_a_new_time(shop, login_as, db):
     req = submit(shop)
-    login_as(shop["advisor"]).post(f"{BOARD}{req.id}/propose", data={"start": later(7, 15), "note": "Later?"})
+    client = login_as(shop["advisor"])
+    client.post(f"{BOARD}{req.id}/propose", data={"start": later(7, 15), "note": "Later?"})
     db.session.refresh(req)
     proposal = db.session.scalar(select(TimeProposal).where(TimeProposal.service_request_id == req.id))
     assert req.status == "time_proposed" and proposal.note == "Later?" and proposal.proposed_by == "staff"
     assert to_local(proposal.start).strftime("%Y-%m-%dT%H:%M") == later(7, 15)
+    local = to_local(proposal.start)  # one whole sentence, the time as people say it (issue 15, item 3)
+    said = f"{req.number}: we suggested {local:%a} {local.day} {local:%b} 15:00 to Arctic Refrigeration."
+    assert said in flashes(client), flashes(client)
 
 
 def test_decline_with_reason(shop, login_as, db):

@@ -15,7 +15,8 @@ from tests.repair_shop import anonymous
 #: snake_case words, FAB's blank option value and line references such as "labour:17".
 RAW = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b|__None|\b(?:labour|part):\d+")
 PAGES = ["/auditeventview/list/", "/outboxview/list/", "/disputenoteview/list/", "/workorderview/add",
-         "/servicerequestview/add", "/estimateview/add", "/invoiceview/add", "/users/userinfo/"]
+         "/servicerequestview/add", "/estimateview/add", "/invoiceview/add", "/users/userinfo/",
+         "/settingsview/show/1", "/settingsview/edit/1"]
 
 
 class VisibleText(HTMLParser):

@@ -157,10 +157,10 @@ class BoardView(BaseView):
         if action not in self.card_actions:
             flash(f"{action_label(action)} is not available on the {self.board_name}.", "danger")
             return redirect(board_url(f"{self.endpoint}.index", anchor=f"card-{pk}"))
-        number = obj.number
+        number, before = obj.number, getattr(obj, "status", None)
         result, refused = run_card_action(
             self._render, pk, action, typed_values(*self.typed_fields),
             lambda: perform(obj, action, current_actor(), form_params(self.service.TABLE.schema(action))))
         if refused:
             return refused
-        return self._after(obj, number, action, result)
+        return self._after(obj, number, action, result, before)

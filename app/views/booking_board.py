@@ -22,6 +22,7 @@ from ..core.settings import get_settings
 from ..extensions import db
 from ..models import ServiceLocation, ServiceRequest, ServiceType, TimeProposal, utcnow
 from ..services import availability, requests
+from . import sentences
 from .boards import (
     COLUMN_LIMIT,
     BoardView,
@@ -116,20 +117,15 @@ class BookingBoardView(BoardView):
 
     # --- helpers -------------------------------------------------------------------------------------
 
-    def _after(self, req: ServiceRequest, number: str, action: str, result):
+    def _after(self, req: ServiceRequest, number: str, action: str, result, before=None):
         """Flash what happened; a created estimate or work order opens next, otherwise back to the card."""
         created = result if result is not None and not isinstance(result, ServiceRequest) else None
+        flash(sentences.done(req, number, action, result, before), "success")
         if created is not None:
-            flash(f"{number}: {action_label(action).lower()} done, created {created}.", "success")
             target = {"Estimate": ("Estimates", "EstimateView.show"),
                       "WorkOrder": ("WorkOrders", "WorkOrderView.show")}.get(type(created).__name__)
             if target and self.appbuilder.sm.has_access("can_show", target[0]):
                 return redirect(url_for(target[1], pk=created.id))
-        elif req.status == "accepted" and action == "confirm":
-            flash(f"{number} is booked for {req.scheduled_start and _local(req.scheduled_start)}.", "success")
-        else:
-            flash(f"{number}: {action_label(action).lower()} done; it is now {req.status.replace('_', ' ')}.",
-                  "success")
         return redirect(board_url(f"{self.endpoint}.index", anchor=f"card-{req.id}"))
 
     def _column(self, status: str, filters: Filters, page: int) -> dict:
@@ -193,12 +189,6 @@ def _places(columns: list[dict]) -> None:
         items.append((req.service_location, req.service_type, card["books"], req.id))
     for card, verdict in zip(open_cards, availability.verdicts(items), strict=True):
         card["places"] = verdict
-
-
-def _local(value: dt.datetime) -> str:
-    from .filters import format_local
-
-    return format_local(value)
 
 
 def register(appbuilder, add) -> None:

@@ -31,6 +31,7 @@ from ..extensions import db
 from ..models import Invoice, WorkOrder
 from ..services import invoices, work_orders
 from ..services.invoices import PAYMENT_METHODS
+from . import sentences
 from .filters import format_money, status_label
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,7 @@ class InvoicingActionsView(BaseView):
         params = {name: form.get(name, "").strip() or None for name in fields}
         typed = {invoice.id: {name: form.get(name, "") for name in fields}}
         version = form.get("expected_version", "").strip() or None
-        number = invoice.number
+        number, before = invoice.number, invoice.status
         try:
             if action == "payments" and params["amount"]:
                 try:
@@ -188,12 +189,12 @@ class InvoicingActionsView(BaseView):
             log.exception("Invoice %s: %s failed", number, action)
             flash(f"{number}: this could not be saved. Reload the page and try again.", "danger")
             return listing.render_list(typed=typed, status=409)
-        state = status_label(invoice.status).lower()
         if action == "payments":
-            done = f"payment of {format_money(params['amount'])} recorded; balance {format_money(invoice.balance)}"
+            left = (f"{format_money(invoice.balance)} remain open" if invoice.balance > 0
+                    else f"it is now {status_label(invoice.status).lower()}")
+            flash(f"{number}: a payment of {format_money(params['amount'])} is recorded; {left}.", "success")
         else:
-            done = "submitted" if action == "submit" else "voided"
-        flash(f"{number}: {done}; it is now {state}.", "success")
+            flash(sentences.done(invoice, number, action, None, before), "success")
         return redirect(url_for(f"{listing.endpoint}.index"))
 
     @expose("/order/<int:pk>/invoice", methods=["POST"])

@@ -20,6 +20,7 @@ from ..core.settings import to_local
 from ..extensions import db
 from ..models import WORK_ORDER_KINDS, ServiceLocation, WorkOrder, utcnow
 from ..services import work_orders
+from . import sentences
 from .boards import (
     COLUMN_LIMIT,
     BoardView,
@@ -76,15 +77,9 @@ class ServiceBoardView(BoardView):
     typed_fields = TYPED_FIELDS
     service = work_orders
 
-    def _after(self, order, number, action, _result):
+    def _after(self, order, number, action, result, before=None):
         pk = order.id
-        if action == "assign":
-            who = order.technician.username if order.technician else "nobody"
-            when = f", {_local(order.scheduled_start)}" if order.scheduled_start else ""
-            flash(f"{number} is assigned to {who}{when}.", "success")
-        else:
-            flash(f"{number}: {action_label(action).lower()} done; it is now {status_label(order.status).lower()}.",
-                  "success")
+        flash(sentences.done(order, number, action, result, before), "success")
         return redirect(board_url(f"{self.endpoint}.index", anchor=f"card-{pk}"))
 
     # --- reading -------------------------------------------------------------------------------------
@@ -154,12 +149,6 @@ class ServiceBoardView(BoardView):
             page_url=lambda status, page: board_url(f"{self.endpoint}.index", **{f"page_{status}": page}),
             act_url=lambda pk, action: url_for(f"{self.endpoint}.act", pk=pk, action=action, **request.args),
         )
-
-
-def _local(value) -> str:
-    from .filters import format_local
-
-    return format_local(value)
 
 
 def register(appbuilder, add) -> None:

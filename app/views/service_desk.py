@@ -134,12 +134,12 @@ class ServiceRequestView(WorkflowMixin, StaffModelView):
                           **time_formatters("scheduled_start", "confirmed_at", "created_at", "updated_at")}
     base_order = ("created_at", "desc")
 
-    def after_transition(self, item, number, action, result, back):
+    def after_transition(self, item, number, action, result, back, before=None):
         """"Create estimate" opens the new draft in the estimate builder."""
         if action == "estimate" and isinstance(result, Estimate):
-            flash(f"{number}: estimate {result} created as a draft. Add its lines.", "success")
+            flash(f"{number}: estimate {result} is created as a draft. Add its lines.", "success")
             return redirect(url_for("EstimateBuilderView.edit", pk=result.id))
-        return super().after_transition(item, number, action, result, back)
+        return super().after_transition(item, number, action, result, back, before)
 
 
 class PartLineView(StaffModelView):

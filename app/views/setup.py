@@ -15,6 +15,8 @@ from .archive import ArchiveMixin
 from .base import StaffModelView, choice_field, local_time, money_formatters, yes_no
 from .workflow import ServiceEditMixin
 
+#: Where invoice labour comes from (``Settings.invoice_labour_source``), in words.
+LABOUR_SOURCES = {"time_entries": "Clocked time on the work order", "approved_lines": "The approved estimate's lines"}
 ROUNDING_LABELS = {"exact": "Exact clocked time", "6": "Up to 6 minutes", "15": "Up to 15 minutes",
                    "30": "Up to 30 minutes"}
 LABEL_FORMATS = {"a6": "A6 label (105 × 148 mm, thermal printer)", "4x6": "4 × 6 in label (thermal printer)",
@@ -159,7 +161,7 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                                                 "text is printed on invoices and credit notes."),
                            "small_business_text": _l("Empty: the § 19 UStG sentence in the document's language.")}
     edit_form_extra_fields = {
-        "invoice_labour_source": choice_field("Invoice labour from", ("time_entries", "approved_lines")),
+        "invoice_labour_source": choice_field("Invoice labour from", tuple(LABOUR_SOURCES), labels=LABOUR_SOURCES),
         "paper_size": choice_field("Paper size", ("A4", "Letter")),
         "label_format": choice_field("Shipping labels", tuple(LABEL_FORMATS), labels=LABEL_FORMATS),
         "reminder_time": _text("Booking reminders at", "HH:MM, e.g. 10:00. Empty: no reminders."),
@@ -177,6 +179,7 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     }
     formatters_columns = {"updated_at": local_time, **money_formatters("labour_rate"),
                           "time_rounding": lambda value: ROUNDING_LABELS.get(value, value),
+                          "invoice_labour_source": lambda value: LABOUR_SOURCES.get(value, value),
                           "label_format": lambda value: LABEL_FORMATS.get(value, value),
                           "reminder_time": lambda value: value.strftime("%H:%M") if value else "—",
                           "small_business": yes_no}

@@ -27,7 +27,6 @@ from ..models import Role, User
 from ..services.audit import history
 from ..services.workflow import TABLES, perform
 from .base import get_or_404
-from .filters import status_label
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +274,7 @@ class WorkflowMixin(ServiceEditMixin):
         if not self.accepts(action):
             flash(f"{action_label(action)} is not available on this screen.", "danger")
             return back
-        number = str(item)
+        number, before = str(item), getattr(item, "status", None)
         try:
             result = perform(item, action, current_actor(), form_params(self.table.schema(action)))
         except ServiceError as error:
@@ -287,20 +286,19 @@ class WorkflowMixin(ServiceEditMixin):
             flash(f"{number}: {action_label(action).lower()} could not be saved. Reload the page and try again.",
                   "danger")
             return back
-        return self.after_transition(item, number, action, result, back)
+        return self.after_transition(item, number, action, result, back, before)
 
     # --- helpers -------------------------------------------------------------------------------------
 
-    def after_transition(self, item, number: str, action: str, result, back):
+    def after_transition(self, item, number: str, action: str, result, back, before: str | None = None):
         """Created another document (an estimate, a work order…): go there. Otherwise stay."""
+        from .sentences import done  # it reads this module's action labels
+
         created = result is not None and (type(result) is not type(item) or result.id != item.id)
         endpoint = self.show_endpoint_for(type(result)) if created else None
+        flash(done(item, number, action, result, before), "success")
         if endpoint:
-            flash(f"{number}: {action_label(action).lower()} done, created {result}.", "success")
             return redirect(url_for(endpoint, pk=result.id))
-        status = getattr(item, "status", None)
-        flash(f"{number}: {action_label(action).lower()} done; it is now {status_label(status).lower()}.",
-              "success")
         if self.datamodel.get(item.id, self._base_filters) is None:  # e.g. left the technician's board
             return redirect(url_for(f"{self.endpoint}.list"))
         return back

@@ -76,7 +76,7 @@ def test_assign_a_technician_on_the_service_board(db, live_server, page, browser
     card.get_by_role("button", name="Save").click()
     page.wait_for_load_state("networkidle")
 
-    assert "is assigned to tina" in page.content()
+    assert f"is assigned to {tech.get_full_name()} for " in page.content()  # by name, not "tina"
     assert "tina" in page.locator(f"#card-{order_id}").inner_text()
     database.session.expire_all()
     saved = database.session.get(WorkOrder, order_id)
