@@ -15,7 +15,7 @@ def add(appbuilder, view, name: str, *, category: str = "", icon: str = "", cate
 
 
 def register_views(appbuilder) -> None:
-    from . import calendar, portal, search, staff
+    from . import calendar, pickers, portal, search, staff
     from .base import dash_for_empty_choices
 
     dash_for_empty_choices()
@@ -23,3 +23,4 @@ def register_views(appbuilder) -> None:
     calendar.register(appbuilder, add)  # Service desk → Calendar (after the booking board's area)
     portal.register(appbuilder)
     search.register(appbuilder)  # the navbar's search box (StaffSearch)
+    pickers.register(appbuilder)  # the options of dependent pickers (staff-pickers.js)

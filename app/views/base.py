@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort
+from flask import abort, g, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
@@ -192,6 +192,41 @@ def eager_interface(datamodel, columns) -> SQLAInterface:
     return EagerListInterface(datamodel.obj, datamodel._session, relations)
 
 
+#: Pickers that list one customer's rows (issue 15, item 4): narrowed to the form's customer.
+CUSTOMER_PICKERS = ("unit", "address", "service_request", "work_order", "work_orders")
+
+
+def form_customer_id(model) -> int | None:
+    """The customer a form of ``model`` is about: the one posted with it, else the record's being edited; None
+    on a new form before a customer is chosen. The picker endpoint (``pickers.py``) sets it on ``g``."""
+    chosen = g.get("portico_picker_customer")
+    if chosen is not None:
+        return chosen
+    posted = (request.form.get("customer") or "").strip() if request.method == "POST" else ""
+    if posted.isdecimal():
+        return int(posted)
+    if posted:  # "__None" or rubbish: no customer, so nobody's rows
+        return -1
+    pk = (request.view_args or {}).get("pk")
+    if pk is None or not (request.endpoint or "").endswith(".edit"):
+        return None
+    record = db.session.get(model, int(pk)) if str(pk).isdecimal() else None
+    return getattr(record, "customer_id", None) if record is not None else -1
+
+
+class FilterOfFormCustomer(BaseFilter):
+    """A picker of units, addresses, requests or work orders offers the form's customer's rows only, at render
+    and when the posted form is validated (another customer's unit is "Not a valid choice"). Its value is the
+    model of the form. On a new form before a customer is chosen, staff-pickers.js narrows it in the browser."""
+
+    name = "Of the form's customer"
+    arg_name = None
+
+    def apply(self, query, value):
+        customer_id = form_customer_id(value)
+        return query if customer_id is None else query.filter(self.model.customer_id == customer_id)
+
+
 class FilterInUse(BaseFilter):
     """Pickers of new records offer no archived rows (customers, units, addresses, reference rows, users)."""
 
@@ -228,7 +263,9 @@ class StaffModelView(ModelView):
         # Merge the shared labels under the view's own.
         self.label_columns = {**StaffModelView.label_columns, **(type(self).label_columns or {})}
         self.datamodel = eager_interface(self.datamodel, self.list_columns)
-        self.add_form_query_rel_fields = self._in_use_pickers(self.add_columns, self.add_form_query_rel_fields)
+        self.add_form_query_rel_fields = self._customer_pickers(
+            self.add_columns, self._in_use_pickers(self.add_columns, self.add_form_query_rel_fields))
+        self.edit_form_query_rel_fields = self._customer_pickers(self.edit_columns, self.edit_form_query_rel_fields)
         self.add_form_extra_fields = self._checkboxes(self.add_columns, self.add_form_extra_fields)
         self.edit_form_extra_fields = self._checkboxes(self.edit_columns, self.edit_form_extra_fields)
         super().__init__(*args, **kwargs)
@@ -242,6 +279,18 @@ class StaffModelView(ModelView):
                 related = self.datamodel.get_related_model(column)
                 if archived_clause(related) is not None:
                     rel_fields.setdefault(column, []).append(["id", FilterInUse, None])
+        return rel_fields
+
+    def _customer_pickers(self, columns, rel_fields) -> dict:
+        """Pickers of one customer's rows follow the form's customer (``FilterOfFormCustomer``)."""
+        rel_fields = {name: list(filters) for name, filters in (rel_fields or {}).items()}
+        model = self.datamodel.obj
+        if not hasattr(model, "customer_id"):  # a customer's own form has its own filters
+            return rel_fields
+        for column in columns or []:
+            if column in CUSTOMER_PICKERS and self.datamodel.is_relation(column) and \
+                    hasattr(self.datamodel.get_related_model(column), "customer_id"):
+                rel_fields.setdefault(column, []).append(["customer_id", FilterOfFormCustomer, model])
         return rel_fields
 
     def _checkboxes(self, columns, extra_fields) -> dict:
