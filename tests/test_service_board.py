@@ -148,6 +148,7 @@ def test_assign_technician_and_window_in_shop_time(shop, login_as, db):
     assert wo.scheduled_end - wo.scheduled_start == dt.timedelta(hours=3)
     event_row = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "assign"))
     assert event_row.actor_label == shop["advisor"].username
+    assert event_row.reason == f"Assigned to {shop['tech'].get_full_name()}"  # a name, not "technician 4"
     html = card(client.get(BOARD).text, wo)
     assert f'value="{local_input(2, 9)}"' in html and "tina" in html
     # and unassign again

@@ -222,7 +222,9 @@ def assign(order: WorkOrder, actor: Actor, technician_id=None, scheduled_start=N
     order.technician_id = technician_id or None
     order.scheduled_start, order.scheduled_end = start, end
     _validate(order, actor)
-    record(order, "assign", order.status, order.status, actor, f"technician {order.technician_id or 'none'}")
+    technician = db.session.get(User, order.technician_id) if order.technician_id else None
+    record(order, "assign", order.status, order.status, actor,  # a name in the history, not "technician 4"
+           f"Assigned to {technician.get_full_name()}" if technician is not None else "Unassigned")
     if order.technician_id:
         notify.to_staff("work_order.assigned", f"{order.number} is assigned to you", order.fault or "",
                         link=f"/technicianboard/show/{order.id}", user_id=order.technician_id)
