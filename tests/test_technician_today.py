@@ -66,7 +66,7 @@ def png(name="photo.png"):
 # --- where people land -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role, target", [("Technician", TODAY), ("Advisor", "/bookingboard/"),
-                                          ("Manager", "/dashboard/"), ("Admin", "/bookingboard/"),
+                                          ("Manager", "/dashboard/"), ("Admin", "/setup/"),
                                           ("Customer", "/portal/")])
 def test_landing_page_per_role(shop, login_as, role, target):
     response = login_as(make_user(role)).get("/")

@@ -1,6 +1,7 @@
 """The landing page: customers go to their portal, technicians to their day, managers to their dashboard,
-the other office staff to the booking board. Visitors see the shop's name and logo and the ways in: the
-customer portal's login, the public service request form, the staff login. And ``/favicon.ico``."""
+admins to the setup checklist, the other office staff to the booking board. Visitors see the shop's name and
+logo and the ways in: the customer portal's login, the public service request form, the staff login. And
+``/favicon.ico``."""
 from flask import current_app, g, redirect, send_from_directory, url_for
 from flask_appbuilder import IndexView, expose
 
@@ -14,7 +15,8 @@ LANDING = {
     "technician": ("TechnicianTodayView.today", "TechnicianBoard"),
     "staff": ("BookingBoardView.index", "BookingBoard"),
 }
-ROLE_LANDING = {"Manager": ("ManagerDashboardView.index", "ManagerDashboard")}
+ROLE_LANDING = {"Manager": ("ManagerDashboardView.index", "ManagerDashboard"),
+                "Admin": ("SetupChecklistView.index", "SetupChecklist")}
 
 
 class PorticoIndexView(IndexView):

@@ -10,6 +10,7 @@ from . import (
     add,
     billing,
     booking_board,
+    checklist,
     customers,
     dashboard,
     dispute_review,
@@ -49,7 +50,7 @@ def wire_related_views() -> None:
 def register(appbuilder) -> None:
     wire_related_views()
     for area in (customers, imports, service_desk, booking_board, estimate_builder, dispute_review, workshop,
-                 service_board, technician, billing, invoicing, reports, dashboard, setup, system):
+                 service_board, technician, billing, invoicing, reports, dashboard, setup, checklist, system):
         area.register(appbuilder, add)
     from . import attachments
 
