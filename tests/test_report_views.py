@@ -3,6 +3,7 @@ runs with permission-checked downloads, and the manager dashboard."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -151,3 +152,80 @@ def test_the_form_reads_the_schedule_aloud_while_it_is_typed(manager, login_as):
     assert "Give five fields" in client.get("/reportdefinitionview/preview?cron=7am").get_json()["error"]
     login_as(make_user("Advisor"))
     assert client.get("/reportdefinitionview/preview?cron=0+7+*+*+1").status_code == 403
+
+
+# --- the generated form (issue 15, item 4) ---------------------------------------------------------------------
+
+def _generated(**fields) -> dict:
+    data = {"name": "Monthly workshop", "kind": "work_orders", "period": "last_month", "freq": "monthly",
+            "monthday": "3", "weekday": "1", "at": "06:30", "params": "", "cron": "", "format": "pdf",
+            "recipients": "boss@example.com", "enabled": "y"}
+    data.update(fields)
+    return data
+
+
+def test_parameters_by_name_and_the_schedule_in_words_make_params_and_cron(manager, login_as, db):
+    from tests.factories import CustomerFactory
+
+    tech = make_user("Technician")
+    customer = CustomerFactory(name="Arctic Refrigeration")
+    db.session.commit()
+    client = login_as(manager)
+    page = client.get("/reportdefinitionview/add").text
+    for text in ("Arctic Refrigeration", tech.get_full_name(), "Last month", "Between two dates", "Every week",
+                 "Advanced: a cron expression", 'id="p_technician"', "var USED = {"):
+        assert text in page, text
+    response = client.post("/reportdefinitionview/add", data=_generated(
+        p_technician=str(tech.id), p_customer=str(customer.id), p_kind="repair"))
+    assert response.status_code == 302, response.text[:3000]
+    saved = db.session.scalar(select(ReportDefinition).where(ReportDefinition.name == "Monthly workshop"))
+    assert saved.params == {"period": "last_month", "technician_id": tech.id, "customer_id": customer.id,
+                            "kind": "repair"}
+    assert saved.cron == "30 6 3 * *"
+
+    client.post("/reportdefinitionview/add", data=_generated(
+        name="Sunday revenue", kind="revenue", freq="weekly", weekday="0", at="18:05", period="custom",
+        start="2026-01-01", end="2026-03-31", p_technician=str(tech.id)))  # revenue takes no technician
+    sunday = db.session.scalar(select(ReportDefinition).where(ReportDefinition.name == "Sunday revenue"))
+    assert sunday.params == {"start": "2026-01-01", "end": "2026-03-31"} and sunday.cron == "5 18 * * 0"
+
+    daily = client.post("/reportdefinitionview/add", data=_generated(name="Daily", freq="daily", at="7:00"))
+    assert daily.status_code == 302
+    assert db.session.scalar(select(ReportDefinition.cron).where(ReportDefinition.name == "Daily")) == "0 7 * * *"
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"at": "25:99"}, "Give the time as HH:MM"),
+    ({"period": "custom", "start": "2026-03-31", "end": "2026-01-01"}, "The end date is before the start date."),
+    ({"freq": "cron", "cron": "every monday"}, "Give five fields"),
+])
+def test_the_generated_form_refuses_bad_input_and_keeps_it(manager, login_as, db, fields, message):
+    response = login_as(manager).post("/reportdefinitionview/add", data=_generated(**fields))
+    assert response.status_code == 200 and message in response.text
+    assert db.session.scalar(select(ReportDefinition).where(ReportDefinition.name == "Monthly workshop")) is None
+    for value in fields.values():
+        assert f'value="{value}"' in response.text or f'value="{value}" selected' in response.text or \
+            f'<option selected value="{value}"' in response.text, value
+
+
+def test_the_edit_form_reads_params_and_cron_back_into_words(manager, login_as, db):
+    tech = make_user("Technician")
+    db.session.commit()
+    monthly = _definition(cron="30 6 3 * *", params={"period": "last_month", "technician_id": tech.id})
+    odd = _definition(name="Weekdays", cron="0 7 * * 1-5")
+    client = login_as(manager)
+    html = client.get(f"/reportdefinitionview/edit/{monthly.id}").text
+    assert re.search(r'<option selected value="monthly"|<option value="monthly" selected', html)
+    assert re.search(r'<option selected value="3"|<option value="3" selected', html)
+    assert 'value="06:30"' in html
+    assert re.search(rf'<option selected value="{tech.id}"|<option value="{tech.id}" selected', html)
+    html = client.get(f"/reportdefinitionview/edit/{odd.id}").text
+    assert re.search(r'<option selected value="cron"|<option value="cron" selected', html)
+    assert 'value="0 7 * * 1-5"' in html
+    # saving the edit form unchanged keeps the definition as it was
+    response = client.post(f"/reportdefinitionview/edit/{monthly.id}", data=_generated(
+        name=monthly.name, kind="work_orders", p_technician=str(tech.id), recipients="boss@example.com"))
+    assert response.status_code == 302, response.text[:2000]
+    db.session.expire_all()
+    again = db.session.get(ReportDefinition, monthly.id)
+    assert again.cron == "30 6 3 * *" and again.params == {"period": "last_month", "technician_id": tech.id}

@@ -78,8 +78,16 @@ def staff_unread() -> int:
     return unread_staff_notifications(current_actor())
 
 
+def report_form_fields() -> dict:
+    """For the scheduled report form's script: the generated parameter fields each report uses."""
+    from .report_form import used_by
+
+    return used_by()
+
+
 def register(app) -> None:
     app.add_template_global(may, "may")
+    app.add_template_global(report_form_fields, "report_form_fields")
     app.add_template_global(staff_unread, "staff_unread")
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["local"] = format_local

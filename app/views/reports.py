@@ -29,6 +29,7 @@ from ..reports.params import FORMAT_LABELS, clean_params, parse_recipients
 from ..reports.schedule import EXAMPLES, CronError, describe, next_runs
 from ..services import reports as service
 from ..services.workflow import perform
+from . import report_form
 from .base import READ_ONLY, StaffModelView, choice_field, get_or_404, status_badge, time_formatters, yes_no
 from .workflow import ServiceEditMixin
 
@@ -80,6 +81,10 @@ def _schedule_label(value) -> str:
     return describe(value) if value else ""
 
 
+#: What the edit action takes (the form's generated fields are composed into params and cron).
+MODEL_FIELDS = ("name", "kind", "params", "cron", "format", "recipients", "enabled")
+
+
 class ReportDefinitionView(ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(ReportDefinition)
     class_permission_name = PERMISSION
@@ -94,7 +99,7 @@ class ReportDefinitionView(ServiceEditMixin, StaffModelView):
                     "created_at", "updated_at"]
     search_columns = ["name", "kind", "format", "enabled"]
     order_columns = ["name", "kind", "format", "enabled", "updated_at"]
-    add_columns = edit_columns = ["name", "kind", "params", "cron", "format", "recipients", "enabled"]
+    add_columns = edit_columns = report_form.columns()
     label_columns = {"kind": "Report", "cron": "Schedule", "params": "Parameters", "recipients": "Recipients",
                      "created_by": "Created by", "customer": "Customer (exports)", "enabled": "Enabled"}
     description_columns = {
@@ -115,9 +120,11 @@ class ReportDefinitionView(ServiceEditMixin, StaffModelView):
         fields = {
             "kind": SelectField("Report", choices=[SelectChoice(kind, m.TITLE) for kind, m in CATALOGUE.items()],
                                 widget=Select2Widget()),
-            "params": TextAreaField("Parameters", default='{"period": "last_week"}', description=params_help(),
-                                    validators=[_valid_params], widget=BS3TextAreaFieldWidget()),
-            "cron": StringField("Schedule", default="0 7 * * 1", validators=[_valid_cron],
+            **report_form.fields(),
+            "params": TextAreaField("Parameters as JSON", default='{"period": "last_week"}',
+                                    description=params_help(), validators=[_valid_params],
+                                    widget=BS3TextAreaFieldWidget()),
+            "cron": StringField("Cron", default="0 7 * * 1", validators=[_valid_cron],
                                 description=self.description_columns["cron"], widget=BS3TextFieldWidget()),
             "format": SelectField("Format", choices=[SelectChoice(v, t) for v, t in FORMAT_LABELS.items()],
                                   widget=Select2Widget(), validators=[_valid_format]),
@@ -134,6 +141,16 @@ class ReportDefinitionView(ServiceEditMixin, StaffModelView):
         if item is not None:
             form.params.data = json.dumps(item.params or {}, sort_keys=True)
             form.recipients.data = ", ".join(item.recipients or [])
+            report_form.prefill(form, item)
+
+    def _fill_form_exclude_cols(self, exclude_cols, form):
+        """Before a posted form is checked: its generated parameter and schedule fields become params and cron."""
+        super()._fill_form_exclude_cols(exclude_cols, form)
+        report_form.compose(form)
+
+    def edit_params(self, item, changes: dict) -> dict:
+        """The edit action takes the definition's own fields; the generated ones were composed into them."""
+        return {name: value for name, value in changes.items() if name in MODEL_FIELDS}
 
     def pre_add(self, item):
         super().pre_add(item)
