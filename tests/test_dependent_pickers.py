@@ -62,6 +62,10 @@ def test_the_add_form_refuses_another_customer_s_unit_and_keeps_what_was_typed(t
     assert "Compressor rattles at night" in html  # what was typed stays
     assert options(html, "unit") == ["—", str(two["units"]["mine"])]  # only the chosen customer's
     assert db.session.scalar(select(func.count(WorkOrder.id))) == 0
+    for rubbish in ("99999999999", "-3", "__None", "x"):  # beyond 32 bits too: an answer, never a 500
+        refused = client.post("/workorderview/add", data={"customer": rubbish, "kind": "repair",
+                                                           "unit": two["units"]["mine"].id, "fault": "Odd"})
+        assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True), rubbish
     ok = client.post("/workorderview/add", data={
         "customer": two["mine"].id, "kind": "repair", "unit": two["units"]["mine"].id, "fault": "Rattles"})
     assert ok.status_code == 302

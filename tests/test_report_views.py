@@ -198,12 +198,15 @@ def test_parameters_by_name_and_the_schedule_in_words_make_params_and_cron(manag
     ({"at": "25:99"}, "Give the time as HH:MM"),
     ({"period": "custom", "start": "2026-03-31", "end": "2026-01-01"}, "The end date is before the start date."),
     ({"freq": "cron", "cron": "every monday"}, "Give five fields"),
+    ({"p_customer": "99999999999"}, "Not a valid choice"),  # beyond 32 bits: refused, never a 500
+    ({"p_technician": "abc"}, "Not a valid choice"),
 ])
 def test_the_generated_form_refuses_bad_input_and_keeps_it(manager, login_as, db, fields, message):
     response = login_as(manager).post("/reportdefinitionview/add", data=_generated(**fields))
     assert response.status_code == 200 and message in response.text
     assert db.session.scalar(select(ReportDefinition).where(ReportDefinition.name == "Monthly workshop")) is None
-    for value in fields.values():
+    assert 'value="Monthly workshop"' in response.text  # the rest of what was typed stays
+    for value in fields.values() if message != "Not a valid choice" else ():  # no such option to show again
         assert f'value="{value}"' in response.text or f'value="{value}" selected' in response.text or \
             f'<option selected value="{value}"' in response.text, value
 

@@ -121,7 +121,7 @@ def clean_params(kind: str, raw) -> dict:
         except (TypeError, ValueError):
             errors.append(f"{param.label} ({name}) must be a number (an id).")
             continue
-        if not _exists(param.kind, ident):
+        if not 0 < ident < 2**31 or not _exists(param.kind, ident):  # no key is beyond 32 bits
             errors.append(f"There is no {param.label.lower()} with id {ident}.")
         clean[name] = ident
     if errors:

@@ -204,13 +204,13 @@ def form_customer_id(model) -> int | None:
         return chosen
     posted = (request.form.get("customer") or "").strip() if request.method == "POST" else ""
     if posted.isdecimal():
-        return int(posted)
+        return int(posted) if 0 < int(posted) < 2**31 else -1  # no key is beyond 32 bits (PostgreSQL refuses)
     if posted:  # "__None" or rubbish: no customer, so nobody's rows
         return -1
     pk = (request.view_args or {}).get("pk")
     if pk is None or not (request.endpoint or "").endswith(".edit"):
         return None
-    record = db.session.get(model, int(pk)) if str(pk).isdecimal() else None
+    record = db.session.get(model, int(pk)) if str(pk).isdecimal() and 0 < int(pk) < 2**31 else None
     return getattr(record, "customer_id", None) if record is not None else -1
 
 

@@ -134,7 +134,8 @@ def compose(form) -> None:
         for param in module.PARAMS if module else []:
             value = form[field_name(param)].data if field_name(param) in form else None
             if value not in (None, ""):
-                params[param.name] = value if param.kind == "choice" else int(value)
+                numeric = param.kind != "choice" and str(value).isdecimal() and len(str(value)) < 10
+                params[param.name] = int(value) if numeric else value  # anything else: the service says why
         form.params.data = json.dumps(params, sort_keys=True)
     frequency = form.freq.data if "freq" in posted else "cron"
     if frequency == "cron":
