@@ -10,7 +10,8 @@ pytestmark = pytest.mark.browser
 ROWS = """() => {
   const items = [...document.querySelectorAll('.navbar .navbar-collapse > ul > li, .navbar .navbar-collapse > form')]
     .filter(e => e.offsetParent !== null);
-  return [...new Set(items.map(e => { const r = e.getBoundingClientRect(); return Math.floor((r.top + r.height / 2) / 50); }))];
+  const row = e => { const r = e.getBoundingClientRect(); return Math.floor((r.top + r.height / 2) / 50); };
+  return [...new Set(items.map(row))];
 }"""
 
 
