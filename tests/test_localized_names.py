@@ -197,3 +197,29 @@ def test_the_edit_action_checks_names(db, people, catalog_rows):
         assert field in caught.value.errors
     db.session.rollback()
     assert db.session.get(ServiceType, row.id).names == {"de": "Reifen"}
+
+
+def test_location_and_method_forms_offer_the_german_name_and_save_it_through_edit(db, people, catalog_rows):
+    staff = client_for(people["staff"])
+    location, method = catalog_rows["second"], catalog_rows["dropoff"]
+    for path in (f"/servicelocationview/edit/{location.id}", "/servicelocationview/add",
+                 f"/shippingmethodview/edit/{method.id}", f"/shippingmethodview/show/{method.id}"):
+        page = staff.get(path)
+        assert page.status_code == 200, path
+        assert ("Name (Deutsch)" if "/show/" not in path else "Deutsch: Selbst abgeben") in page.get_data(as_text=True)
+    catalog.perform(location, "edit", actor(people["staff"]), {"names": {"de": "Zweiter Hof"}})
+    db.session.commit()
+    client = client_for(people["german_user"])
+    assert "Zweiter Hof" in client.get("/portal/requests/new").get_data(as_text=True)
+    # a third language is a line in LANGUAGES: the form offers it without code changes
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    current_app.config["LANGUAGES"] = {**languages, "fr": {"flag": "fr", "name": "Français"}}
+    try:
+        assert other_languages() == {"de": "Deutsch", "fr": "Français"}
+        catalog.perform(method, "edit", actor(people["staff"]), {"names": {"de": "Selbst abgeben", "fr": "Dépôt"}})
+        assert localized_name(method, "fr") == "Dépôt"
+    finally:
+        current_app.config["LANGUAGES"] = languages
+        db.session.rollback()
