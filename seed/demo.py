@@ -89,7 +89,8 @@ CUSTOMERS = {
                        "country": "DE"}],
     },
     "arctic": {
-        "name": "Arctic Refrigeration", "kind": "business", "email": "fleet@example.com",
+        # German: its portal pages, mails and PDFs speak German (issue 16); Jane stays English
+        "name": "Arctic Refrigeration", "kind": "business", "email": "fleet@example.com", "language": "de",
         "phone": "+49 40 5557 2200", "tax_id": "DE287654321", "requires_invoice_authorization": True,
         "addresses": [
             {"label": "Depot", "line1": "Am Kühlhaus 3", "postal_code": "21079", "city": "Hamburg", "country": "DE"},
@@ -245,7 +246,7 @@ def _ensure_link(user: User, customer: Customer) -> bool:
     link = db.session.scalar(select(PortalUser).where(PortalUser.user_id == user.id))
     if link is not None:
         return False
-    db.session.add(PortalUser(user_id=user.id, customer_id=customer.id))
+    db.session.add(PortalUser(user_id=user.id, customer_id=customer.id, language=customer.language))
     return True
 
 

@@ -66,6 +66,28 @@ SHIPPING_METHODS = [
     ("Drop-off", None),
 ]
 
+#: The demo's names in the shop's other languages (``names``; English ``name`` is the key and the fallback).
+#: A third language adds its code here: {"Diagnosis": {"de": "Diagnose", "fr": "Diagnostic"}}.
+LOCALIZED_NAMES = {
+    ServiceType: {
+        "Diagnosis": {"de": "Diagnose"},
+        "Repair": {"de": "Reparatur"},
+        "Maintenance": {"de": "Wartung"},
+        "Inspection": {"de": "Inspektion"},
+        "Installation": {"de": "Einbau"},
+    },
+    ServiceLocation: {
+        "Main Workshop": {"de": "Hauptwerkstatt"},
+        "Mobile Unit North": {"de": "Mobiler Service Nord"},
+        "Depot Hamburg": {"de": "Depot Hamburg"},
+    },
+    ShippingMethod: {
+        "DHL Express": {"de": "DHL Express"},
+        "UPS Standard": {"de": "UPS Standard"},
+        "Drop-off": {"de": "Selbst abgeben"},
+    },
+}
+
 _DEFAULT_SHOP_NAME = "Portico Service"  # Settings.shop_name's column default
 
 
@@ -90,6 +112,14 @@ def _ensure(model, name: str, **fields) -> bool:
     return True
 
 
+def _fill_names() -> None:
+    """The other languages' names of the demo rows that have none yet (a shop's own names are kept)."""
+    for model, by_name in LOCALIZED_NAMES.items():
+        for row in db.session.scalars(select(model).where(model.name.in_(list(by_name)))):
+            if not row.names:
+                row.names = dict(by_name[row.name])
+
+
 def load_reference() -> str:
     """Create what is missing; return a one-line summary."""
     _, settings_state = _settings()
@@ -101,6 +131,8 @@ def load_reference() -> str:
         created["service locations"] += _ensure(ServiceLocation, fields.pop("name"), **fields)
     for name, carrier in SHIPPING_METHODS:
         created["shipping methods"] += _ensure(ShippingMethod, name, carrier=carrier)
+    db.session.flush()
+    _fill_names()
     db.session.commit()
     totals = {
         "service types": db.session.scalar(select(func.count(ServiceType.id))),

@@ -85,6 +85,11 @@ def test_reference_data_only_and_idempotent():
     assert {"Main Workshop", "Mobile Unit North", "Depot Hamburg"} <= locations
     assert {"DHL Express", "UPS Standard", "Drop-off"} <= set(db.session.scalars(select(ShippingMethod.name)))
     assert _count(User) == 0 and _count(Customer) == 0
+    # German names for every demo service type, location and shipping method (issue 16)
+    for model in (ServiceType, ServiceLocation, ShippingMethod):
+        assert all(row.names.get("de") for row in db.session.scalars(select(model))), model.__name__
+    inspection = db.session.scalar(select(ServiceType).where(ServiceType.name == "Inspection"))
+    assert (inspection.local_name, inspection.names) == ("Inspection", {"de": "Inspektion"})
     counts = _row_counts()
     assert "settings kept" in load(demo=False)
     assert _row_counts() == counts
@@ -116,6 +121,14 @@ def test_demo_accounts_roles_links_and_passwords_loaded_once():
     assert fleet.requires_invoice_authorization is True
     assert _count(Unit, Unit.customer_id == fleet.id) == 3
     assert _customer("Jane Doe").requires_invoice_authorization is False
+    # Arctic Refrigeration (and its portal user) speak German, Jane stays English (issue 16)
+    assert fleet.language == "de" and _customer("Jane Doe").language in (None, "en")
+    fleet_link = db.session.scalar(select(PortalUser).join(User, User.id == PortalUser.user_id)
+                                   .where(User.username == "fleet"))
+    assert fleet_link.language == "de"
+    jane_link = db.session.scalar(select(PortalUser).join(User, User.id == PortalUser.user_id)
+                                  .where(User.username == "customer"))
+    assert jane_link.language in (None, "en")
     # More than the SPEC accounts: a second technician and customers without portal access.
     assert sum(any(r.name == "Technician" for r in u.roles) for u in db.session.scalars(select(User))) >= 2
     assert _count(Customer) > 3

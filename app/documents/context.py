@@ -157,6 +157,8 @@ def estimate(est: Estimate) -> dict:
         "dispute_state": dispute_state, "dispute_log": dispute_log(est), "approval": est.approval,
         "previous": est.previous.display_number if est.previous_id else None,
         "request_number": est.service_request.number if est.service_request_id else None,
+        "service_type": est.service_request.service_type.local_name
+        if est.service_request_id and est.service_request.service_type else None,
     }
 
 
@@ -216,7 +218,7 @@ def label(shipment: Shipment) -> dict:
     return {"shipment": shipment, "sender": customer_block(shipment.customer, "service"),
             "recipient": shipment.service_location, "recipient_lines": address_lines(shipment.service_location),
             "order_count": count, "label_format": label_format, "paper": LABEL_PAGES[label_format],
-            "carrier": (method.carrier or "").strip() or None, "method": method.name,
+            "carrier": (method.carrier or "").strip() or None, "method": method.local_name,
             "barcode": code128_svg(shipment.number, SHIPMENT_CODE_MM), "tracking": tracking,
             "tracking_barcode": code128_svg(tracking, TRACKING_CODE_MM) if _codable(tracking) else None,
             "page_url": page_url, "qr": qr_svg(page_url)}

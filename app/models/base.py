@@ -9,10 +9,11 @@ import datetime as dt
 from decimal import Decimal
 
 from flask_appbuilder import Model
-from sqlalchemy import DateTime, ForeignKey, Integer, Numeric
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, Numeric, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from ..core import clock
+from ..core.i18n import localized_name
 
 Model.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -42,6 +43,21 @@ class TimestampMixin:
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+class LocalizedNameMixin:
+    """Reference rows a customer reads (service types, locations, shipping methods): the English ``name``
+    (required, the fallback) and ``names``, the other languages' names ({"de": "Inspektion"}; each optional).
+    ``local_name`` and ``str()`` speak the current locale (``app.core.i18n``)."""
+
+    names: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"), nullable=False)
+
+    @property
+    def local_name(self) -> str:
+        return localized_name(self)
+
+    def __str__(self) -> str:
+        return localized_name(self)
 
 
 class ArchivableMixin:

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Model, TimestampMixin, utcnow
+from .base import LocalizedNameMixin, Model, TimestampMixin, utcnow
 
 #: The slot grid of a location that says nothing else (SPEC §8: 60 minutes).
 DEFAULT_SLOT_MINUTES = 60
@@ -111,7 +111,7 @@ class Settings(TimestampMixin, Model):
         return ", ".join(str(row) for row in rows) or "—"
 
 
-class ServiceType(Model):
+class ServiceType(LocalizedNameMixin, Model):
     __tablename__ = "service_type"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,11 +128,7 @@ class ServiceType(Model):
         CheckConstraint("booking_mode IN ('request', 'instant')", name="booking_mode_valid"),
     )
 
-    def __str__(self) -> str:
-        return self.name
-
-
-class ServiceLocation(Model):
+class ServiceLocation(LocalizedNameMixin, Model):
     __tablename__ = "service_location"
     __table_args__ = (
         CheckConstraint("slot_capacity IS NULL OR slot_capacity > 0", name="capacity_positive"),
@@ -154,9 +150,6 @@ class ServiceLocation(Model):
 
     hours = relationship("OpeningHours", order_by="(OpeningHours.weekday, OpeningHours.opens)",
                          cascade="all, delete-orphan", back_populates="service_location")
-
-    def __str__(self) -> str:
-        return self.name
 
     @property
     def opening_hours(self) -> str:
@@ -182,21 +175,17 @@ class ServiceLocation(Model):
 
     @property
     def postal_address(self) -> str:
-        parts = [self.name, self.line1, " ".join(p for p in (self.postal_code, self.city) if p), self.state]
+        parts = [self.local_name, self.line1, " ".join(p for p in (self.postal_code, self.city) if p), self.state]
         return "\n".join(p for p in parts if p)
 
 
-class ShippingMethod(Model):
+class ShippingMethod(LocalizedNameMixin, Model):
     __tablename__ = "shipping_method"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
     carrier: Mapped[str | None] = mapped_column(String(80))
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
-
-    def __str__(self) -> str:
-        return self.name
-
 
 class OpeningHours(Model):
     """One opening window of a location on a weekday (a day may have several: 08:00–12:00, 13:00–17:00).

@@ -283,12 +283,12 @@ def check(location: ServiceLocation | None, service_type: ServiceType | None, st
             closed = closed_days(location, first, last)
             local = to_local(start)
             if local.date() in closed:
-                reason = _l("%(location)s is closed on %(day)s%(name)s.", location=location.name,
+                reason = _l("%(location)s is closed on %(day)s%(name)s.", location=location.local_name,
                             day=day_text(local.date()),
                             name=f" ({closed[local.date()]})" if closed[local.date()] else "")
             else:
                 reason = _l("%(time)s is outside the opening hours of %(location)s.", time=when(start),
-                            location=location.name)
+                            location=location.local_name)
             raise ValidationFailed({field: [f"{reason} {_offer(service_type, location, start, exclude_id)}"]})
     bookings = _bookings(location.id if location is not None else None, grid[0][0], grid[-1][1], exclude_id)
     if any(count >= capacity(location) for count in _taken(grid, bookings)):
@@ -392,7 +392,7 @@ def question(service_type_id, location_id, first: str | None, last: str | None, 
         elif not by_slot(location):
             raise ValidationFailed({"location": [_l(
                 "%(location)s takes requests without fixed times: it has no opening hours.",
-                location=location.name)]})
+                location=location.local_name)]})
     except ValidationFailed as error:
         errors.update(error.errors)
     try:

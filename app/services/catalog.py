@@ -13,6 +13,7 @@ from marshmallow import fields, validate
 
 from ..core.errors import ValidationFailed
 from ..core.fields import not_blank
+from ..core.i18n import clean_names
 from ..extensions import db
 from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, ShippingMethod
 from . import availability, feeds, history
@@ -28,8 +29,16 @@ def _text(length: int, required: bool = False):
     return fields.String(allow_none=True, validate=validate.Length(max=length))
 
 
+def _names():
+    """The other languages' names ({"de": "Inspektion"}): checked in ``edit`` against ``LANGUAGES``."""
+    return fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), allow_none=True,
+                       metadata={"description": "Names in the shop's other languages, by language code "
+                                                "(optional; English, name, is the fallback)."})
+
+
 class ServiceTypeEdit(Unversioned):
     name = _text(80, required=True)
+    names = _names()
     description = fields.String(allow_none=True, validate=validate.Length(max=10000))
     duration_minutes = fields.Integer(allow_none=True, validate=validate.Range(5, 24 * 60),
                                       metadata={"description": "Empty: one slot of the location."})
@@ -39,6 +48,7 @@ class ServiceTypeEdit(Unversioned):
 
 class ServiceLocationEdit(Unversioned):
     name = _text(120, required=True)
+    names = _names()
     line1 = _text(200)
     city = _text(100)
     state = _text(100)
@@ -62,12 +72,24 @@ class ServiceLocationEdit(Unversioned):
 
 class ShippingMethodEdit(Unversioned):
     name = _text(80, required=True)
+    names = _names()
     carrier = _text(80)
     active = fields.Boolean()
 
 
+def localized_names(row, values) -> dict:
+    """The ``names`` a form or the API sent, cleaned (trimmed, empty ones dropped), as long as ``name`` may
+    be; unknown languages, control characters and overlong names are field errors (``names.<code>``)."""
+    names, errors = clean_names(values, type(row).__table__.c.name.type.length)
+    if errors:
+        raise ValidationFailed({f"names.{code}": [message] for code, message in errors.items()})
+    return names
+
+
 def edit(row, actor, **changes):
     """Change a catalog row; names stay unique (a clash is a field error, not a database error)."""
+    if "names" in changes:
+        changes["names"] = localized_names(row, changes["names"])
     name = changes.get("name")
     if name is not None:
         changes["name"] = name = name.strip()

@@ -147,7 +147,7 @@ def _request_event(req: ServiceRequest, now: dt.datetime) -> Event:
         event.add("location", place.replace("\n", ", "))
     link = absolute(f"/servicerequestview/show/{req.id}")
     facts = [("Customer", customer), ("Unit", str(req.unit) if req.unit else ""),
-             ("Service", req.service_type.name if req.service_type else ""), ("Status", req.status)]
+             ("Service", req.service_type.local_name if req.service_type else ""), ("Status", req.status)]
     event.add("description", "\n".join(f"{k}: {v}" for k, v in facts if v) + f"\n\n{link}")
     event.add("url", link)
     event.add("status", "CONFIRMED")

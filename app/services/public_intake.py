@@ -135,9 +135,13 @@ def _location_id(fields: dict) -> int | None:
     return None
 
 
-def service_type_name(fields: dict) -> str:
+def service_type_name(fields: dict, *, stored: bool = False) -> str:
+    """The chosen service type's name in the reader's language; ``stored``: the English name (the request's
+    subject is data the shop reads and searches, whoever typed it)."""
     service_type = _service_type(fields.get("service_type_id"))
-    return service_type.name if service_type else ""
+    if service_type is None:
+        return ""
+    return service_type.name if stored else service_type.local_name
 
 
 # --- the account -----------------------------------------------------------------------------------------
@@ -207,7 +211,7 @@ class AlreadySubmitted(Exception):
 
 def _subject(fields: dict) -> str:
     first_line = next((line.strip() for line in (fields.get("notes") or "").splitlines() if line.strip()), "")
-    name = service_type_name(fields)
+    name = service_type_name(fields, stored=True)
     return (f"{name}: {first_line}" if first_line else name)[:200]
 
 

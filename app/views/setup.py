@@ -7,10 +7,11 @@ from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWi
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FileField, IntegerField, StringField, TextAreaField
-from wtforms.validators import Optional
+from wtforms.validators import Length, Optional, ValidationError
 
+from ..core.i18n import has_control_characters, other_languages
 from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, Settings, ShippingMethod
-from ..services import availability
+from ..services import availability, catalog
 from .archive import ArchiveMixin
 from .base import StaffModelView, choice_field, local_time, money_formatters, yes_no
 from .workflow import ServiceEditMixin
@@ -37,7 +38,70 @@ def _closed_field(description: str) -> TextAreaField:
 CATALOG = "Catalog"
 
 
-class ServiceTypeView(ArchiveMixin, ServiceEditMixin, StaffModelView):
+def _no_control_characters(form, field) -> None:
+    if field.data and has_control_characters(field.data):
+        raise ValidationError(_l("A name cannot contain line breaks, tabs or other control characters."))
+
+
+def _shown_names(names) -> str:
+    """``names`` on the show page: "Deutsch: Inspektion" (each language of the shop, "—" where none)."""
+    return " · ".join(f"{language}: {(names or {}).get(code) or '—'}"
+                      for code, language in other_languages().items()) or "—"
+
+
+class LocalizedNamesForm:
+    """One optional "Name (<language>)" field per other language of ``LANGUAGES`` (config.py) on the add and
+    edit forms, after the English name; saved as the row's ``names`` (through ``edit`` on Edit). The fields
+    are made when the view is (at start-up, in the app context), so a third language needs no code here."""
+
+    def __init__(self, **kwargs):
+        length = self.datamodel.obj.__table__.c.name.type.length
+        self.name_fields = {f"name_{code}": code for code in other_languages()}
+        extra = {field: StringField(
+                     _l("Name (%(language)s)", language=other_languages()[code]),
+                     validators=[Optional(), Length(max=length), _no_control_characters],
+                     description=_l("Optional: what readers of this language see. Empty: the English name."),
+                     widget=BS3TextFieldWidget())
+                 for field, code in self.name_fields.items()}
+        self.add_form_extra_fields = {**(self.add_form_extra_fields or {}), **extra}
+        self.edit_form_extra_fields = {**(self.edit_form_extra_fields or {}), **extra}
+        self.add_columns = self._after_name(self.add_columns, list(extra))
+        self.edit_columns = self._after_name(self.edit_columns, list(extra))
+        self.show_columns = self._after_name(self.show_columns, ["names"])
+        self.label_columns = {**self.label_columns, "names": _l("Other languages")}
+        self.formatters_columns = {**self.formatters_columns, "names": _shown_names}
+        super().__init__(**kwargs)
+
+    @staticmethod
+    def _after_name(columns, added: list[str]) -> list[str]:
+        columns = [c for c in columns if c not in added]
+        at = columns.index("name") + 1 if "name" in columns else len(columns)
+        return [*columns[:at], *added, *columns[at:]]
+
+    def _names_from(self, values: dict) -> dict:
+        return {code: values.pop(field) for field, code in self.name_fields.items() if field in values}
+
+    def prefill_form(self, form, pk):
+        super().prefill_form(form, pk)
+        item = self.datamodel.get(pk)
+        if item is not None:
+            for field, code in self.name_fields.items():
+                form[field].data = (item.names or {}).get(code) or ""
+
+    def edit_params(self, item, changes: dict) -> dict:
+        changes = dict(super().edit_params(item, changes))
+        names = self._names_from(changes)
+        if names:
+            changes["names"] = names
+        return changes
+
+    def pre_add(self, item):
+        values = {field: item.__dict__.pop(field) for field in self.name_fields if field in item.__dict__}
+        item.names = catalog.localized_names(item, self._names_from(values))
+        super().pre_add(item)
+
+
+class ServiceTypeView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(ServiceType)
     class_permission_name = CATALOG
     list_title = "Service types"
@@ -60,7 +124,7 @@ class ServiceTypeView(ArchiveMixin, ServiceEditMixin, StaffModelView):
     base_order = ("name", "asc")
 
 
-class ServiceLocationView(ArchiveMixin, ServiceEditMixin, StaffModelView):
+class ServiceLocationView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(ServiceLocation)
     class_permission_name = CATALOG
     list_title = "Service locations"
@@ -100,7 +164,7 @@ class ServiceLocationView(ArchiveMixin, ServiceEditMixin, StaffModelView):
             form.closed_days.data = availability.closed_text(item)
 
 
-class ShippingMethodView(ArchiveMixin, ServiceEditMixin, StaffModelView):
+class ShippingMethodView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, StaffModelView):
     datamodel = SQLAInterface(ShippingMethod)
     class_permission_name = CATALOG
     list_title = "Shipping methods"
