@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from flask_babel import force_locale
 
+from ..core import languages
 from ..core.settings import absolute, get_settings
 from ..extensions import db
 from ..models import Customer, Notification, OutboxEmail, PortalUser, User
@@ -90,7 +92,8 @@ def to_customer(customer: Customer, event: str, title: str, body: str = "", *, l
     if customer.wants_email(group):
         addresses = customer_addresses(customer)
         if addresses:
-            subject, text, html = render_email(event, title, body, link, customer.name, "customer")
+            with force_locale(languages.for_customer(customer)):  # the customer's, whoever pressed the button
+                subject, text, html = render_email(event, title, body, link, customer.name, "customer")
         for address in addresses:
             queue_email(address, f"{get_settings().shop_name}: {subject}", text, html, event=event,
                         attachments=attachments)
@@ -103,15 +106,15 @@ def to_staff(event: str, title: str, body: str = "", *, link: str | None = None,
     note = Notification(audience="staff", user_id=user_id, customer_id=customer_id, event=event,
                         title=title[:200], body=body, link=link)
     db.session.add(note)
-    recipients = []
+    recipients = []  # (address, language): a staff user's own language, the shop's for its staff address
     if user_id is not None:
         user = db.session.get(User, user_id)
         if user is not None and user.email:
-            recipients.append(user.email)
+            recipients.append((user.email, languages.for_user(user)))
     elif get_settings().staff_email:
-        recipients.append(get_settings().staff_email)
-    if recipients:
-        subject, text, html = render_email(event, title, body, link, None, "staff")
-    for address in recipients:
+        recipients.append((get_settings().staff_email, languages.shop_default()))
+    for address, language in recipients:
+        with force_locale(language):
+            subject, text, html = render_email(event, title, body, link, None, "staff")
         queue_email(address, f"[Portico] {subject}", text, html, event=event)
     return note
