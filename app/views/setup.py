@@ -21,6 +21,8 @@ ROUNDING_LABELS = {"exact": "Exact clocked time", "6": "Up to 6 minutes", "15": 
                    "30": "Up to 30 minutes"}
 LABEL_FORMATS = {"a6": "A6 label (105 × 148 mm, thermal printer)", "4x6": "4 × 6 in label (thermal printer)",
                  "a4x4": "A4 sheet, the label in one quarter (cut out)"}
+#: The languages a shop may default to (``LANGUAGES`` in config.py), named in their own language.
+LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 HOURS_FIELDS = [f"hours_{day}" for day in WEEKDAYS]
 CLOSED_HELP = ("One per line: 2026-12-24 Christmas Eve, or a range 2026-12-24..2026-12-26 Christmas. "
@@ -127,7 +129,7 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     _fields = ["shop_name", "address", "phone", "currency", "tax_rate", "labour_rate", "time_zone", "base_url",
                "mail_sender", "staff_email", "magic_link_hours", "photo_limit", "slot_capacity", "request_stale_hours",
                "invoice_labour_source", "time_rounding", "minimum_charge_minutes", "invoice_due_days", "paper_size",
-               "label_format", "export_retention_days", "privacy_retention_years", "reminder_time"]
+               "label_format", "export_retention_days", "privacy_retention_years", "reminder_time", "default_language"]
     _legal = ["legal_name", "vat_id", "tax_number", "registered_office", "register_court", "register_number",
               "managing_directors", "bank_name", "iban", "bic", "payment_terms", "small_business",
               "small_business_text", "document_footer"]
@@ -135,7 +137,8 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     show_columns = [*_fields, "has_logo", "upcoming_closed_days", "updated_at"]
     add_columns = [field for field in _fields if field != "reminder_time"]  # FAB has no form field for a Time
     edit_columns = [*_fields, "closed_days", "logo_upload", "remove_logo"]
-    label_columns = {"shop_name": "Shop name", "tax_rate": "Tax rate (%)", "labour_rate": "Labour rate per hour",
+    label_columns = {"default_language": _l("Default language"),
+                     "shop_name": "Shop name", "tax_rate": "Tax rate (%)", "labour_rate": "Labour rate per hour",
                      "time_zone": "Time zone", "base_url": "Address in e-mailed links",
                      "mail_sender": "Mail sender", "staff_email": "Staff e-mail",
                      "magic_link_hours": "Login link lifetime (hours)", "photo_limit": "Photos per request",
@@ -153,7 +156,9 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                      "small_business": _l("Small-business exemption"),
                      "small_business_text": _l("Exemption text"), "document_footer": _l("Document footer"),
                      "has_logo": _l("Logo")}
-    description_columns = {"reminder_time": "The time of day (HH:MM, shop time) the reminders for the next "
+    description_columns = {"default_language": _l("For people who chose no language and whose browser asks for "
+                                                  "none the shop speaks. Empty: English."),
+                           "reminder_time": "The time of day (HH:MM, shop time) the reminders for the next "
                                             "day's bookings go out. Empty: no reminders.",
                            "legal_name": _l("As registered, printed on invoices. Empty: the shop name."),
                            "vat_id": _l("With its country prefix, e.g. DE123456788."),
@@ -163,6 +168,7 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     edit_form_extra_fields = {
         "invoice_labour_source": choice_field("Invoice labour from", tuple(LABOUR_SOURCES), labels=LABOUR_SOURCES),
         "paper_size": choice_field("Paper size", ("A4", "Letter")),
+        "default_language": choice_field(_l("Default language"), ("", *LANGUAGE_NAMES), labels=LANGUAGE_NAMES),
         "label_format": choice_field("Shipping labels", tuple(LABEL_FORMATS), labels=LABEL_FORMATS),
         "reminder_time": _text("Booking reminders at", "HH:MM, e.g. 10:00. Empty: no reminders."),
         "time_rounding": choice_field("Billable time", ("exact", "6", "15", "30"), labels=ROUNDING_LABELS),
@@ -182,7 +188,8 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                           "invoice_labour_source": lambda value: LABOUR_SOURCES.get(value, value),
                           "label_format": lambda value: LABEL_FORMATS.get(value, value),
                           "reminder_time": lambda value: value.strftime("%H:%M") if value else "—",
-                          "small_business": yes_no}
+                          "small_business": yes_no,
+                          "default_language": lambda value: LANGUAGE_NAMES.get(value, "—")}
 
     def prefill_form(self, form, pk):
         super().prefill_form(form, pk)
