@@ -95,3 +95,21 @@ def test_mail_is_worded_in_the_recipients_language_whoever_sends_it(monkeypatch)
     assert spoken == ["de", "en", "de", "de"]
     assert {m.to_address for m in db.session.query(OutboxEmail)} >= {"tech@example.com", "en@example.com",
                                                                      "de@example.com", "shop@example.com"}
+
+
+def test_the_shop_default_is_chosen_in_shop_settings():
+    admin = make_user("Admin")
+    db.session.commit()
+    client = client_for(admin)
+    settings_id = get_settings().id
+    form = client.get(f"/settingsview/edit/{settings_id}")
+    assert 'name="default_language"' in form.text
+    from tests.test_invoice_legal import settings_form
+
+    assert client.post(f"/settingsview/edit/{settings_id}",
+                       data=settings_form(default_language="xx")).status_code == 422
+    response = client.post(f"/settingsview/edit/{settings_id}", data=settings_form(default_language="de"))
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert get_settings().default_language == "de"
+    assert languages.for_customer(CustomerFactory(language=None)) == "de"
