@@ -21,6 +21,8 @@ ROUNDING_LABELS = {"exact": "Exact clocked time", "6": "Up to 6 minutes", "15": 
                    "30": "Up to 30 minutes"}
 LABEL_FORMATS = {"a6": "A6 label (105 × 148 mm, thermal printer)", "4x6": "4 × 6 in label (thermal printer)",
                  "a4x4": "A4 sheet, the label in one quarter (cut out)"}
+#: How a service type is booked (``ServiceType.booking_mode``), in words.
+BOOKING_LABELS = {"instant": _l("Instant booking"), "request": _l("Request only")}
 #: The languages a shop may default to (``LANGUAGES`` in config.py), named in their own language.
 LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -56,9 +58,9 @@ class ServiceTypeView(ArchiveMixin, ServiceEditMixin, StaffModelView):
         "booking_mode": "Instant booking: a customer who picks a free time is booked at once. "
                         "Request only: the chosen time is a wish the booking board confirms.",
     }
-    add_form_extra_fields = edit_form_extra_fields = {"booking_mode": choice_field("Booking", BOOKING_MODES)}
-    formatters_columns = {"active": yes_no, "booking_mode": lambda value: {
-        "instant": "Instant booking", "request": "Request only"}.get(value, value)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "booking_mode": choice_field("Booking", BOOKING_MODES, labels=BOOKING_LABELS)}
+    formatters_columns = {"active": yes_no, "booking_mode": lambda value: str(BOOKING_LABELS.get(value, value))}
     base_order = ("name", "asc")
 
 
