@@ -102,6 +102,7 @@ def test_the_shop_default_is_chosen_in_shop_settings():
     db.session.commit()
     client = client_for(admin)
     settings_id = get_settings().id
+    db.session.commit()
     form = client.get(f"/settingsview/edit/{settings_id}")
     assert 'name="default_language"' in form.text
     from tests.test_invoice_legal import settings_form

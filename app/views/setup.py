@@ -3,10 +3,10 @@ Scheduled reports live in ``views.reports``."""
 from __future__ import annotations
 
 from flask import request
-from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget
+from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, FileField, IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, FileField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, Settings, ShippingMethod
@@ -170,7 +170,9 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     edit_form_extra_fields = {
         "invoice_labour_source": choice_field("Invoice labour from", tuple(LABOUR_SOURCES), labels=LABOUR_SOURCES),
         "paper_size": choice_field("Paper size", ("A4", "Letter")),
-        "default_language": choice_field(_l("Default language"), ("", *LANGUAGE_NAMES), labels=LANGUAGE_NAMES),
+        # unchecked here (a form without it keeps working); the service refuses an unknown code
+        "default_language": SelectField(_l("Default language"), choices=[("", "—"), *LANGUAGE_NAMES.items()],
+                                        validate_choice=False, widget=Select2Widget()),
         "label_format": choice_field("Shipping labels", tuple(LABEL_FORMATS), labels=LABEL_FORMATS),
         "reminder_time": _text("Booking reminders at", "HH:MM, e.g. 10:00. Empty: no reminders."),
         "time_rounding": choice_field("Billable time", ("exact", "6", "15", "30"), labels=ROUNDING_LABELS),
