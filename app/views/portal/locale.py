@@ -7,7 +7,7 @@ FAB's own German catalogue; how to add strings is written at the top of its ``me
 """
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 
 from ...core import languages as lang
 
@@ -27,7 +27,10 @@ def portal_locale() -> str:
 def select_locale() -> str:
     from ...core.scope import current_user_obj
 
-    return lang.for_request(current_user_obj())
+    chosen = lang.for_request(current_user_obj())
+    if has_request_context() and not request.path.startswith("/portal") and session.get(lang.FAB_SESSION_KEY) != chosen:
+        session[lang.FAB_SESSION_KEY] = chosen  # FAB's language menu shows the flag of its session key
+    return chosen
 
 
 def _remember_menu_choice() -> None:
