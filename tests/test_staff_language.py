@@ -114,3 +114,24 @@ def test_the_shop_default_is_chosen_in_shop_settings():
     db.session.expire_all()
     assert get_settings().default_language == "de"
     assert languages.for_customer(CustomerFactory(language=None)) == "de"
+
+
+def test_a_customer_notification_is_worded_in_the_customers_language():
+    """A German customer's portal notification and e-mail are German though an English advisor acted."""
+    from app.models import Notification
+    from app.services import work_orders
+    from tests.factories import actor
+
+    german = CustomerFactory(language="de", email="kunde@example.com")
+    english = CustomerFactory(language="en", email="customer@example.com")
+    db.session.commit()
+    advisor = actor(make_user("Advisor"))
+    with current_app.test_request_context("/", headers={"Accept-Language": "en"}):
+        for customer in (german, english):
+            order = type("Order", (), {"customer": customer, "number": "WO-000042", "id": 42})()
+            work_orders.confirm(order, advisor)
+    titles = {n.customer_id: n.title for n in db.session.query(Notification)}
+    assert titles[german.id] == "Ihr Auftrag WO-000042 ist bestätigt"
+    assert titles[english.id] == "Your order WO-000042 is confirmed"
+    mail = db.session.query(OutboxEmail).filter_by(to_address="kunde@example.com").one()
+    assert "Ihr Auftrag WO-000042 ist bestätigt" in mail.subject

@@ -85,7 +85,10 @@ def customer_addresses(customer: Customer) -> list[str]:
 
 def to_customer(customer: Customer, event: str, title: str, body: str = "", *, link: str | None = None,
                 group: str = "requests", attachments: list[dict] | None = None) -> Notification:
-    """A portal notification for the account, and e-mail where its preferences want it."""
+    """A portal notification for the account, and e-mail where its preferences want it, in the account's
+    language whoever caused it: ``title`` and ``body`` may be lazy strings (``lazy_gettext``), read here."""
+    with force_locale(languages.for_customer(customer)):
+        title, body = str(title), str(body or "")
     note = Notification(audience="customer", customer_id=customer.id, event=event, title=title[:200],
                         body=body, link=link)
     db.session.add(note)
