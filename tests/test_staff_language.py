@@ -135,3 +135,19 @@ def test_a_customer_notification_is_worded_in_the_customers_language():
     assert titles[english.id] == "Your order WO-000042 is confirmed"
     mail = db.session.query(OutboxEmail).filter_by(to_address="kunde@example.com").one()
     assert "Ihr Auftrag WO-000042 ist bestätigt" in mail.subject
+
+
+def test_a_technicians_notification_is_worded_in_the_technicians_language():
+    from app.models import Notification
+
+    technician = make_user("Technician")
+    languages.set_staff_language(technician, "de")
+    db.session.commit()
+    from flask_babel import lazy_gettext
+
+    with current_app.test_request_context("/", headers={"Accept-Language": "en"}):
+        notify.to_staff("work_order.assigned", lazy_gettext("%(number)s is assigned to you", number="WO-000007"),
+                        user_id=technician.id)
+        notify.to_staff("work_order.ready", lazy_gettext("%(number)s is assigned to you", number="WO-000008"))
+    titles = sorted(n.title for n in db.session.query(Notification))
+    assert titles == ["WO-000007 ist Ihnen zugewiesen", "WO-000008 is assigned to you"]  # the feed: the shop's

@@ -105,13 +105,18 @@ def to_customer(customer: Customer, event: str, title: str, body: str = "", *, l
 
 def to_staff(event: str, title: str, body: str = "", *, link: str | None = None, user_id: int | None = None,
              customer_id: int | None = None) -> Notification:
-    """The staff feed (or one staff user, e.g. the assigned technician), and the shop's staff address."""
+    """The staff feed (or one staff user, e.g. the assigned technician), and the shop's staff address.
+
+    One staff user's notification is worded in their language, the shared feed's in the shop's default
+    (``title`` and ``body`` may be lazy strings, read here)."""
+    user = db.session.get(User, user_id) if user_id is not None else None
+    with force_locale(languages.for_user(user) if user is not None else languages.shop_default()):
+        title, body = str(title), str(body or "")
     note = Notification(audience="staff", user_id=user_id, customer_id=customer_id, event=event,
                         title=title[:200], body=body, link=link)
     db.session.add(note)
     recipients = []  # (address, language): a staff user's own language, the shop's for its staff address
     if user_id is not None:
-        user = db.session.get(User, user_id)
         if user is not None and user.email:
             recipients.append((user.email, languages.for_user(user)))
     elif get_settings().staff_email:

@@ -229,7 +229,8 @@ def assign(order: WorkOrder, actor: Actor, technician_id=None, scheduled_start=N
     record(order, "assign", order.status, order.status, actor,  # a name in the history, not "technician 4"
            f"Assigned to {technician.get_full_name()}" if technician is not None else "Unassigned")
     if order.technician_id:
-        notify.to_staff("work_order.assigned", f"{order.number} is assigned to you", order.fault or "",
+        notify.to_staff("work_order.assigned", _l("%(number)s is assigned to you", number=order.number),
+                        order.fault or "",
                         link=f"/technicianboard/show/{order.id}", user_id=order.technician_id)
     return order
 
@@ -241,7 +242,8 @@ def add_message(order: WorkOrder, actor: Actor, text: str, public: bool = True) 
                            public=True if side == "customer" else bool(public), text=text.strip())
     db.session.add(message)
     if side == "customer":
-        notify.to_staff("work_order.message", f"Message on {order.number}", message.text, link=_staff_link(order),
+        notify.to_staff("work_order.message", _l("Message on %(number)s", number=order.number), message.text,
+                        link=_staff_link(order),
                         user_id=order.technician_id, customer_id=order.customer_id)
     elif message.public:
         notify.to_customer(order.customer, "work_order.message", _l("A message about %(number)s", number=order.number),
