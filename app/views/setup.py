@@ -2,7 +2,7 @@
 Scheduled reports live in ``views.reports``."""
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
@@ -23,8 +23,13 @@ LABEL_FORMATS = {"a6": "A6 label (105 × 148 mm, thermal printer)", "4x6": "4 ×
                  "a4x4": "A4 sheet, the label in one quarter (cut out)"}
 #: How a service type is booked (``ServiceType.booking_mode``), in words.
 BOOKING_LABELS = {"instant": _l("Instant booking"), "request": _l("Request only")}
-#: The languages a shop may default to (``LANGUAGES`` in config.py), named in their own language.
-LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}
+
+
+def language_names() -> dict[str, str]:
+    """The languages a shop may default to (``LANGUAGES`` in config.py), named in their own language."""
+    return {code: info.get("name", code) for code, info in (current_app.config.get("LANGUAGES") or {}).items()}
+
+
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 HOURS_FIELDS = [f"hours_{day}" for day in WEEKDAYS]
 CLOSED_HELP = ("One per line: 2026-12-24 Christmas Eve, or a range 2026-12-24..2026-12-26 Christmas. "
@@ -171,7 +176,7 @@ class SettingsView(ServiceEditMixin, StaffModelView):
         "invoice_labour_source": choice_field("Invoice labour from", tuple(LABOUR_SOURCES), labels=LABOUR_SOURCES),
         "paper_size": choice_field("Paper size", ("A4", "Letter")),
         # unchecked here (a form without it keeps working); the service refuses an unknown code
-        "default_language": SelectField(_l("Default language"), choices=[("", "—"), *LANGUAGE_NAMES.items()],
+        "default_language": SelectField(_l("Default language"), choices=lambda: [("", "—"), *language_names().items()],
                                         validate_choice=False, widget=Select2Widget()),
         "label_format": choice_field("Shipping labels", tuple(LABEL_FORMATS), labels=LABEL_FORMATS),
         "reminder_time": _text("Booking reminders at", "HH:MM, e.g. 10:00. Empty: no reminders."),
@@ -193,7 +198,7 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                           "label_format": lambda value: LABEL_FORMATS.get(value, value),
                           "reminder_time": lambda value: value.strftime("%H:%M") if value else "—",
                           "small_business": yes_no,
-                          "default_language": lambda value: LANGUAGE_NAMES.get(value, "—")}
+                          "default_language": lambda value: language_names().get(value, "—")}
 
     def prefill_form(self, form, pk):
         super().prefill_form(form, pk)
