@@ -128,6 +128,13 @@ class PorticoSecurityManager(SecurityManager):
             db.session.commit()
 
     @property
+    def userinfoeditview(self):
+        """Your profile → Edit user information, with the staff user's language (``views.users``)."""
+        from .views.users import PorticoUserInfoEditView
+
+        return PorticoUserInfoEditView
+
+    @property
     def userdbmodelview(self):
         """Security → Users archives logins that history names instead of deleting them."""
         from .views.users import PorticoUserView

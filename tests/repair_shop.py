@@ -40,7 +40,8 @@ class Browser(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        for key in ("_login_user", "user", "portal_actor", "_portico_customer", "_portico_permissions"):
+        for key in ("_login_user", "user", "portal_actor", "_portico_customer", "_portico_permissions",
+                    "_flask_babel"):  # the locale Flask-Babel chose for the previous request
             g.pop(key, None)
         return super().open(*args, **kwargs)
 

@@ -24,7 +24,15 @@ from .settings import (
     ShippingMethod,
 )
 from .shipments import SHIPMENT_STATUSES, Shipment
-from .system import AuditEvent, DocumentSequence, IdempotencyKey, LoginToken, Notification, OutboxEmail
+from .system import (
+    AuditEvent,
+    DocumentSequence,
+    IdempotencyKey,
+    LoginToken,
+    Notification,
+    OutboxEmail,
+    StaffPreference,
+)
 from .work_orders import (
     PORTAL_TABS,
     WORK_ORDER_KINDS,
@@ -47,7 +55,7 @@ __all__ = [
     "BOOKING_MODES", "DEFAULT_SLOT_MINUTES", "WEEKDAYS", "CalendarFeed", "ClosedDay", "OpeningHours",
     "ServiceLocation", "ServiceType", "Settings", "ShippingMethod",
     "SHIPMENT_STATUSES", "Shipment",
-    "AuditEvent", "DocumentSequence", "IdempotencyKey", "LoginToken", "Notification", "OutboxEmail",
+    "AuditEvent", "DocumentSequence", "IdempotencyKey", "LoginToken", "Notification", "OutboxEmail", "StaffPreference",
     "PORTAL_TABS", "WORK_ORDER_KINDS", "WORK_ORDER_STATUSES", "OrderMessage", "TimeEntry", "WorkItem",
     "WorkOrder",
 ]

@@ -90,6 +90,8 @@ class Settings(TimestampMixin, Model):
     small_business: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", nullable=False)
     small_business_text: Mapped[str | None] = mapped_column(Text)  # None: the default sentence
     document_footer: Mapped[str | None] = mapped_column(Text)
+    # the language of a person who chose none and whose browser asks for none the shop speaks (None: config's)
+    default_language: Mapped[str | None] = mapped_column(String(5))
 
     def __str__(self) -> str:
         return self.shop_name

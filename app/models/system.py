@@ -139,3 +139,18 @@ class IdempotencyKey(Model):
     status_code: Mapped[int] = mapped_column(Integer, nullable=False)
     response: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class StaffPreference(Model):
+    """A staff user's own choices (one row per user, made when they first choose): the language of their
+    screens, e-mails and notifications (None: the browser's, else the shop's default)."""
+
+    __tablename__ = "staff_preference"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(5))
+
+    user = relationship(User)
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"

@@ -172,8 +172,10 @@ def submit(est: Estimate, actor: Actor):
         raise ValidationFailed({"labour_lines": [_l("Add at least one labour line before sending the estimate.")]})
     recompute(est)
     est.sent_at = utcnow()
-    notify.to_customer(est.customer, "estimate.sent", f"Estimate {est.display_number} is ready for you",
-                       f"Total {est.total} {get_settings().currency}. Approve, decline or dispute it in the portal.",
+    notify.to_customer(est.customer, "estimate.sent",
+                       _l("Estimate %(number)s is ready for you", number=est.display_number),
+                       _l("Total %(total)s %(currency)s. Approve, decline or dispute it in the portal.",
+                          total=est.total, currency=get_settings().currency),
                        link=_link(est), group="estimates")
     return est
 
@@ -268,7 +270,8 @@ def dispute(est: Estimate, actor: Actor, lines, note=None):
 
 def acknowledge(est: Estimate, actor: Actor):
     est.acknowledged_at = utcnow()
-    notify.to_customer(est.customer, "estimate.acknowledged", f"We are looking at your dispute of {est.display_number}",
+    notify.to_customer(est.customer, "estimate.acknowledged", _l("We are looking at your dispute of %(number)s",
+                                                                 number=est.display_number),
                        link=_link(est), group="estimates")
     return est
 
@@ -283,7 +286,8 @@ def add_note(est: Estimate, actor: Actor, text: str) -> DisputeNote:
         notify.to_staff("estimate.note", f"Note on {est.display_number}", text, link=_staff_link(est),
                         customer_id=est.customer_id)
     else:
-        notify.to_customer(est.customer, "estimate.note", f"A note on estimate {est.display_number}", text,
+        notify.to_customer(est.customer, "estimate.note", _l("A note on estimate %(number)s",
+                                                                         number=est.display_number), text,
                            link=_link(est), group="estimates")
     return note
 
@@ -310,7 +314,8 @@ def _revision(est: Estimate, actor: Actor, lines) -> Estimate:
 
 def cancel(est: Estimate, actor: Actor, reason=None):
     if est.sent_at:
-        notify.to_customer(est.customer, "estimate.cancelled", f"Estimate {est.display_number} was withdrawn",
+        notify.to_customer(est.customer, "estimate.cancelled", _l("Estimate %(number)s was withdrawn",
+                                                                              number=est.display_number),
                            reason or "", link=_link(est), group="estimates")
     return est
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from flask_babel import force_locale
 
+from ..core import languages
 from ..core.settings import absolute, get_settings
 from ..extensions import db
 from ..models import Customer, Notification, OutboxEmail, PortalUser, User
@@ -83,14 +85,18 @@ def customer_addresses(customer: Customer) -> list[str]:
 
 def to_customer(customer: Customer, event: str, title: str, body: str = "", *, link: str | None = None,
                 group: str = "requests", attachments: list[dict] | None = None) -> Notification:
-    """A portal notification for the account, and e-mail where its preferences want it."""
+    """A portal notification for the account, and e-mail where its preferences want it, in the account's
+    language whoever caused it: ``title`` and ``body`` may be lazy strings (``lazy_gettext``), read here."""
+    with force_locale(languages.for_customer(customer)):
+        title, body = str(title), str(body or "")
     note = Notification(audience="customer", customer_id=customer.id, event=event, title=title[:200],
                         body=body, link=link)
     db.session.add(note)
     if customer.wants_email(group):
         addresses = customer_addresses(customer)
         if addresses:
-            subject, text, html = render_email(event, title, body, link, customer.name, "customer")
+            with force_locale(languages.for_customer(customer)):  # the customer's, whoever pressed the button
+                subject, text, html = render_email(event, title, body, link, customer.name, "customer")
         for address in addresses:
             queue_email(address, f"{get_settings().shop_name}: {subject}", text, html, event=event,
                         attachments=attachments)
@@ -99,19 +105,24 @@ def to_customer(customer: Customer, event: str, title: str, body: str = "", *, l
 
 def to_staff(event: str, title: str, body: str = "", *, link: str | None = None, user_id: int | None = None,
              customer_id: int | None = None) -> Notification:
-    """The staff feed (or one staff user, e.g. the assigned technician), and the shop's staff address."""
+    """The staff feed (or one staff user, e.g. the assigned technician), and the shop's staff address.
+
+    One staff user's notification is worded in their language, the shared feed's in the shop's default
+    (``title`` and ``body`` may be lazy strings, read here)."""
+    user = db.session.get(User, user_id) if user_id is not None else None
+    with force_locale(languages.for_user(user) if user is not None else languages.shop_default()):
+        title, body = str(title), str(body or "")
     note = Notification(audience="staff", user_id=user_id, customer_id=customer_id, event=event,
                         title=title[:200], body=body, link=link)
     db.session.add(note)
-    recipients = []
+    recipients = []  # (address, language): a staff user's own language, the shop's for its staff address
     if user_id is not None:
-        user = db.session.get(User, user_id)
         if user is not None and user.email:
-            recipients.append(user.email)
+            recipients.append((user.email, languages.for_user(user)))
     elif get_settings().staff_email:
-        recipients.append(get_settings().staff_email)
-    if recipients:
-        subject, text, html = render_email(event, title, body, link, None, "staff")
-    for address in recipients:
+        recipients.append((get_settings().staff_email, languages.shop_default()))
+    for address, language in recipients:
+        with force_locale(language):
+            subject, text, html = render_email(event, title, body, link, None, "staff")
         queue_email(address, f"[Portico] {subject}", text, html, event=event)
     return note

@@ -205,22 +205,16 @@ def login_link(raw: str, next_path: str | None = None) -> str:
     return absolute(path)
 
 
-def user_language(user) -> str | None:
-    link = db.session.scalar(select(PortalUser).where(PortalUser.user_id == user.id))
-    if link is None:
-        return None
-    return link.language or (link.customer.language if link.customer else None)
-
-
 def _locale_for(user) -> str:
     from flask_babel import get_locale
 
-    languages = current_app.config.get("LANGUAGES", {})
-    wanted = user_language(user)
-    if wanted in languages:
+    from ..core import languages as lang
+
+    wanted = lang.profile_language(user)  # a portal user's (else their customer's), a staff user's
+    if wanted:
         return wanted
-    current = str(get_locale() or "") if has_request_context() else ""
-    return current if current in languages else current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
+    current = str(get_locale() or "") if has_request_context() else ""  # the page that asked for it
+    return current if current in lang.known() else lang.shop_default()
 
 
 def _mail(user, template: str, event: str, subject, **context) -> None:

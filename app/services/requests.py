@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import select
@@ -94,8 +95,9 @@ def prepare_new(req: ServiceRequest, actor: Actor) -> ServiceRequest:
     notify.to_staff("request.submitted", f"New service request {req.number}: {req.subject}",
                     link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
     customer = req.customer or db.session.get(Customer, req.customer_id)
-    notify.to_customer(customer, "request.received", f"We received your request {req.number}",
-                           f"{req.subject}\nPreferred: {req.preferred_date:%Y-%m-%d} ({req.preferred_slot}).",
+    notify.to_customer(customer, "request.received", _l("We received your request %(number)s", number=req.number),
+                           _l("%(subject)s\nPreferred: %(day)s (%(slot)s).", subject=req.subject,
+                              day=f"{req.preferred_date:%Y-%m-%d}", slot=req.preferred_slot),
                            link=_link(req), group="requests")
     return req
 
@@ -319,14 +321,19 @@ def confirm(req: ServiceRequest, actor: Actor, start=None, estimate: bool = Fals
     return created or req
 
 
+def _when(moment) -> LazyString:
+    """A booked time in words, in the language of whoever reads it (``availability.when`` when read)."""
+    return LazyString(availability.when, moment)
+
+
 def _notify_booking(req: ServiceRequest, event: str = "request.confirmed") -> None:
     """The customer's booking mail with the invitation (.ics): confirmed, or moved (the same UID with a
     higher SEQUENCE, so calendars update the event instead of adding one)."""
     from .calendar import booking_ics
 
-    title = (f"Your booking {req.number} is confirmed" if event == "request.confirmed"
-             else f"Your booking {req.number} was moved")
-    notify.to_customer(req.customer, event, title, f"We expect you on {availability.when(req.scheduled_start)}.",
+    title = (_l("Your booking %(number)s is confirmed", number=req.number) if event == "request.confirmed"
+             else _l("Your booking %(number)s was moved", number=req.number))
+    notify.to_customer(req.customer, event, title, _l("We expect you on %(when)s.", when=_when(req.scheduled_start)),
                        link=_link(req), group="requests", attachments=[booking_ics(req)])
 
 
@@ -338,8 +345,8 @@ def propose(req: ServiceRequest, actor: Actor, start=None, note: str | None = No
     db.session.add(TimeProposal(service_request=req, proposed_by=side, user_id=actor.user_id, start=when, note=note))
     local = to_local(when)
     if side == "staff":
-        notify.to_customer(req.customer, "request.time_proposed", f"A new time for {req.number}",
-                           f"We suggest {local:%A %d %B %Y at %H:%M}." + (f"\n{note}" if note else ""),
+        notify.to_customer(req.customer, "request.time_proposed", _l("A new time for %(number)s", number=req.number),
+                           _l("We suggest %(when)s.%(note)s", when=_when(when), note=f"\n{note}" if note else ""),
                            link=_link(req), group="requests")
     else:
         notify.to_staff("request.counter_proposed", f"{req.number}: the customer proposes {local:%Y-%m-%d %H:%M}",
@@ -369,7 +376,7 @@ def accept_time(req: ServiceRequest, actor: Actor):
 def decline(req: ServiceRequest, actor: Actor, reason: str):
     req.decline_reason = reason.strip()
     _settle_proposals(req, otherwise="withdrawn")
-    notify.to_customer(req.customer, "request.declined", f"We cannot take request {req.number}",
+    notify.to_customer(req.customer, "request.declined", _l("We cannot take request %(number)s", number=req.number),
                        req.decline_reason, link=_link(req), group="requests")
     return req
 
@@ -384,8 +391,9 @@ def cancel(req: ServiceRequest, actor: Actor, reason: str | None = None):
                     link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
     if req.scheduled_start is not None and req.confirmed_at is not None:
         req.calendar_sequence += 1
-        notify.to_customer(req.customer, "request.cancelled", f"Your booking {req.number} is cancelled",
-                           f"{availability.when(req.scheduled_start)}: cancelled.", link=_link(req),
+        notify.to_customer(req.customer, "request.cancelled",
+                           _l("Your booking %(number)s is cancelled", number=req.number),
+                           _l("%(when)s: cancelled.", when=_when(req.scheduled_start)), link=_link(req),
                            group="requests", attachments=[booking_ics(req, cancelled=True)])
     return req
 
@@ -414,9 +422,9 @@ def remind(req: ServiceRequest, actor: Actor):
     from .calendar import booking_ics
 
     req.reminder_sent_at = utcnow()
-    notify.to_customer(req.customer, "request.reminder", f"Reminder: {req.number} tomorrow",
-                       f"We expect you on {availability.when(req.scheduled_start)}.\n"
-                       "To move or cancel the booking, open the link below.",
+    notify.to_customer(req.customer, "request.reminder", _l("Reminder: %(number)s tomorrow", number=req.number),
+                       _l("We expect you on %(when)s.\nTo move or cancel the booking, open the link below.",
+                          when=_when(req.scheduled_start)),
                        link=_link(req), group="requests", attachments=[booking_ics(req)])
     return req
 

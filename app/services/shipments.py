@@ -78,7 +78,8 @@ def receive(shipment: Shipment, actor: Actor):
         if order.status == "confirmed":
             work_orders.TABLE.move(order, "receive", actor, reason=f"shipment {shipment.number}")
             order.received_at = shipment.received_at
-    notify.to_customer(shipment.customer, "shipment.received", f"We received shipment {shipment.number}",
+    notify.to_customer(shipment.customer, "shipment.received", _l("We received shipment %(number)s",
+                                                                              number=shipment.number),
                        ", ".join(o.number for o in shipment.work_orders), link=f"/portal/shipments/{shipment.id}",
                        group="shipments")
     return shipment

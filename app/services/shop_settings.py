@@ -11,6 +11,7 @@ from decimal import Decimal
 from zoneinfo import available_timezones
 
 import stdnum
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 from sqlalchemy import or_, select
@@ -65,6 +66,7 @@ class SettingsEdit(Unversioned):
     time_rounding = fields.String(validate=validate.OneOf(("exact", "6", "15", "30")), metadata={
         "description": "Clocked time on invoices: exact, or rounded up to 6, 15 or 30 minutes."})
     minimum_charge_minutes = _int(0, 480, metadata={"description": "Bill at least this many minutes (0: none)."})
+    default_language = fields.String(allow_none=True, validate=validate.Length(max=5))  # a code of LANGUAGES
     reminder_time = ClockTime(allow_none=True, metadata={"description": "Empty: no booking reminders."})
     closed_days = fields.String(allow_none=True, validate=validate.Length(max=20000),
                                 metadata={"description": "Days every location is closed, one per line."})
@@ -206,6 +208,10 @@ def edit(settings: Settings, actor: Actor, **changes) -> Settings:
         if name in changes:
             changes[name] = check(changes[name])
     _check_exemption(settings, changes)
+    if "default_language" in changes:
+        changes["default_language"] = changes["default_language"] or None
+        if changes["default_language"] not in (None, *(current_app.config.get("LANGUAGES") or {})):
+            raise ValidationFailed({"default_language": [_l("Choose one of the shop's languages.")]})
     upload = changes.pop("logo_upload", None)
     if upload is not None and getattr(upload, "filename", True):
         changes["logo"], changes["logo_content_type"] = logo(upload)

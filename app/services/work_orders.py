@@ -133,14 +133,15 @@ def from_estimate(est, actor: Actor) -> WorkOrder:
 
 # ---------------------------------------------------------------- actions
 def confirm(order: WorkOrder, actor: Actor):
-    notify.to_customer(order.customer, "work_order.confirmed", f"Your order {order.number} is confirmed",
+    notify.to_customer(order.customer, "work_order.confirmed", _l("Your order %(number)s is confirmed",
+                                                                            number=order.number),
                        link=_link(order), group="work_orders")
     return order
 
 
 def receive(order: WorkOrder, actor: Actor):
     order.received_at = utcnow()
-    notify.to_customer(order.customer, "work_order.received", f"We have received {order.number}",
+    notify.to_customer(order.customer, "work_order.received", _l("We have received %(number)s", number=order.number),
                        link=_link(order), group="work_orders")
     return order
 
@@ -188,8 +189,9 @@ def clock_off(order: WorkOrder, actor: Actor, note=None):
 def ready(order: WorkOrder, actor: Actor, note=None):
     _close_entries(order)
     order.ready_at = utcnow()
-    notify.to_customer(order.customer, "work_order.ready", f"{order.number} is ready",
-                       "Your unit is ready." + (f"\n{order.public_notes}" if order.public_notes else ""),
+    notify.to_customer(order.customer, "work_order.ready", _l("%(number)s is ready", number=order.number),
+                       _l("Your unit is ready.%(notes)s",
+                          notes=f"\n{order.public_notes}" if order.public_notes else ""),
                        link=_link(order), group="work_orders")
     notify.to_staff("work_order.ready", f"{order.number} is ready to complete and invoice",
                     link=_staff_link(order), customer_id=order.customer_id)
@@ -198,7 +200,7 @@ def ready(order: WorkOrder, actor: Actor, note=None):
 
 def complete(order: WorkOrder, actor: Actor):
     order.completed_at = utcnow()
-    notify.to_customer(order.customer, "work_order.completed", f"{order.number} is completed",
+    notify.to_customer(order.customer, "work_order.completed", _l("%(number)s is completed", number=order.number),
                        link=_link(order), group="work_orders")
     return order
 
@@ -206,7 +208,8 @@ def complete(order: WorkOrder, actor: Actor):
 def cancel(order: WorkOrder, actor: Actor, reason: str):
     order.cancel_reason = reason.strip()
     _close_entries(order)
-    notify.to_customer(order.customer, "work_order.cancelled", f"{order.number} was cancelled", order.cancel_reason,
+    notify.to_customer(order.customer, "work_order.cancelled", _l("%(number)s was cancelled", number=order.number),
+                       order.cancel_reason,
                        link=_link(order), group="work_orders")
     return order
 
@@ -226,7 +229,8 @@ def assign(order: WorkOrder, actor: Actor, technician_id=None, scheduled_start=N
     record(order, "assign", order.status, order.status, actor,  # a name in the history, not "technician 4"
            f"Assigned to {technician.get_full_name()}" if technician is not None else "Unassigned")
     if order.technician_id:
-        notify.to_staff("work_order.assigned", f"{order.number} is assigned to you", order.fault or "",
+        notify.to_staff("work_order.assigned", _l("%(number)s is assigned to you", number=order.number),
+                        order.fault or "",
                         link=f"/technicianboard/show/{order.id}", user_id=order.technician_id)
     return order
 
@@ -238,10 +242,12 @@ def add_message(order: WorkOrder, actor: Actor, text: str, public: bool = True) 
                            public=True if side == "customer" else bool(public), text=text.strip())
     db.session.add(message)
     if side == "customer":
-        notify.to_staff("work_order.message", f"Message on {order.number}", message.text, link=_staff_link(order),
+        notify.to_staff("work_order.message", _l("Message on %(number)s", number=order.number), message.text,
+                        link=_staff_link(order),
                         user_id=order.technician_id, customer_id=order.customer_id)
     elif message.public:
-        notify.to_customer(order.customer, "work_order.message", f"A message about {order.number}", message.text,
+        notify.to_customer(order.customer, "work_order.message", _l("A message about %(number)s", number=order.number),
+                           message.text,
                            link=_link(order), group="messages")
     return message
 

@@ -17,6 +17,7 @@ from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
 
 from ..core.errors import ServiceError
 from ..core.scope import archived_clause, current_actor
@@ -53,7 +54,8 @@ def take_on_each(view, name: str, items, target=lambda item: item):
         else:
             done.append(str(target(item)))
     if done:
-        flash(f"{'Archived' if name == 'archive' else 'Restored'}: {', '.join(done)}.", "success")
+        flash((_("Archived: %(names)s.", names=", ".join(done)) if name == "archive"
+               else _("Restored: %(names)s.", names=", ".join(done))), "success")
     if len(items) == 1:
         return redirect(url_for(f"{view.endpoint}.show", pk=items[0].id))
     return redirect(url_for(f"{view.endpoint}.list"))
@@ -86,7 +88,7 @@ class ArchiveMixin:
         except ServiceError as error:
             flash(describe(error), "danger")
         else:
-            flash(f"{name} was deleted.", "success")
+            flash(_("%(name)s was deleted.", name=name), "success")
 
     @expose("/show/<pk>", methods=["GET"])
     @has_access

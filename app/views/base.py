@@ -15,6 +15,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ListWidget
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -52,7 +53,7 @@ def local_time(value) -> str:
 
 
 def yes_no(value) -> str:
-    return "Yes" if value else "No"
+    return str(_("Yes") if value else _("No"))
 
 
 def label(value) -> str:

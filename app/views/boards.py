@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.errors import ServiceError, ValidationFailed
@@ -155,7 +156,8 @@ class BoardView(BaseView):
         if obj is None:
             abort(404)
         if action not in self.card_actions:
-            flash(f"{action_label(action)} is not available on the {self.board_name}.", "danger")
+            flash(_("%(action)s is not available on the %(board)s.", action=action_label(action),
+                    board=self.board_name), "danger")
             return redirect(board_url(f"{self.endpoint}.index", anchor=f"card-{pk}"))
         number, before = obj.number, getattr(obj, "status", None)
         result, refused = run_card_action(

@@ -22,6 +22,7 @@ import logging
 
 from flask import Response, abort, flash, make_response, redirect, request
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -82,10 +83,10 @@ class CalendarView(BaseView):
         except SQLAlchemyError:  # a place another request took first: say so, no 500
             db.session.rollback()
             log.exception("calendar reschedule of %s failed", pk)
-            flash(f"{number} could not be moved. Reload the calendar and try again.", "danger")
+            flash(_("%(number)s could not be moved. Reload the calendar and try again.", number=number), "danger")
         if moved_to is None:
             return redirect(board_url(f"{self.endpoint}.index", anchor=f"req-{pk}"))
-        flash(f"{number} is moved to {when(moved_to)}.", "success")
+        flash(_("%(number)s is moved to %(when)s.", number=number, when=when(moved_to)), "success")
         return redirect(board_url(f"{self.endpoint}.index", anchor=f"req-{pk}",
                                   day=to_local(moved_to).date().isoformat()))
 
@@ -106,7 +107,7 @@ class CalendarView(BaseView):
         except SQLAlchemyError:  # two rotations of a new feed at once: the unique key refused one
             db.session.rollback()
             log.exception("calendar feed rotation failed")
-            flash("The feed could not be created. Try again.", "danger")
+            flash(_("The feed could not be created. Try again."), "danger")
             return redirect(board_url(f"{self.endpoint}.index"))
         response = make_response(self._render(fresh={"name": _name(owner),
                                                      "url": absolute(f"/calendar/feed/{token}.ics")}))

@@ -287,11 +287,11 @@ class CustomerView(ArchiveMixin, ServiceEditMixin, StaffModelView):
         changed = [item for item in items if item is not None and customers.TABLE.may(item, action, actor)]
         for item in changed:
             perform(item, action, actor)
-        verb = "Locked" if locked else "Unlocked"
+        names = ", ".join(item.name for item in changed)
         if changed:
-            flash(f"{verb}: " + ", ".join(item.name for item in changed), "success")
+            flash(_("Locked: %(names)s", names=names) if locked else _("Unlocked: %(names)s", names=names), "success")
         else:
-            flash("Nothing changed: " + ("already locked." if locked else "not locked."), "info")
+            flash(_("Nothing changed: already locked.") if locked else _("Nothing changed: not locked."), "info")
         if len(items) == 1 and items[0] is not None:
             return redirect(url_for(".show", pk=items[0].id))
         return redirect(url_for(".list"))

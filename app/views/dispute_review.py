@@ -16,6 +16,7 @@ import logging
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
@@ -75,7 +76,7 @@ def names_of_line_refs(refs) -> dict[str, str]:
     """``"labour:3"`` / ``"part:9"`` → "Replace compressor" / "Part Gasket", in one statement per kind."""
     ids = {"labour": set(), "part": set()}
     for ref in refs:
-        kind, _, ident = (ref or "").partition(":")
+        kind, _sep, ident = (ref or "").partition(":")
         if kind in ids and ident.isdecimal():
             ids[kind].add(int(ident))
     names = {}
@@ -147,17 +148,17 @@ class DisputeReviewView(BaseView):
             db.session.rollback()
             if not isinstance(error, ServiceError):
                 log.exception("Dispute review: %s on %s failed", action, number)
-            message = getattr(error, "message", "this could not be saved. Reload the page and try again.")
+            message = getattr(error, "message", _("this could not be saved. Reload the page and try again."))
             flash(f"{number}: {message}", "danger")
             if action == "notes":
                 return self._page(est, note_text=params["text"], status=getattr(error, "status_code", 409))
             return redirect(url_for(".show", pk=est.id))
         if action == "revise":
-            flash(f"{number} is superseded by {result.display_number}, a draft: change its lines, then resubmit.",
-                  "success")
+            flash(_("%(number)s is superseded by %(draft)s, a draft: change its lines, then resubmit.", number=number,
+                    draft=result.display_number), "success")
             return redirect(url_for(".show", pk=result.id))
-        messages = {"acknowledge": "dispute acknowledged; the customer is told you are on it",
-                    "notes": "note added to the dispute log", "submit": "sent to the customer again"}
+        messages = {"acknowledge": _("dispute acknowledged; the customer is told you are on it"),
+                    "notes": _("note added to the dispute log"), "submit": _("sent to the customer again")}
         flash(f"{number}: {messages[action]}.", "success")
         if action == "submit":
             return redirect(url_for(".list"))

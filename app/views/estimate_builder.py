@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.errors import ServiceError, ValidationFailed
@@ -291,9 +292,11 @@ class EstimateBuilderView(BaseView):
                 return self._page(est, lines_from_estimate(est), version=est.version, errors=errors,
                                   message=f"The lines are saved, but {est.display_number} was not sent: "
                                           f"{error.message}", status=error.status_code)
-            flash(f"{est.display_number} sent to the customer (total {format_money(est.total)}).", "success")
+            flash(_("%(number)s sent to the customer (total %(total)s).", number=est.display_number,
+                    total=format_money(est.total)), "success")
             return redirect(self._back(est))
-        flash(f"{est.display_number}: lines saved (total {format_money(est.total)}).", "success")
+        flash(_("%(number)s: lines saved (total %(total)s).", number=est.display_number,
+                total=format_money(est.total)), "success")
         return redirect(url_for(".edit", pk=est.id, back=request.form.get("back") or None))
 
 

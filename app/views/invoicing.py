@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
@@ -83,9 +84,9 @@ def check_amount(amount) -> None:
     if not value.is_finite():
         return
     if abs(value) > MAX_AMOUNT:
-        raise ValidationFailed({"amount": ["That amount is too large."]})
+        raise ValidationFailed({"amount": [_("That amount is too large.")]})
     if value != value.quantize(Decimal("0.01")):
-        raise ValidationFailed({"amount": ["Use at most two decimals."]})
+        raise ValidationFailed({"amount": [_("Use at most two decimals.")]})
 
 
 class _InvoicingList(BaseView):
@@ -187,12 +188,16 @@ class InvoicingActionsView(BaseView):
         except SQLAlchemyError:
             db.session.rollback()
             log.exception("Invoice %s: %s failed", number, action)
-            flash(f"{number}: this could not be saved. Reload the page and try again.", "danger")
+            flash(_("%(number)s: this could not be saved. Reload the page and try again.", number=number), "danger")
             return listing.render_list(typed=typed, status=409)
         if action == "payments":
-            left = (f"{format_money(invoice.balance)} remain open" if invoice.balance > 0
-                    else f"it is now {status_label(invoice.status).lower()}")
-            flash(f"{number}: a payment of {format_money(params['amount'])} is recorded; {left}.", "success")
+            amount = format_money(params["amount"])
+            if invoice.balance > 0:
+                flash(_("%(number)s: a payment of %(amount)s is recorded; %(left)s remain open.", number=number,
+                        amount=amount, left=format_money(invoice.balance)), "success")
+            else:
+                flash(_("%(number)s: a payment of %(amount)s is recorded; it is now %(status)s.", number=number,
+                        amount=amount, status=status_label(invoice.status).lower()), "success")
         else:
             flash(sentences.done(invoice, number, action, None, before), "success")
         return redirect(url_for(f"{listing.endpoint}.index"))
@@ -210,11 +215,11 @@ class InvoicingActionsView(BaseView):
             db.session.rollback()
             if not isinstance(error, ServiceError):
                 log.exception("Invoicing %s failed", number)
-            message = getattr(error, "message", "the invoice could not be saved. Reload the page and try again.")
+            message = getattr(error, "message", _("the invoice could not be saved. Reload the page and try again."))
             flash(f"{number}: {message}", "danger")
             return redirect(url_for("ReadyToInvoiceView.index"))
-        flash(f"{number}: draft invoice {invoice.number} created ({format_money(invoice.total)}). "
-              "Check it, then submit it.", "success")
+        flash(_("%(number)s: draft invoice %(invoice)s created (%(total)s). Check it, then submit it.",
+                number=number, invoice=invoice.number, total=format_money(invoice.total)), "success")
         return redirect(url_for("InvoiceView.show", pk=invoice.id))
 
 

@@ -14,6 +14,7 @@ from flask_appbuilder import expose
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -200,10 +201,11 @@ class ReportDefinitionView(ServiceEditMixin, StaffModelView):
         except ServiceError as error:
             flash(error.message, "danger")
         else:
-            note = "" if service.scheduler_alive() else (
-                " No scheduler process is running at the moment: it starts when the scheduler does "
-                "(flask --app run scheduler).")
-            flash(f"Run {run.id} of {item.name} is queued; the scheduler runs it within seconds.{note}", "success")
+            flash(_("Run %(run)s of %(name)s is queued; the scheduler runs it within seconds.", run=run.id,
+                    name=item.name), "success")
+            if not service.scheduler_alive():
+                flash(_("No scheduler process is running at the moment: it starts when the scheduler does "
+                        "(flask --app run scheduler)."), "warning")
         return redirect(url_for(f"{self.endpoint}.show", pk=item.id))
 
 

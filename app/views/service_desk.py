@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, url_for
 from flask_appbuilder.models.sqla.filters import FilterIn
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import TimeField
 from wtforms.validators import Optional
@@ -137,7 +138,8 @@ class ServiceRequestView(WorkflowMixin, StaffModelView):
     def after_transition(self, item, number, action, result, back, before=None):
         """"Create estimate" opens the new draft in the estimate builder."""
         if action == "estimate" and isinstance(result, Estimate):
-            flash(f"{number}: estimate {result} is created as a draft. Add its lines.", "success")
+            flash(_("%(number)s: estimate %(estimate)s is created as a draft. Add its lines.", number=number,
+                    estimate=result), "success")
             return redirect(url_for("EstimateBuilderView.edit", pk=result.id))
         return super().after_transition(item, number, action, result, back, before)
 

@@ -2,11 +2,11 @@
 Scheduled reports live in ``views.reports``."""
 from __future__ import annotations
 
-from flask import request
-from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget
+from flask import current_app, request
+from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, FileField, IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, FileField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..core.i18n import has_control_characters, other_languages
@@ -22,6 +22,15 @@ ROUNDING_LABELS = {"exact": "Exact clocked time", "6": "Up to 6 minutes", "15": 
                    "30": "Up to 30 minutes"}
 LABEL_FORMATS = {"a6": "A6 label (105 × 148 mm, thermal printer)", "4x6": "4 × 6 in label (thermal printer)",
                  "a4x4": "A4 sheet, the label in one quarter (cut out)"}
+#: How a service type is booked (``ServiceType.booking_mode``), in words.
+BOOKING_LABELS = {"instant": _l("Instant booking"), "request": _l("Request only")}
+
+
+def language_names() -> dict[str, str]:
+    """The languages a shop may default to (``LANGUAGES`` in config.py), named in their own language."""
+    return {code: info.get("name", code) for code, info in (current_app.config.get("LANGUAGES") or {}).items()}
+
+
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 HOURS_FIELDS = [f"hours_{day}" for day in WEEKDAYS]
 CLOSED_HELP = ("One per line: 2026-12-24 Christmas Eve, or a range 2026-12-24..2026-12-26 Christmas. "
@@ -118,9 +127,9 @@ class ServiceTypeView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, StaffM
         "booking_mode": "Instant booking: a customer who picks a free time is booked at once. "
                         "Request only: the chosen time is a wish the booking board confirms.",
     }
-    add_form_extra_fields = edit_form_extra_fields = {"booking_mode": choice_field("Booking", BOOKING_MODES)}
-    formatters_columns = {"active": yes_no, "booking_mode": lambda value: {
-        "instant": "Instant booking", "request": "Request only"}.get(value, value)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "booking_mode": choice_field("Booking", BOOKING_MODES, labels=BOOKING_LABELS)}
+    formatters_columns = {"active": yes_no, "booking_mode": lambda value: str(BOOKING_LABELS.get(value, value))}
     base_order = ("name", "asc")
 
 
@@ -191,7 +200,7 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     _fields = ["shop_name", "address", "phone", "currency", "tax_rate", "labour_rate", "time_zone", "base_url",
                "mail_sender", "staff_email", "magic_link_hours", "photo_limit", "slot_capacity", "request_stale_hours",
                "invoice_labour_source", "time_rounding", "minimum_charge_minutes", "invoice_due_days", "paper_size",
-               "label_format", "export_retention_days", "privacy_retention_years", "reminder_time"]
+               "label_format", "export_retention_days", "privacy_retention_years", "reminder_time", "default_language"]
     _legal = ["legal_name", "vat_id", "tax_number", "registered_office", "register_court", "register_number",
               "managing_directors", "bank_name", "iban", "bic", "payment_terms", "small_business",
               "small_business_text", "document_footer"]
@@ -199,7 +208,8 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     show_columns = [*_fields, "has_logo", "upcoming_closed_days", "updated_at"]
     add_columns = [field for field in _fields if field != "reminder_time"]  # FAB has no form field for a Time
     edit_columns = [*_fields, "closed_days", "logo_upload", "remove_logo"]
-    label_columns = {"shop_name": "Shop name", "tax_rate": "Tax rate (%)", "labour_rate": "Labour rate per hour",
+    label_columns = {"default_language": _l("Default language"),
+                     "shop_name": "Shop name", "tax_rate": "Tax rate (%)", "labour_rate": "Labour rate per hour",
                      "time_zone": "Time zone", "base_url": "Address in e-mailed links",
                      "mail_sender": "Mail sender", "staff_email": "Staff e-mail",
                      "magic_link_hours": "Login link lifetime (hours)", "photo_limit": "Photos per request",
@@ -217,7 +227,9 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                      "small_business": _l("Small-business exemption"),
                      "small_business_text": _l("Exemption text"), "document_footer": _l("Document footer"),
                      "has_logo": _l("Logo")}
-    description_columns = {"reminder_time": "The time of day (HH:MM, shop time) the reminders for the next "
+    description_columns = {"default_language": _l("For people who chose no language and whose browser asks for "
+                                                  "none the shop speaks. Empty: English."),
+                           "reminder_time": "The time of day (HH:MM, shop time) the reminders for the next "
                                             "day's bookings go out. Empty: no reminders.",
                            "legal_name": _l("As registered, printed on invoices. Empty: the shop name."),
                            "vat_id": _l("With its country prefix, e.g. DE123456788."),
@@ -227,6 +239,9 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     edit_form_extra_fields = {
         "invoice_labour_source": choice_field("Invoice labour from", tuple(LABOUR_SOURCES), labels=LABOUR_SOURCES),
         "paper_size": choice_field("Paper size", ("A4", "Letter")),
+        # unchecked here (a form without it keeps working); the service refuses an unknown code
+        "default_language": SelectField(_l("Default language"), choices=lambda: [("", "—"), *language_names().items()],
+                                        validate_choice=False, widget=Select2Widget()),
         "label_format": choice_field("Shipping labels", tuple(LABEL_FORMATS), labels=LABEL_FORMATS),
         "reminder_time": _text("Booking reminders at", "HH:MM, e.g. 10:00. Empty: no reminders."),
         "time_rounding": choice_field("Billable time", ("exact", "6", "15", "30"), labels=ROUNDING_LABELS),
@@ -246,7 +261,8 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                           "invoice_labour_source": lambda value: LABOUR_SOURCES.get(value, value),
                           "label_format": lambda value: LABEL_FORMATS.get(value, value),
                           "reminder_time": lambda value: value.strftime("%H:%M") if value else "—",
-                          "small_business": yes_no}
+                          "small_business": yes_no,
+                          "default_language": lambda value: language_names().get(value, "—")}
 
     def prefill_form(self, form, pk):
         super().prefill_form(form, pk)

@@ -19,6 +19,7 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.sqla.filters import FilterIn
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -155,15 +156,16 @@ class TechnicianTodayView(BaseView):
         if order is None:  # not theirs (or not today's): the same answer as a missing one
             abort(404)
         if action not in TODAY_ACTIONS:
-            flash(f"{action_label(action)} is not available here.", "danger")
+            flash(_("%(action)s is not available here.", action=action_label(action)), "danger")
             return redirect(url_for(f"{self.endpoint}.today"))
         number = order.number
         _result, refused = run_card_action(self._render, pk, action, typed_values("text", "note"),
                                            lambda: self._run(order, action, actor))
         if refused:
             return refused
-        done = {"note": "note added", "photo": "photo added", "item": "work item updated"}
-        flash(f"{number}: {done.get(action) or action_label(action).lower() + ' done'}.", "success")
+        done = {"note": _("note added"), "photo": _("photo added"), "item": _("work item updated")}
+        flash(_("%(number)s: %(done)s.", number=number,
+                done=done.get(action) or _("%(action)s done", action=action_label(action).lower())), "success")
         return redirect(url_for(f"{self.endpoint}.today", _anchor=f"card-{pk}"))
 
     def _run(self, order: WorkOrder, action: str, actor):

@@ -1,8 +1,15 @@
 """Security → Users: FAB's user screen, with logins that history names archived instead of deleted."""
 from __future__ import annotations
 
-from flask_appbuilder.security.views import UserDBModelView
+from flask import current_app, flash, g
+from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.security.forms import UserInfoEdit
+from flask_appbuilder.security.views import UserDBModelView, UserInfoEditView
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
+from wtforms import SelectField
 
+from ..core import languages
 from .archive import ArchiveMixin
 
 
@@ -19,3 +26,37 @@ class PorticoUserView(ArchiveMixin, UserDBModelView):
             from ..services.portal_auth import revoke_credentials
 
             revoke_credentials(item)
+
+
+def _language_choices() -> list[tuple[str, str]]:
+    names = current_app.config.get("LANGUAGES") or {}
+    return [("", "—"), *((code, info.get("name", code)) for code, info in names.items())]
+
+
+class UserInfoWithLanguage(UserInfoEdit):
+    """FAB's "Edit user information" form with the staff user's language."""
+
+    language = SelectField(_l("Language"), choices=lambda: _language_choices(), widget=Select2Widget(),
+                           description=_l("Your screens, e-mails and notifications. Empty: your browser's."))
+
+
+class PorticoUserInfoEditView(UserInfoEditView):
+    """Your profile → Edit: name and language (``core.languages``: the profile comes first)."""
+
+    form = UserInfoWithLanguage
+    route_base = "/userinfoeditview"  # FAB's own address and permission name (security.OWN_PROFILE)
+    class_permission_name = "UserInfoEditView"
+
+    def form_get(self, form) -> None:
+        item = self.appbuilder.sm.get_user_by_id(g.user.id)
+        form.first_name.data, form.last_name.data = item.first_name, item.last_name
+        form.language.data = languages.staff_language(item) or ""
+
+    def form_post(self, form) -> None:
+        item = self.appbuilder.sm.get_user_by_id(g.user.id)
+        item.first_name, item.last_name = form.first_name.data, form.last_name.data
+        if not languages.is_portal_login(item):
+            languages.set_staff_language(item, form.language.data or None)
+        self.appbuilder.sm.update_user(item)  # commits
+        refresh()
+        flash(str(self.message), "info")

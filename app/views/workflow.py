@@ -15,6 +15,8 @@ from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,15 +33,17 @@ from .base import get_or_404
 log = logging.getLogger(__name__)
 
 ACTION_LABELS = {
-    "confirm": "Confirm", "propose": "Propose a time", "accept_time": "Accept time", "decline": "Decline",
-    "cancel": "Cancel", "estimate": "Create estimate", "work_order": "Create work order",
-    "submit": "Submit", "approve": "Approve", "acknowledge": "Acknowledge dispute", "revise": "Revise",
-    "receive": "Receive", "clock_on": "Clock on", "clock_off": "Clock off", "ready": "Mark ready",
-    "complete": "Complete", "invoice": "Create invoice", "authorize": "Authorize",
-    "payments": "Record payment", "void": "Void", "messages": "Send message", "notes": "Add note",
-    "assign": "Assign", "run": "Run now", "credit": "Issue credit note", "reschedule": "Move the booking",
-    "tracking": "Set tracking number", "answer": "Answer the query (keep the invoice)",
-    "reissue": "Void and re-issue", "offer_again": "Offer the declined lines again", "rotate_feed": "New feed URL",
+    "confirm": _l("Confirm"), "propose": _l("Propose a time"), "accept_time": _l("Accept time"),
+    "decline": _l("Decline"), "cancel": _l("Cancel"), "estimate": _l("Create estimate"),
+    "work_order": _l("Create work order"), "submit": _l("Submit"), "approve": _l("Approve"),
+    "acknowledge": _l("Acknowledge dispute"), "revise": _l("Revise"), "receive": _l("Receive"),
+    "clock_on": _l("Clock on"), "clock_off": _l("Clock off"), "ready": _l("Mark ready"), "complete": _l("Complete"),
+    "invoice": _l("Create invoice"), "authorize": _l("Authorize"), "payments": _l("Record payment"),
+    "void": _l("Void"), "messages": _l("Send message"), "notes": _l("Add note"), "assign": _l("Assign"),
+    "run": _l("Run now"), "credit": _l("Issue credit note"), "reschedule": _l("Move the booking"),
+    "tracking": _l("Set tracking number"), "answer": _l("Answer the query (keep the invoice)"),
+    "reissue": _l("Void and re-issue"), "offer_again": _l("Offer the declined lines again"),
+    "rotate_feed": _l("New feed URL"),
 }
 DANGER = {"cancel", "decline", "void", "credit", "reissue"}
 #: Rows of a table that have a screen of their own rather than a button on the show page.
@@ -49,7 +53,7 @@ UTC_FIELDS = ("scheduled_start", "scheduled_end")
 
 
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action.replace("_", " ").capitalize())
+    return str(ACTION_LABELS.get(action, action.replace("_", " ").capitalize()))
 
 
 def technicians() -> list:
@@ -123,7 +127,7 @@ class ServiceEditMixin:
                 flash(describe(error), "danger")
                 status = error.status_code
             else:
-                flash(f"{item}: saved.", "success")
+                flash(_("%(item)s: saved.", item=item), "success")
                 return redirect(url_for(f"{self.endpoint}.show", pk=item.id))
         widgets = self._get_related_views_widgets(
             item, filters={}, orders=get_order_args(), pages=get_page_args(), page_sizes=get_page_size_args(),
@@ -272,7 +276,7 @@ class WorkflowMixin(ServiceEditMixin):
         item = get_or_404(self, pk)
         back = redirect(url_for(f"{self.endpoint}.show", pk=item.id))
         if not self.accepts(action):
-            flash(f"{action_label(action)} is not available on this screen.", "danger")
+            flash(_("%(action)s is not available on this screen.", action=action_label(action)), "danger")
             return back
         number, before = str(item), getattr(item, "status", None)
         try:
@@ -283,8 +287,8 @@ class WorkflowMixin(ServiceEditMixin):
         except SQLAlchemyError:  # e.g. a constraint another request won first: no 500 for the user
             db.session.rollback()
             log.exception("%s %s on %s failed", type(self).__name__, action, number)
-            flash(f"{number}: {action_label(action).lower()} could not be saved. Reload the page and try again.",
-                  "danger")
+            flash(_("%(number)s: %(action)s could not be saved. Reload the page and try again.", number=number,
+                    action=action_label(action).lower()), "danger")
             return back
         return self.after_transition(item, number, action, result, back, before)
 

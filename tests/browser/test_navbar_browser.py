@@ -15,15 +15,25 @@ ROWS = """() => {
 }"""
 
 
-@pytest.mark.parametrize("role", ["Admin", "Manager", "Advisor", "Technician"])
-def test_the_navbar_is_one_row_at_1366(live_server, page, browser_login, screenshot, db, role):
-    make_user(role, username=f"nav-{role.lower()}")
+#: German menu names are longer: an Admin's German navbar (Security's menu too) needs about 80 px more.
+GERMAN_ADMIN_WRAPS = pytest.mark.xfail(strict=True, reason="the Admin's German navbar wraps at 1366 px (issue 16)")
+ROLES = [(role, language) for language in ("en", "de") for role in ("Admin", "Manager", "Advisor", "Technician")]
+
+
+@pytest.mark.parametrize(("role", "language"), [
+    pytest.param(role, language, marks=GERMAN_ADMIN_WRAPS if (role, language) == ("Admin", "de") else ())
+    for role, language in ROLES])
+def test_the_navbar_is_one_row_at_1366(live_server, page, browser_login, screenshot, db, role, language):
+    from app.core import languages
+
+    user = make_user(role, username=f"nav-{role.lower()}")
+    languages.set_staff_language(user, language)  # German menu names are longer
     db.session.commit()
     page.set_viewport_size({"width": 1366, "height": 768})
     browser_login(page, f"nav-{role.lower()}")
     page.goto(f"{live_server}/")  # where the role lands
     page.wait_for_load_state("networkidle")
     tops = page.evaluate(ROWS)
-    screenshot(page, f"staff-navbar-{role.lower()}")
+    screenshot(page, f"staff-navbar-{role.lower()}-{language}")
     assert len(tops) == 1, (role, tops)
     assert page.locator(".navbar").first.bounding_box()["height"] < 70
