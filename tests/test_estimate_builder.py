@@ -87,7 +87,7 @@ def test_saving_goes_through_set_lines_recomputes_and_audits(shop, login_as, db)
     assert audit.actor_label == shop["advisor"].username
     assert 'line "Replace compressor" (hours 2.50 → 3.00)' in audit.reason and "total 654.50 → 702.10" in audit.reason
     history = client.get(f"/estimateview/show/{est.id}").text
-    assert "edit lines" in history
+    assert "Edit lines" in history  # the action in words
 
 
 def test_invalid_fields_come_back_at_the_field_with_everything_typed(shop, login_as, db):

@@ -9,18 +9,20 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
+
 PERIODS = {
-    "yesterday": "Yesterday",
-    "last_7_days": "The last 7 days",
-    "last_week": "Last week (Monday to Sunday)",
-    "week_to_date": "This week so far",
-    "last_30_days": "The last 30 days",
-    "last_month": "Last month",
-    "month_to_date": "This month so far",
-    "last_quarter": "Last quarter",
-    "year_to_date": "This year so far",
-    "last_365_days": "The last 365 days",
-    "all_time": "All time",
+    "yesterday": _l("Yesterday"),
+    "last_7_days": _l("The last 7 days"),
+    "last_week": _l("Last week (Monday to Sunday)"),
+    "week_to_date": _l("This week so far"),
+    "last_30_days": _l("The last 30 days"),
+    "last_month": _l("Last month"),
+    "month_to_date": _l("This month so far"),
+    "last_quarter": _l("Last quarter"),
+    "year_to_date": _l("This year so far"),
+    "last_365_days": _l("The last 365 days"),
+    "all_time": _l("All time"),
 }
 EPOCH = dt.date(2000, 1, 1)
 

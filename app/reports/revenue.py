@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..models import CreditNote, Customer, Invoice, Payment
@@ -32,7 +33,7 @@ DESCRIPTION = ("Invoices issued in the period (not voided, tax included, less cr
 DEFAULT_PERIOD = "last_month"
 PARAMS = [
     Param("customer_id", "Customer", "customer"),
-    Param("customer_kind", "Customer kind", "choice", choices=("individual", "business", "reseller")),
+    Param("customer_kind", _l("Customer kind"), "choice", choices=("individual", "business", "reseller")),
 ]
 INVOICED = ("awaiting_authorization", "open", "paid")
 

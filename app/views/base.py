@@ -28,7 +28,7 @@ from ..extensions import db
 from ..models import Role, User, WorkOrder
 from ..services import audit
 from ..services.workflow import table_of
-from .filters import format_local, format_money, status_label
+from .filters import VALUE_WORDS, format_local, format_money, status_label
 
 READ_ONLY = ["can_list", "can_show"]
 NO_DELETE = ["can_list", "can_show", "can_add", "can_edit"]
@@ -93,7 +93,9 @@ def dash_for_empty_choices() -> None:
 
 def choice_field(label: str, choices, *, required: bool = True, labels: dict | None = None) -> SelectField:
     """A select box for a string column with a fixed set of values (kind, slot, status…)."""
-    options = [SelectChoice(value, (labels or {}).get(value) or status_label(value)) for value in choices]
+    # the lazy words, not str(): the label is chosen when the form is drawn, in the reader's language
+    options = [SelectChoice(value, (labels or {}).get(value) or VALUE_WORDS.get(value) or status_label(value))
+               for value in choices]
     if not required:
         options = [SelectChoice("", BLANK), *options]
     return SelectField(label, choices=options, widget=Select2Widget())

@@ -48,8 +48,50 @@ def format_when(value) -> str:
     return when(value) if value is not None else ""
 
 
+#: Every fixed value a person reads — states, kinds, slots, weekdays, methods, line kinds —
+#: in words of the reader's language. A value missing here reads as itself, prettified (``in_progress`` →
+#: "In progress"); report periods are named in reports.periods. tests/test_value_words.py checks that every
+#: state and kind of the models is here.
+VALUE_WORDS = {
+    # states (SPEC §3)
+    "new": _l("New"), "time_proposed": _l("Time proposed"), "accepted": _l("Booked"), "rejected": _l("Declined"),
+    "cancelled": _l("Cancelled"), "resolved": _l("Resolved"), "draft": _l("Draft"), "sent": _l("Sent"),
+    "approved": _l("Approved"), "declined": _l("Declined"), "disputed": _l("Disputed"),
+    "superseded": _l("Superseded"), "pending_confirmation": _l("Pending confirmation"),
+    "confirmed": _l("Confirmed"), "received": _l("Received"), "in_progress": _l("In progress"),
+    "ready": _l("Ready"), "completed": _l("Completed"), "awaiting_authorization": _l("Awaiting authorization"),
+    "open": _l("Open"), "paid": _l("Paid"), "void": _l("Void"),
+    "uploaded": _l("Uploaded"), "checked": _l("Checked"), "queued": _l("Queued"), "running": _l("Running"),
+    "imported": _l("Imported"), "failed": _l("Failed"), "undone": _l("Undone"), "archived": _l("Archived"),
+    "succeeded": _l("Succeeded"), "pending": _l("Pending"), "given_up": _l("Given up"), "done": _l("Done"),
+    # kinds
+    "job": _l("Job"), "inspection": _l("Inspection"), "repair": _l("Repair"),
+    "vehicle": _l("Vehicle"), "device": _l("Device"), "equipment": _l("Equipment"),
+    "individual": _l("Individual"), "business": _l("Business"), "reseller": _l("Reseller"),
+    "customers": _l("Customers"), "units": _l("Units"), "labour": _l("Labour"), "part": _l("Part"),
+    "schedule": _l("Scheduled"), "manual": _l("By hand"),
+    # who and where from: the sides of a dispute, a request's source
+    "staff": _l("Staff"), "customer": _l("Customer"), "portal": _l("Portal"), "public": _l("Public form"),
+    # notification groups
+    "requests": _l("Requests"), "estimates": _l("Estimates"), "work_orders": _l("Work orders"),
+    "invoices": _l("Invoices"), "shipments": _l("Shipments"), "messages": _l("Messages"),
+    # slots, booking modes, weekdays
+    "morning": _l("Morning"), "afternoon": _l("Afternoon"), "evening": _l("Evening"), "custom": _l("Custom time"),
+    "request": _l("Request"), "instant": _l("Instant booking"),
+    "mon": _l("Monday"), "tue": _l("Tuesday"), "wed": _l("Wednesday"), "thu": _l("Thursday"),
+    "fri": _l("Friday"), "sat": _l("Saturday"), "sun": _l("Sunday"),
+    # payment methods
+    "cash": _l("Cash"), "card": _l("Card"), "transfer": _l("Bank transfer"), "cheque": _l("Cheque"),
+    "online": _l("Online"),
+}
+
+
 def status_label(value) -> str:
-    return (value or "").replace("_", " ").capitalize()
+    """A state, kind or other fixed value in the reader's words (``time_proposed`` → "Termin vorgeschlagen")."""
+    from ..reports.periods import PERIODS
+
+    word = (VALUE_WORDS.get(value) or PERIODS.get(value)) if isinstance(value, str) else None
+    return str(word) if word is not None else (value or "").replace("_", " ").capitalize()
 
 
 def record_label(value) -> str:
@@ -85,6 +127,13 @@ def report_form_fields() -> dict:
     return used_by()
 
 
+def action_word(value) -> str:
+    """An action of an entity's table (``accept_time``) as the button names it, in the reader's language."""
+    from .workflow import action_label
+
+    return action_label(value) if value else ""
+
+
 def register(app) -> None:
     app.add_template_global(may, "may")
     app.add_template_global(report_form_fields, "report_form_fields")
@@ -92,5 +141,6 @@ def register(app) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["status_label"] = status_label
+    app.jinja_env.filters["action_word"] = action_word
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["when"] = format_when

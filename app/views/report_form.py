@@ -15,6 +15,8 @@ import re
 
 from flask import request
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import Optional
@@ -25,14 +27,14 @@ from ..models import Customer, Role, ServiceLocation, ServiceType, User
 from ..reports import CATALOGUE, PERIODS
 from ..reports.schedule import normalise
 from .base import BLANK
-from .filters import status_label
+from .filters import VALUE_WORDS, status_label
 
 CUSTOM = "custom"
-FREQUENCIES = {"daily": "Every day", "weekly": "Every week", "monthly": "Every month",
-               "cron": "Advanced: a cron expression"}
+FREQUENCIES = {"daily": _l("Every day"), "weekly": _l("Every week"), "monthly": _l("Every month"),
+               "cron": _l("Advanced: a cron expression")}
 #: Cron's weekday numbers, Monday first.
-WEEKDAYS = [("1", "Monday"), ("2", "Tuesday"), ("3", "Wednesday"), ("4", "Thursday"), ("5", "Friday"),
-            ("6", "Saturday"), ("0", "Sunday")]
+WEEKDAYS = [("1", _l("Monday")), ("2", _l("Tuesday")), ("3", _l("Wednesday")), ("4", _l("Thursday")),
+            ("5", _l("Friday")), ("6", _l("Saturday")), ("0", _l("Sunday"))]
 SIMPLE_CRON = re.compile(r"^(\d{1,2}) (\d{1,2}) (\*|\d{1,2}) \* (\*|[0-7])$")
 HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 #: Entity kinds of ``Param`` and the model whose rows (by name) the picker offers.
@@ -70,38 +72,39 @@ def _declared() -> dict[str, object]:
     return found
 
 
-LABELS = {"p_customer": "Customer", "p_reseller": "Reseller", "p_service_type": "Service type",
-          "p_service_location": "Service location", "p_technician": "Technician"}
+LABELS = {"p_customer": _l("Customer"), "p_reseller": _l("Reseller"), "p_service_type": _l("Service type"),
+          "p_service_location": _l("Service location"), "p_technician": _l("Technician")}
 
 
 def fields() -> dict:
     """The generated fields (for ``add_form_extra_fields`` and ``edit_form_extra_fields``)."""
     made = {
-        "period": SelectField("Period", choices=[*PERIODS.items(), (CUSTOM, "Between two dates")],
+        "period": SelectField(_l("Period"), choices=[*PERIODS.items(), (CUSTOM, _l("Between two dates"))],
                               default="last_week", widget=Select2Widget(),
-                              description="Each run covers this period, counted back from the day it runs."),
-        "start": DateField("From", validators=[Optional()], widget=BS3TextFieldWidget(),
-                           render_kw={"type": "date"}, description="With “Between two dates”."),
-        "end": DateField("To", validators=[Optional()], widget=BS3TextFieldWidget(), render_kw={"type": "date"},
-                         description="With “Between two dates”; included."),
-        "params_json": BooleanField("Write the parameters as JSON instead",
-                                    description="Advanced: the parameters field below is used as written."),
-        "freq": SelectField("Runs", choices=list(FREQUENCIES.items()), default="weekly", widget=Select2Widget()),
-        "weekday": SelectField("On", choices=WEEKDAYS, default="1", widget=Select2Widget(),
-                               description="For weekly reports."),
-        "monthday": SelectField("On day", choices=[(str(d), f"{d}.") for d in range(1, 29)], default="1",
-                                widget=Select2Widget(), description="For monthly reports (1 to 28)."),
-        "at": StringField("At", default="07:00", widget=BS3TextFieldWidget(), validators=[valid_time],
-                          render_kw={"type": "time", "step": "60"}, description="HH:MM in the shop's time zone."),
+                              description=_l("Each run covers this period, counted back from the day it runs.")),
+        "start": DateField(_l("From"), validators=[Optional()], widget=BS3TextFieldWidget(),
+                           render_kw={"type": "date"}, description=_l("With “Between two dates”.")),
+        "end": DateField(_l("To"), validators=[Optional()], widget=BS3TextFieldWidget(), render_kw={"type": "date"},
+                         description=_l("With “Between two dates”; included.")),
+        "params_json": BooleanField(_l("Write the parameters as JSON instead"),
+                                    description=_l("Advanced: the parameters field below is used as written.")),
+        "freq": SelectField(_l("Runs"), choices=list(FREQUENCIES.items()), default="weekly", widget=Select2Widget()),
+        "weekday": SelectField(_l("On"), choices=WEEKDAYS, default="1", widget=Select2Widget(),
+                               description=_l("For weekly reports.")),
+        "monthday": SelectField(_l("On day"), choices=[(str(d), f"{d}.") for d in range(1, 29)], default="1",
+                                widget=Select2Widget(), description=_l("For monthly reports (1 to 28).")),
+        "at": StringField(_l("At"), default="07:00", widget=BS3TextFieldWidget(), validators=[valid_time],
+                          render_kw={"type": "time", "step": "60"}, description=_l("HH:MM in the shop's time zone.")),
     }
     for name, param in _declared().items():
         if param.kind in ENTITY_KINDS:
             made[name] = SelectField(LABELS[name], choices=_rows(param.kind), default="", widget=Select2Widget(),
-                                     description="Empty: all.")
+                                     description=_l("Empty: all."))
         elif param.kind == "choice":
-            made[name] = SelectField(param.label, choices=[("", BLANK), *((c, status_label(c)) for c in
-                                                                       param.choices)], default="",
-                                     widget=Select2Widget(), description="Empty: all.")
+            words = [(c, VALUE_WORDS.get(c) or status_label(c)) for c in param.choices]
+            made[name] = SelectField(_l(param.label) if isinstance(param.label, str) else param.label,
+                                     choices=[("", BLANK), *words], default="", widget=Select2Widget(),
+                                     description=_l("Empty: all."))
     return made
 
 
@@ -153,7 +156,7 @@ def valid_time(form, field) -> None:
     from wtforms.validators import ValidationError
 
     if "freq" in request.form and form.freq.data != "cron" and HHMM.match((field.data or "").strip()) is None:
-        raise ValidationError("Give the time as HH:MM, e.g. 07:00.")
+        raise ValidationError(_("Give the time as HH:MM, e.g. 07:00."))
 
 
 def prefill(form, item) -> None:

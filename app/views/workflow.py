@@ -44,6 +44,17 @@ ACTION_LABELS = {
     "tracking": _l("Set tracking number"), "answer": _l("Answer the query (keep the invoice)"),
     "reissue": _l("Void and re-issue"), "offer_again": _l("Offer the declined lines again"),
     "rotate_feed": _l("New feed URL"),
+    # rows with a screen of their own, named in the audit trail
+    "archive": _l("Archive"), "attach": _l("Attach a file"), "book": _l("Book"), "create": _l("Create"),
+    "delete": _l("Delete"), "dispute": _l("Dispute"), "dry_run": _l("Check (dry run)"), "edit": _l("Edit"),
+    "erase": _l("Erase personal data"), "estimate_approved": _l("Estimate approved"),
+    "interrupt": _l("Interrupt"), "invite": _l("Invite to the portal"), "item": _l("Work item"),
+    "lines": _l("Edit lines"), "lock": _l("Lock"), "lock_user": _l("Lock login"),
+    "login_link": _l("Copy login link"), "map": _l("Map columns"), "pay": _l("Pay"), "pay_online": _l("Pay online"),
+    "privacy_export": _l("Export personal data"), "query": _l("Query"), "remind": _l("Send reminder"),
+    "restore": _l("Restore"), "retry": _l("Retry"), "save_template": _l("Save mapping"),
+    "send_login_link": _l("Send login link"), "send_password_reset": _l("Send password reset"),
+    "undo": _l("Undo import"), "unlock": _l("Unlock"), "unlock_user": _l("Unlock login"), "upload": _l("Upload"),
 }
 DANGER = {"cancel", "decline", "void", "credit", "reissue"}
 #: Rows of a table that have a screen of their own rather than a button on the show page.
