@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..core import formatting
 from ..core.actors import Actor
 from ..core.errors import ServiceError, StaleObject, ValidationFailed, flatten_messages
 from ..core.fields import ClockTime, Day, Key
@@ -330,6 +332,12 @@ def _notify_booking(req: ServiceRequest, event: str = "request.confirmed") -> No
                        link=_link(req), group="requests", attachments=[booking_ics(req)])
 
 
+def _language(req: ServiceRequest) -> str | None:
+    """The customer's language for a date written into their message (None: the current request's)."""
+    language = getattr(req.customer, "language", None)
+    return language if language in (current_app.config.get("LANGUAGES") or {}) else None
+
+
 def propose(req: ServiceRequest, actor: Actor, start=None, note: str | None = None):
     when = _normalise_start(start)
     _bookable(req, when)
@@ -339,7 +347,8 @@ def propose(req: ServiceRequest, actor: Actor, start=None, note: str | None = No
     local = to_local(when)
     if side == "staff":
         notify.to_customer(req.customer, "request.time_proposed", f"A new time for {req.number}",
-                           f"We suggest {local:%A %d %B %Y at %H:%M}." + (f"\n{note}" if note else ""),
+                           f"We suggest {formatting.datetime(when, 'full', locale=_language(req))}."
+                           + (f"\n{note}" if note else ""),
                            link=_link(req), group="requests")
     else:
         notify.to_staff("request.counter_proposed", f"{req.number}: the customer proposes {local:%Y-%m-%d %H:%M}",

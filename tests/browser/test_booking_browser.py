@@ -16,6 +16,7 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
+from app.core import formatting
 from app.extensions import db as database
 from app.models import OutboxEmail, ServiceRequest
 from app.services import availability, catalog, requests
@@ -135,5 +136,5 @@ def test_a_counter_proposal_is_booked_from_the_board_card(shop, live_server, pag
     page.context.clear_cookies()
     browser_login(page, "jane-books")
     page.goto(f"{live_server}/portal/requests/{req_id}")
-    assert f"Booked for {availability.when(proposed)}." in page.content()
+    assert f"Booked for {formatting.datetime(proposed, 'full', locale='en')}." in page.content()
     screenshot(page, "booking-portal-booked-as-proposed")
