@@ -16,11 +16,11 @@ from .workflow import action_label
 
 
 def when(moment) -> str:
-    """A time in the shop's zone, the way people say it in their language: "Tue, Dec 8, 10:00" /
-    "Di., 8. Dez., 10:00"."""
+    """A time in the shop's zone, the way people say it in their language: "Tue 8 Dec 10:00" /
+    "Di., 8. Dez. 10:00"."""
     if moment is None:
         return "—"
-    return f"{formatting.date(moment, 'weekday_day')}, {formatting.time(moment)}"
+    return f"{formatting.date(moment, 'weekday_day')} {formatting.time(moment)}"
 
 
 def _customer(item) -> str:
