@@ -41,7 +41,7 @@ def format_local(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return formatting.date(value, "medium" if fmt == "date" else day)
     if day in ("short", "medium", "long", "full"):
         return formatting.datetime(value, day)
-    return f"{formatting.date(value, day)}, {formatting.time(value)}"
+    return f"{formatting.date(value, day)} {formatting.time(value)}"  # "Tue 8 Dec 10:00", as the sentences say
 
 
 def format_day(value, style: str = "medium") -> str:

@@ -119,7 +119,8 @@ def test_a_counter_proposal_is_booked_from_the_board_card(shop, live_server, pag
     browser_login(page, "cal-advisor")
     page.goto(f"{live_server}/bookingboard/")
     card = page.locator(f"#card-{req_id}")
-    label = f"Book {availability.to_local(proposed).strftime('%a %d %b %H:%M')} as proposed"
+    day, clock = formatting.date(proposed, "weekday_day", locale="en"), formatting.time(proposed, locale="en")
+    label = f"Book {day} {clock} as proposed"  # "Book Sat 5 Dec 19:00 as proposed"
     assert "1 of 1 free" in card.inner_text()
     screenshot(page, "booking-board-counter-proposal")
     card.get_by_role("button", name=label).click()
