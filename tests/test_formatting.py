@@ -147,3 +147,21 @@ def test_the_csv_export_and_the_api_keep_machine_formats(shop, client):
     client.get("/lang/de")
     answer = api.get("/work_order/export.csv").get_data(as_text=True)
     assert "€" not in answer and not re.search(r"\d,\d\d(,|$)", answer.replace('"', ""))
+
+
+def test_a_reports_pdf_table_follows_the_reader_and_its_csv_stays_plain(tmp_path):
+    import pandas as pd
+
+    from app.reports.base import Table
+    from app.reports.render import table_html, write_csv
+
+    table = Table("Revenue", pd.DataFrame({"Customer": ["Erika"], "Orders": [12500], "Net": [123450]}),
+                  money=("Net",))
+    with force_locale("de"):
+        german = str(table_html(table))
+        write_csv(table, tmp_path / "revenue.csv")
+    with force_locale("en"):
+        english = str(table_html(table))
+    assert "12.500" in german and "1.234,50" in german
+    assert "12,500" in english and "1,234.50" in english
+    assert (tmp_path / "revenue.csv").read_text(encoding="utf-8-sig").splitlines()[1] == "Erika,12500,1234.50"
