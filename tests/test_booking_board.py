@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from app.core import formatting
 from app.core.settings import get_settings, to_local
 from app.models import Attachment, AuditEvent, Estimate, ServiceRequest, TimeProposal
 from app.services import requests
@@ -102,7 +103,7 @@ def test_columns_and_cards(shop, login_as, db):
     assert f"/bookingboard/{proposed.id}/confirm" not in proposed_card  # staff cannot confirm their own proposal
     assert f"/bookingboard/{proposed.id}/decline" in proposed_card
     accepted_card = card(html, accepted)
-    assert to_local(accepted.scheduled_start).strftime("%Y-%m-%d %H:%M") in accepted_card
+    assert formatting.datetime(accepted.scheduled_start, locale="en") in accepted_card  # "6 Dec 2026, 09:00"
     assert f"/bookingboard/{accepted.id}/estimate" in accepted_card
 
 

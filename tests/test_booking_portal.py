@@ -90,7 +90,7 @@ def test_an_instant_booking_from_the_portal_is_booked_with_its_invitation(shop, 
     assert availability.when(req.scheduled_start) == "Mon, 1 Mar 2027, 09:00"
     assert req.scheduled_end - req.scheduled_start == dt.timedelta(minutes=60)
     page = client.get(f"/portal/requests/{req.id}").get_data(as_text=True)
-    assert "Booked for Mon, 1 Mar 2027, 09:00" in page
+    assert "Booked for Monday, 1 March 2027, 09:00" in page
     mail = db.session.scalar(select(OutboxEmail).where(OutboxEmail.event == "request.confirmed"))
     assert mail is not None and mail.to_address == "jane@example.test"
     invitation = icalendar.Calendar.from_ical(base64.b64decode(mail.attachments[0]["data"]))
@@ -159,7 +159,7 @@ def test_the_public_form_books_a_free_slot_at_once(shop, client, frozen, db):
     assert "Wed, 3 Mar 2027, 14:00" in summary
     token = re.search(r'name="submission_token" value="([^"]+)"', summary).group(1)
     done = client.post("/portal/request/submit", data={"submission_token": token}, follow_redirects=True)
-    assert "Booked for Wed, 3 Mar 2027, 14:00." in done.get_data(as_text=True)
+    assert "Booked for Wednesday, 3 March 2027, 14:00." in done.get_data(as_text=True)
     req = db.session.scalar(select(ServiceRequest))
     assert req.status == "accepted" and req.source == "public"
     assert req.service_location_id == shop["workshop"].id
@@ -198,7 +198,7 @@ def test_the_board_shows_places_and_books_the_counter_proposal_in_one_press(shop
     requests.perform(req, "propose", jane, start="2027-03-02T14:00", note="Tuesday afternoon suits me")
     client = login_as(shop["advisor"])
     board = client.get("/bookingboard/").get_data(as_text=True)
-    assert "Book Tue 02 Mar 14:00 as proposed" in board
+    assert "Book Tue 2 Mar 14:00 as proposed" in board
     assert "2 of 2 free" in board
     form = re.search(rf'action="([^"]*/{req.id}/confirm[^"]*)"', board).group(1).replace("&amp;", "&")
     response = client.post(form, data={"expected_version": req.version, "start": "", "estimate": ""})

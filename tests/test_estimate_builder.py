@@ -326,3 +326,17 @@ def test_german_numbers_are_read_and_shown_with_a_decimal_comma(shop, login_as, 
     assert "1.234 lässt sich zweifach lesen: schreiben Sie 1234 oder 1,234." in response.text
     db.session.refresh(est)
     assert est.labour_lines[0].hours == Decimal("1.50")
+
+
+def test_english_numbers_are_read_with_a_decimal_point(shop, login_as, db):
+    """Issue 16: "1.5" hours from an English user is 1.5 h, "1,080.00" a grouped rate; shown back as 1.50."""
+    client = login_as(shop["advisor"])
+    client.get("/lang/en")
+    est = shop["est"]
+    english = [dict(LINES[0], hours="1.5", rate="1,080.00"), dict(LINES[1], hours="0.5")]
+    response = client.post(f"/estimatebuilder/{est.id}", data=form_of(english, est.version))
+    assert response.status_code == 302, response.text
+    db.session.refresh(est)
+    assert est.labour_lines[0].hours == Decimal("1.50") and est.labour_lines[0].rate == Decimal("1080.00")
+    page = client.get(f"/estimatebuilder/{est.id}").text
+    assert 'name="labour-0-hours" value="1.50"' in page and 'name="labour-0-rate" value="1080.00"' in page

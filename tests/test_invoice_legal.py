@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from app.core import clock
+from app.core import clock, formatting
 from app.core.settings import get_settings, shop_today, to_local
 from app.documents import render_pdf
 from app.documents.context import tax_lines
@@ -68,7 +68,7 @@ def test_the_invoice_is_dated_and_due_by_the_shop_s_day_not_the_machine_s(shop):
     assert (invoice.service_from, invoice.service_to) == (dt.date(2026, 12, 3), dt.date(2026, 12, 3))
     assert invoice.due_date == dt.date(2026, 12, 3) + dt.timedelta(days=settings.invoice_due_days)
     text = text_of(render_pdf("invoice", invoice))
-    assert "Invoice date 2026-12-03" in text and "2026-12-02" not in text
+    assert "Invoice date 3 Dec 2026" in text and "2 Dec 2026" not in text  # the shop's day, in words
     with clock.frozen(dt.datetime(2026, 12, 2, 22, 30)):  # 23:30 in Berlin: still the 2nd
         assert shop_today() == dt.date(2026, 12, 2)
 
@@ -85,13 +85,16 @@ def test_issued_invoice_pdf_holds_every_legal_field(shop):
     assert invoice.service_from is not None and invoice.service_to >= invoice.service_from
     text = text_of(render_pdf("invoice", invoice))
     for expected in ("Test Depot Reparatur GmbH", "1 Repair Road", "VAT ID", "DE136695976", "27/123/45678",
-                     "Invoice date", to_local(invoice.issued_at).date().isoformat(), "Date of service",
-                     invoice.service_from.isoformat(), invoice.number, "ATU13585627", "Payable without deduction.",
-                     f"Payable by {invoice.due_date.isoformat()}", "DE89 3704 0044 0532 0130 00", "COBADEFFXXX",
+                     "Invoice date", formatting.date(to_local(invoice.issued_at).date(), locale="en"),
+                     "Date of service", formatting.date(invoice.service_from, locale="en"), invoice.number,
+                     "ATU13585627", "Payable without deduction.",
+                     f"Payable by {formatting.date(invoice.due_date, 'long', locale='en')}",
+                     "DE89 3704 0044 0532 0130 00", "COBADEFFXXX",
                      "Test Bank", "Registered office", "Amtsgericht Charlottenburg HRB 123456",
                      "Erika Mustermann", "Thank you for your custom."):
         assert expected in text, expected
-    assert f"Net at {invoice.tax_rate} %" in text and f"Tax at {invoice.tax_rate} %" in text
+    rate = formatting.number(invoice.tax_rate, locale="en")  # 19, not 19.00
+    assert f"Net at {rate} %" in text and f"Tax at {rate} %" in text
     # the date of service is kept as issued: later clocked time on the order does not move it
     issued = (invoice.service_from, invoice.service_to)
     later = invoice.issued_at.replace(year=invoice.issued_at.year + 1)
@@ -150,7 +153,8 @@ def test_an_issued_invoice_with_two_rates_states_net_and_tax_per_rate(shop):
     assert sum(r["net"] + r["tax"] for r in rows) == draft.total
     text = text_of(render_pdf("invoice", draft))
     for row in rows:
-        assert f"Net at {row['rate']} %" in text and f"Tax at {row['rate']} %" in text
+        rate = formatting.number(row["rate"], locale="en")
+        assert f"Net at {rate} %" in text and f"Tax at {rate} %" in text
     note = invoices.issue_credit_note(draft, shop["staff_actor"], "Returned")
     assert note.tax == -draft.tax and note.total == -draft.total  # per rate, like the invoice
 
@@ -270,7 +274,8 @@ def test_legal_labels_in_german(shop):
     with force_locale("de"):
         text = text_of(render_pdf("invoice", invoice))
     for expected in ("Rechnungsdatum", "Leistungsdatum", "USt-IdNr.", "Steuernummer", "Bankverbindung",
-                     f"Netto zu {invoice.tax_rate} %", f"Zahlbar bis {invoice.due_date.isoformat()}",
+                     f"Netto zu {formatting.number(invoice.tax_rate, locale='de')} %",
+                     f"Zahlbar bis {formatting.date(invoice.due_date, 'long', locale='de')}",
                      "Sitz der Gesellschaft", "Geschäftsführung", "Rechnung", "Rechnungsempfänger", "Einzelpreis",
                      "Offener Betrag"):
         assert expected.lower() in text.lower(), expected  # small labels print in capitals

@@ -138,7 +138,7 @@ def test_partial_then_full_payment(shop, login_as, db, open_invoice):
                 data={"amount": "32.00", "method": "transfer", "reference": "BANK-1", "expected_version": inv.version})
     db.session.refresh(inv)
     assert inv.status == "open" and inv.balance == Decimal("100.00")
-    assert any(f"{inv.number}: a payment of 32.00" in m and "; 100.00" in m and "remain open." in m
+    assert any(f"{inv.number}: a payment of €32.00" in m and "; €100.00" in m and "remain open." in m
                for m in flashes(client)), flashes(client)
     client.post(f"/invoicing/invoice/{inv.id}/payments", data={"amount": "100", "method": "card"})
     db.session.refresh(inv)
@@ -155,6 +155,13 @@ def test_a_payment_typed_with_a_decimal_comma_on_a_german_page(shop, login_as, d
     response = client.post(f"/invoicing/invoice/{inv.id}/payments",
                            data={"amount": "31,50", "method": "transfer", "expected_version": inv.version})
     assert response.status_code == 302
+    db.session.refresh(inv)
+    assert inv.balance == Decimal("100.50")
+    # grouped in German: 1.234,50 is one thousand two hundred and thirty-four euros fifty (more than is open)
+    response = client.post(f"/invoicing/invoice/{inv.id}/payments",
+                           data={"amount": "1.234,50", "method": "transfer", "list": "awaiting-payment"})
+    assert response.status_code == 422 and 'value="1.234,50"' in response.text
+    assert "The amount is more than the balance of 100.50." in response.text  # read, not refused as typed
     db.session.refresh(inv)
     assert inv.balance == Decimal("100.50")
 

@@ -129,7 +129,7 @@ def test_portal_staff_and_rest_agree(fleet, db, client, login_as):
     assert "You approved 2 of 3 lines" in portal_page and "declined" in portal_page
 
     staff_page = login_as(fleet["advisor"]).get(f"/estimateview/show/{est.id}").get_data(as_text=True)
-    assert "approved 2 of 3 lines, 320.00 of 370.00" in staff_page
+    assert "approved 2 of 3 lines, €320.00 of €370.00" in staff_page
     assert "Wipers next month" in staff_page
 
     api = Api(client, login_token(client, fleet["portal"].username))

@@ -104,7 +104,9 @@ def test_request_list_and_detail(world, me):
 
     detail = main(me.get(f"/portal/requests/{m['estimated'].id}"))
     assert "Progress" in detail and m["estimate"].number in detail
-    assert re.search(r'step-done">\s*<span class="step-label">Booking', detail)
+    # A booking ahead is "booked", not "done" (issue 16: "Termin erledigt" for a future booking).
+    assert re.search(r'step-booked">\s*<span class="step-label">Booking</span>\s*'
+                     r'<span class="step-state">booked', detail)
     assert f"/portal/estimates/{m['estimate'].id}" in detail
     resolved = main(me.get(f"/portal/requests/{m['done_order'].service_request_id}"))
     assert m["done_order"].number in resolved and m["invoice"].number in resolved

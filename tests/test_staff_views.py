@@ -367,6 +367,25 @@ def test_payment_through_the_invoice_screen(shop, login_as, db):
     assert any("it is paid" in m for m in flashes(client))
 
 
+def test_the_invoice_screens_payment_form_reads_the_readers_numbers(shop, login_as, db):
+    """Issue 16: the action forms read decimals in the reader's language; what reads two ways is refused."""
+    client = login_as(shop["advisor"])
+    invoice = shop["invoice"]
+    client.get("/lang/de")
+    before = invoice.amount_paid
+    client.post(f"/invoiceview/transition/{invoice.id}/payments", data={"amount": "1.234", "method": "card"})
+    assert any("1.234 lässt sich zweifach lesen" in m for m in flashes(client)), flashes(client)
+    db.session.refresh(invoice)
+    assert invoice.amount_paid == before
+    client.post(f"/invoiceview/transition/{invoice.id}/payments", data={"amount": "40,50", "method": "card"})
+    db.session.refresh(invoice)
+    assert invoice.amount_paid == before + Decimal("40.50")
+    client.get("/lang/en")
+    client.post(f"/invoiceview/transition/{invoice.id}/payments", data={"amount": "9.5", "method": "card"})
+    db.session.refresh(invoice)
+    assert invoice.amount_paid == before + Decimal("50.00")
+
+
 def test_add_form_goes_through_the_service(shop, login_as, db):
     client = login_as(shop["advisor"])
     data = {"customer": shop["customer"].id, "service_type": shop["request"].service_type_id,

@@ -19,6 +19,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from ..core import formatting
+
 CHUNK_ROWS = 50_000
 
 
@@ -89,7 +91,7 @@ def to_decimal(value_cents) -> Decimal:
 def format_cents(value_cents) -> str:
     if value_cents is None or (not isinstance(value_cents, (int, Decimal)) and pd.isna(value_cents)):
         return ""
-    return f"{to_decimal(value_cents):,.2f}"
+    return formatting.number(to_decimal(value_cents), 2)  # 1,234.50 / 1.234,50: the reader's; CSV keeps plain_cents
 
 
 def plain_cents(value_cents) -> str:

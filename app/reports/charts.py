@@ -5,6 +5,7 @@ and web requests can draw at the same time.
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Sequence
 
@@ -12,9 +13,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib import dates as mdates  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
+from ..core import formatting  # noqa: E402
 from .base import Chart  # noqa: E402
 
 PALETTE = ["#2f6f9f", "#e39b2d", "#4c9a5b", "#b5485d", "#7a5ea8", "#8a8a8a", "#3aa6a0"]
@@ -35,12 +38,29 @@ def _svg(fig: Figure) -> str:
 
 
 def _thousands(value, _pos) -> str:
-    return f"{value:,.0f}"
+    """A value axis' tick, grouped in the reader's language: ``12.500`` / ``12,500``."""
+    return formatting.chart_number(value)
+
+
+def _money(value, _pos) -> str:
+    """A money axis' tick in the shop's currency: ``12.500 €`` / ``€12,500``."""
+    return formatting.chart_money(value)
+
+
+def _day(value, _pos) -> str:
+    """A date axis' tick in the reader's language: ``3. Dez.`` / ``Dec 3``."""
+    return formatting.date(mdates.num2date(value).date(), "day_month")
+
+
+def _is_dates(x: Sequence) -> bool:
+    return bool(len(x)) and all(isinstance(v, dt.date) for v in x)  # datetimes and pandas Timestamps too
 
 
 def bar_chart(title: str, categories: Sequence[str], series: dict[str, Sequence[float]], *,
-              stacked: bool = False, horizontal: bool = False, ylabel: str = "", size=(6.4, 2.8)) -> Chart:
-    """Grouped (or stacked) bars: one bar per series in each category."""
+              stacked: bool = False, horizontal: bool = False, ylabel: str = "", size=(6.4, 2.8),
+              money: bool = False) -> Chart:
+    """Grouped (or stacked) bars: one bar per series in each category; ``money`` labels the value axis in the
+    shop's currency. Ticks follow the current locale (``force_locale`` for a German reader)."""
     fig = Figure(figsize=size)
     ax = fig.add_subplot()
     labels = [str(c) for c in categories]
@@ -64,7 +84,7 @@ def bar_chart(title: str, categories: Sequence[str], series: dict[str, Sequence[
         slanted = len(labels) > 8 or sum(len(label) for label in labels) > 60
         ax.set_xticks(positions, labels, rotation=45 if slanted else 0, ha="right" if slanted else "center")
         value_axis = ax.yaxis
-    value_axis.set_major_formatter(FuncFormatter(_thousands))
+    value_axis.set_major_formatter(FuncFormatter(_money if money else _thousands))
     value_axis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     if horizontal:
         ax.invert_yaxis()
@@ -77,14 +97,17 @@ def bar_chart(title: str, categories: Sequence[str], series: dict[str, Sequence[
 
 
 def line_chart(title: str, x: Sequence, series: dict[str, Sequence[float]], *, ylabel: str = "",
-               size=(6.4, 2.6)) -> Chart:
+               size=(6.4, 2.6), money: bool = False) -> Chart:
+    """Lines over ``x``; dates on the axis are written in the current locale ("3. Dez." / "Dec 3")."""
     fig = Figure(figsize=size)
     ax = fig.add_subplot()
     for index, (name, values) in enumerate(series.items()):
         ax.plot(list(x), [float(v) if v is not None else float("nan") for v in values], marker="o",
                 markersize=2.5, linewidth=1.4, label=name, color=PALETTE[index % len(PALETTE)])
-    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.yaxis.set_major_formatter(FuncFormatter(_money if money else _thousands))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    if _is_dates(list(x)):
+        ax.xaxis.set_major_formatter(FuncFormatter(_day))
     ax.grid(axis="y", linewidth=0.3, color="#cccccc")
     fig.autofmt_xdate()
     if ylabel:

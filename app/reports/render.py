@@ -15,6 +15,7 @@ from urllib.parse import unquote_to_bytes
 from flask import render_template
 from markupsafe import Markup
 
+from ..core import formatting
 from .base import ReportResult, Table, plain_cents
 
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per render step otherwise
@@ -68,7 +69,7 @@ def _cell(value) -> str:
     except (TypeError, ValueError):
         pass
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
+        return formatting.number(value)  # 12,500 / 12.500
     return str(value)
 
 

@@ -23,11 +23,10 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from babel.dates import format_date, format_datetime
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..core import formatting
 from ..core.errors import ValidationFailed
 from ..core.settings import get_settings, to_local, to_utc
 from ..extensions import db
@@ -246,12 +245,11 @@ def next_free(service_type: ServiceType | None, location: ServiceLocation, after
 
 def when(value: dt.datetime) -> str:
     """A UTC time as the reader says it: "Mon, 7 Dec 2026, 17:30" (their language)."""
-    local = to_local(value).replace(tzinfo=None)
-    return format_datetime(local, "EEE, d MMM yyyy, HH:mm", locale=str(get_locale() or "en"))
+    return formatting.datetime(value, "weekday_date")
 
 
 def day_text(day: dt.date) -> str:
-    return format_date(day, "EEE, d MMM yyyy", locale=str(get_locale() or "en"))
+    return formatting.date(day, "weekday_date")
 
 
 def _offer(service_type, location, after, exclude_id) -> str:

@@ -1,11 +1,10 @@
 """Jinja helpers for every template: money, local times, status labels."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask_babel import lazy_gettext as _l
 
-from ..core.settings import get_settings, to_local
+from ..core import formatting
+from ..core.numbers import shown_number
 
 #: What the audit trail and the outbox call a record (a table name) in words.
 RECORD_TYPES = {
@@ -20,25 +19,37 @@ RECORD_TYPES = {
 
 
 def format_money(value) -> str:
-    if value is None:
-        return ""
-    return f"{Decimal(value):,.2f} {get_settings().currency}"
+    """Money in the shop's currency, as the reader writes it: ``1.234,50 €`` / ``€1,234.50``."""
+    return formatting.money(value)
+
+
+#: The strftime patterns templates used to pass to ``|local``, → the day style and whether a time follows.
+_LOCAL_STYLES = {"%Y-%m-%d": ("medium", False), "%H:%M": (None, True), "%Y-%m-%d %H:%M": ("medium", True),
+                 "%A %d %B %Y": ("full", False), "%A %d %B %Y, %H:%M": ("full", True),
+                 "%a %d %b %H:%M": ("weekday_day", True)}
 
 
 def format_local(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    local = to_local(value)
-    return local.strftime(fmt) if local else ""
+    """A stored UTC time in shop time and the reader's language ("03.12.2026, 14:30" / "Dec 3, 2026, 2:30 PM").
+    ``fmt`` is a style (``medium``, ``full``, ``time``, ``date``…) or one of the former strftime patterns."""
+    if value is None:
+        return ""
+    day, clock = _LOCAL_STYLES.get(fmt, (fmt, True))
+    if fmt == "time" or day is None:
+        return formatting.time(value)
+    if fmt == "date" or not clock:
+        return formatting.date(value, "medium" if fmt == "date" else day)
+    if day in ("short", "medium", "long", "full"):
+        return formatting.datetime(value, day)
+    return f"{formatting.date(value, day)} {formatting.time(value)}"  # "Tue 8 Dec 10:00", as the sentences say
 
 
 def format_day(value, style: str = "medium") -> str:
-    """A date in the reader's language: "Mon, 7 Dec 2026" (``full``: "Monday, 7 December")."""
-    from babel.dates import format_date
-    from flask_babel import get_locale
-
+    """A date in the reader's language: "Mon, Dec 7, 2026" / "Mo., 7. Dez. 2026" (``full``: "Monday,
+    December 7" / "Montag, 7. Dezember")."""
     if value is None:
         return ""
-    pattern = {"full": "EEEE, d MMMM", "medium": "EEE, d MMM yyyy"}.get(style, style)
-    return format_date(value, pattern, locale=str(get_locale() or "en"))
+    return formatting.date(value, {"full": "weekday_long", "medium": "weekday_date"}.get(style, style))
 
 
 def format_when(value) -> str:
@@ -54,7 +65,7 @@ def format_when(value) -> str:
 #: state and kind of the models is here.
 VALUE_WORDS = {
     # states (SPEC §3)
-    "new": _l("New"), "time_proposed": _l("Time proposed"), "accepted": _l("Booked"), "rejected": _l("Declined"),
+    "new": _l("New"), "time_proposed": _l("Time proposed"), "accepted": _l("Accepted"), "rejected": _l("Rejected"),
     "cancelled": _l("Cancelled"), "resolved": _l("Resolved"), "draft": _l("Draft"), "sent": _l("Sent"),
     "approved": _l("Approved"), "declined": _l("Declined"), "disputed": _l("Disputed"),
     "superseded": _l("Superseded"), "pending_confirmation": _l("Pending confirmation"),
@@ -144,3 +155,12 @@ def register(app) -> None:
     app.jinja_env.filters["action_word"] = action_word
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["when"] = format_when
+    # Issue 16: numbers, money and times in the reader's language (app/core/formatting.py).
+    app.jinja_env.filters["number"] = formatting.number
+    app.jinja_env.filters["percent"] = formatting.percent
+    app.jinja_env.filters["date"] = formatting.date
+    app.jinja_env.filters["time"] = formatting.time
+    app.jinja_env.filters["datetime"] = formatting.datetime
+    app.jinja_env.filters["weekday"] = formatting.weekday
+    app.jinja_env.filters["age"] = formatting.age
+    app.jinja_env.filters["shown_number"] = shown_number  # a form's value: 1234,50 on a German page

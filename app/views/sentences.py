@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..core.settings import to_local
+from ..core import formatting
 from .filters import format_money, status_label
 from .workflow import action_label
 
 
 def when(moment) -> str:
-    """A time in the shop's zone, the way people say it: "Tue 8 Dec 10:00"."""
-    local = to_local(moment)
-    return f"{local:%a} {local.day} {local:%b %H:%M}" if local is not None else "—"
+    """A time in the shop's zone, the way people say it in their language: "Tue 8 Dec 10:00" /
+    "Di., 8. Dez. 10:00"."""
+    if moment is None:
+        return "—"
+    return f"{formatting.date(moment, 'weekday_day')} {formatting.time(moment)}"
 
 
 def _customer(item) -> str:
@@ -50,7 +52,8 @@ def _assigned(order, number: str) -> str:
 def _issued(invoice, number: str) -> str:
     if invoice.status == "awaiting_authorization":
         return f"{number} is sent to {_customer(invoice)} for authorization ({format_money(invoice.total)})."
-    return f"{number} is issued to {_customer(invoice)}: {format_money(invoice.total)}, due {invoice.due_date}."
+    due = formatting.date(invoice.due_date)
+    return f"{number} is issued to {_customer(invoice)}: {format_money(invoice.total)}, due {due}."
 
 
 SENTENCES: dict[tuple[str, str], Callable] = {

@@ -22,11 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.errors import ServiceError, ValidationFailed
+from ..core.numbers import NumberNotUnderstood, typed_number
 from ..core.scope import current_actor
 from ..core.settings import to_local
 from ..extensions import db
 from ..models import Role, User
 from ..services.audit import history
+from ..services.params import Amount
 from ..services.workflow import TABLES, perform
 from .base import get_or_404
 
@@ -102,8 +104,19 @@ def form_params(schema) -> dict:
                 params[name] = request.form.getlist(name)
         elif name in request.form:
             params[name] = request.form[name]
+            if isinstance(field, (fields.Decimal, fields.Float, Amount)):
+                params[name] = _machine_number(name, params[name])
     params["expected_version"] = request.form.get("expected_version")
     return params
+
+
+def _machine_number(name: str, typed: str) -> str:
+    """A decimal typed in the reader's language (``1.234,50`` on a German page) in machine form; what reads two
+    ways, or is no number, is refused at the field with the sentence saying how to write it."""
+    try:
+        return typed_number(typed)
+    except NumberNotUnderstood as problem:
+        raise ValidationFailed({name: [str(problem)]}) from None
 
 
 class ServiceEditMixin:

@@ -16,6 +16,7 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
+from app.core import formatting
 from app.extensions import db as database
 from app.models import OutboxEmail, ServiceRequest
 from app.services import availability, catalog, requests
@@ -118,7 +119,8 @@ def test_a_counter_proposal_is_booked_from_the_board_card(shop, live_server, pag
     browser_login(page, "cal-advisor")
     page.goto(f"{live_server}/bookingboard/")
     card = page.locator(f"#card-{req_id}")
-    label = f"Book {availability.to_local(proposed).strftime('%a %d %b %H:%M')} as proposed"
+    day, clock = formatting.date(proposed, "weekday_day", locale="en"), formatting.time(proposed, locale="en")
+    label = f"Book {day} {clock} as proposed"  # "Book Sat 5 Dec 19:00 as proposed"
     assert "1 of 1 free" in card.inner_text()
     screenshot(page, "booking-board-counter-proposal")
     card.get_by_role("button", name=label).click()
@@ -135,5 +137,5 @@ def test_a_counter_proposal_is_booked_from_the_board_card(shop, live_server, pag
     page.context.clear_cookies()
     browser_login(page, "jane-books")
     page.goto(f"{live_server}/portal/requests/{req_id}")
-    assert f"Booked for {availability.when(proposed)}." in page.content()
+    assert f"Booked for {formatting.datetime(proposed, 'full', locale='en')}." in page.content()
     screenshot(page, "booking-portal-booked-as-proposed")

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ...core.clock import utcnow
 from ...core.errors import ServiceError, ValidationFailed
 from ...core.scope import in_use
 from ...core.settings import shop_today
@@ -66,7 +67,9 @@ def timeline(req: ServiceRequest) -> list[dict]:
     steps = [{"key": "request", "label": _("Request"), "state": "done", "text": req.number,
               "href": None, "status": req.status}]
     if req.scheduled_start and req.status in ("accepted", "resolved"):
-        booking = {"state": "done", "when": req.scheduled_start}
+        # A booking ahead is booked, not done: "Termin erledigt" only once its time has passed.
+        upcoming = req.status == "accepted" and req.scheduled_start > utcnow()
+        booking = {"state": "booked" if upcoming else "done", "when": req.scheduled_start}
     else:
         booking = {"state": "stopped" if stopped else "current", "when": None}
     steps.append(dict(booking, key="booking", label=_("Booking"), text=None, href="#booking", status=None))
