@@ -40,7 +40,8 @@ LEGAL = {"legal_name": "Test Depot Reparatur GmbH", "vat_id": "DE136695976", "ta
          "registered_office": "Berlin", "register_court": "Amtsgericht Charlottenburg",
          "register_number": "HRB 123456", "managing_directors": "Erika Mustermann", "bank_name": "Test Bank",
          "iban": "DE89370400440532013000", "bic": "COBADEFFXXX",
-         "payment_terms": "Zahlbar innerhalb von 14 Tagen ohne Abzug.", "document_footer": "Vielen Dank für Ihren Auftrag."}
+         "payment_terms": "Zahlbar innerhalb von 14 Tagen ohne Abzug.",
+         "document_footer": "Vielen Dank für Ihren Auftrag."}
 
 
 # --- reading PDFs back ----------------------------------------------------------------------------------------
