@@ -181,6 +181,9 @@ def test_work_order_and_job_sheet_read_back_with_umlauts_and_wrap_the_long_word(
     assert COMPOUND in unbroken(text)
     assert holds(text, PART_NUMBER)  # pdftotext drops a hyphen that ends a line: compared without them
     assert "Größe Übergabe Äußeres ö ü ä ß" in text
+    for label in ("Beschreibung", "Teilenummer", "Arbeiten und Teile", "Fehler / Auftrag", "Hinweise", "Kunde"):
+        assert label.lower() in text.lower(), label  # the work order's own labels in German too
+    assert "Work and parts" not in text
     assert_on_the_page(pdf)
     assert_wrapped_in_its_column(pdf, COMPOUND)
     with force_locale("de"):  # the job sheet is in its reader's language: a German technician's
@@ -202,6 +205,7 @@ def test_estimate_reads_back_and_wraps(shop):
     text = pdftotext(pdf)
     assert_german_characters(text)
     assert COMPOUND in unbroken(text)
+    assert "Positionen" in text and "Satz / Preis".lower() in text.lower() and "Rate / price" not in text
     assert_on_the_page(pdf)
     assert_wrapped_in_its_column(pdf, COMPOUND)
 
@@ -229,6 +233,7 @@ def test_packing_list_and_label_read_back(shop):
     pdf = render_pdf("packing_list", shipment)
     text = pdftotext(pdf)
     assert unbroken("Großhändler Öztürk & Söhne GmbH") in unbroken(text)
+    assert "absender" in text.lower() and "empfänger" in text.lower() and "Recipient".lower() not in text.lower()
     assert COMPOUND in unbroken(text)
     assert_on_the_page(pdf)
     label = render_pdf("label", shipment)
