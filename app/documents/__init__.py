@@ -13,7 +13,8 @@ module renders whatever record it is given.
 from __future__ import annotations
 
 from flask import current_app, render_template
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, gettext
+from markupsafe import Markup
 
 from . import cache
 from .context import MODELS, TITLES, build, document_number
@@ -36,14 +37,34 @@ def document_language(obj) -> str | None:
 STAFF_KINDS = frozenset({"job_sheet"})
 
 
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal (quotes and backslashes escaped, no markup can close the <style>)."""
+    cleaned = "".join(ch for ch in text if ch.isprintable() and ch not in "<>")
+    return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def page_counter() -> str:
+    """The page footer's ``content`` in the current language: "Page 1 of 2" / "Seite 1 von 2"."""
+    text = gettext("Page %(page)s of %(pages)s", page="\x00page\x00", pages="\x00pages\x00")
+    parts = []
+    for piece in text.split("\x00"):
+        if piece in ("page", "pages"):
+            parts.append(f"counter({piece})")
+        elif piece:
+            parts.append(_css_string(piece))
+    return " ".join(parts) or '""'
+
+
 def render_html(kind: str, obj) -> str:
     if kind not in TITLES:
         raise ValueError(f"Unknown document kind {kind!r}")
     language = None if kind in STAFF_KINDS else document_language(obj)
     if language is None:
-        return render_template(f"documents/{kind}.html", lang=str(get_locale() or "en"), **build(kind, obj))
+        return render_template(f"documents/{kind}.html", lang=str(get_locale() or "en"),
+                               page_counter=Markup(page_counter()), **build(kind, obj))
     with force_locale(language):
-        return render_template(f"documents/{kind}.html", lang=language, **build(kind, obj))
+        return render_template(f"documents/{kind}.html", lang=language, page_counter=Markup(page_counter()),
+                               **build(kind, obj))
 
 
 def html_to_pdf(html: str, fetcher: SafeURLFetcher | None = None) -> bytes:

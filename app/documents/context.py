@@ -49,12 +49,17 @@ def customer_block(customer, prefer: str = "billing") -> dict:
             "phone": customer.phone, "tax_id": customer.tax_id}
 
 
+#: A unit's kind in the document's language.
+UNIT_KINDS = {"vehicle": _l("Vehicle"), "device": _l("Device"), "equipment": _l("Equipment")}
+
+
 def unit_block(unit) -> dict | None:
     if unit is None:
         return None
-    fields = [("Kind", unit.kind.capitalize() if unit.kind else None), ("Make", unit.make), ("Model", unit.model),
-              ("Serial number", unit.serial_number), ("IMEI", unit.imei), ("VIN", unit.vin),
-              ("Unit number", unit.unit_number), ("Year", unit.year)]
+    kind = UNIT_KINDS.get(unit.kind) or (unit.kind.capitalize() if unit.kind else None)
+    fields = [(_l("Kind"), kind), (_l("Make"), unit.make), (_l("Model"), unit.model),
+              (_l("Serial number"), unit.serial_number), ("IMEI", unit.imei), (_l("VIN"), unit.vin),
+              (_l("Unit number"), unit.unit_number), (_l("Year"), unit.year)]
     return {"title": str(unit), "fields": [(k, v) for k, v in fields if v not in (None, "")]}
 
 
