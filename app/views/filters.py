@@ -75,6 +75,7 @@ VALUE_WORDS = {
     "uploaded": _l("Uploaded"), "checked": _l("Checked"), "queued": _l("Queued"), "running": _l("Running"),
     "imported": _l("Imported"), "failed": _l("Failed"), "undone": _l("Undone"), "archived": _l("Archived"),
     "succeeded": _l("Succeeded"), "pending": _l("Pending"), "given_up": _l("Given up"), "done": _l("Done"),
+    "enabled": _l("Enabled"), "disabled": _l("Disabled"), "active": _l("Active"), "locked": _l("Locked"),
     # kinds
     "job": _l("Job"), "inspection": _l("Inspection"), "repair": _l("Repair"),
     "vehicle": _l("Vehicle"), "device": _l("Device"), "equipment": _l("Equipment"),

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import Optional
 
+from ..core.i18n import localized_name
 from ..core.scope import archived_clause
 from ..extensions import db
 from ..models import Customer, Role, ServiceLocation, ServiceType, User
@@ -57,7 +58,8 @@ def _rows(kind: str):
                 User.active.is_(True), User.roles.any(Role.name == "Technician")).order_by(User.first_name)
         else:
             model = ServiceType if kind == "service_type" else ServiceLocation
-            stmt = select(model.id, model.name).where(archived_clause(model)).order_by(model.name)
+            rows = db.session.scalars(select(model).where(archived_clause(model)).order_by(model.name))
+            return [("", BLANK), *((str(row.id), localized_name(row)) for row in rows)]  # the reader's names
         return [("", BLANK), *((str(ident), name) for ident, name in db.session.execute(stmt))]
 
     return load

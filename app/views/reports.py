@@ -15,6 +15,7 @@ from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWi
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -101,8 +102,9 @@ class ReportDefinitionView(ServiceEditMixin, StaffModelView):
     search_columns = ["name", "kind", "format", "enabled"]
     order_columns = ["name", "kind", "format", "enabled", "updated_at"]
     add_columns = edit_columns = report_form.columns()
-    label_columns = {"kind": "Report", "cron": "Schedule", "params": "Parameters", "recipients": "Recipients",
-                     "created_by": "Created by", "customer": "Customer (exports)", "enabled": "Enabled"}
+    label_columns = {"kind": _l("Report"), "cron": _l("Schedule"), "params": _l("Parameters"),
+                     "recipients": _l("Recipients"), "created_by": _l("Created by"),
+                     "customer": _l("Customer (exports)"), "enabled": _l("Enabled")}
     description_columns = {
         "cron": f"Cron in the shop's time zone: minute hour day month weekday, {EXAMPLES}.",
         "recipients": "E-mail addresses, separated by commas or new lines. The files come attached.",
@@ -119,17 +121,18 @@ class ReportDefinitionView(ServiceEditMixin, StaffModelView):
 
     def __init__(self, *args, **kwargs):
         fields = {
-            "kind": SelectField("Report", choices=[SelectChoice(kind, m.TITLE) for kind, m in CATALOGUE.items()],
+            "kind": SelectField(_l("Report"), choices=[SelectChoice(kind, m.TITLE) for kind, m in CATALOGUE.items()],
                                 widget=Select2Widget()),
             **report_form.fields(),
-            "params": TextAreaField("Parameters as JSON", default='{"period": "last_week"}',
+            "params": TextAreaField(_l("Parameters as JSON"), default='{"period": "last_week"}',
                                     description=params_help(), validators=[_valid_params],
                                     widget=BS3TextAreaFieldWidget()),
             "cron": StringField("Cron", default="0 7 * * 1", validators=[_valid_cron],
                                 description=self.description_columns["cron"], widget=BS3TextFieldWidget()),
-            "format": SelectField("Format", choices=[SelectChoice(v, t) for v, t in FORMAT_LABELS.items()],
+            "format": SelectField(_l("Format"), choices=[SelectChoice(v, t) for v, t in FORMAT_LABELS.items()],
                                   widget=Select2Widget(), validators=[_valid_format]),
-            "recipients": TextAreaField("Recipients", validators=[_valid_recipients], widget=BS3TextAreaFieldWidget(),
+            "recipients": TextAreaField(_l("Recipients"), validators=[_valid_recipients],
+                                        widget=BS3TextAreaFieldWidget(),
                                         description=self.description_columns["recipients"]),
         }
         self.add_form_extra_fields = dict(fields)

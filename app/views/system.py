@@ -8,6 +8,7 @@ from flask_appbuilder.actions import action
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -35,7 +36,7 @@ class FilterStaffFeed(BaseFilter):
 
 def internal_link(value) -> Markup | str:
     if value and value.startswith("/") and not value.startswith("//"):
-        return Markup('<a href="{0}">Open</a>').format(value)
+        return Markup('<a href="{0}">{1}</a>').format(value, _("Open"))
     return ""
 
 

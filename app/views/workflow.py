@@ -51,7 +51,7 @@ ACTION_LABELS = {
     "delete": _l("Delete"), "dispute": _l("Dispute"), "dry_run": _l("Check (dry run)"), "edit": _l("Edit"),
     "erase": _l("Erase personal data"), "estimate_approved": _l("Estimate approved"),
     "interrupt": _l("Interrupt"), "invite": _l("Invite to the portal"), "item": _l("Work item"),
-    "lines": _l("Edit lines"), "lock": _l("Lock"), "lock_user": _l("Lock login"),
+    "lines": _l("Edit lines"), "edit lines": _l("Edit lines"), "lock": _l("Lock"), "lock_user": _l("Lock login"),
     "login_link": _l("Copy login link"), "map": _l("Map columns"), "pay": _l("Pay"), "pay_online": _l("Pay online"),
     "privacy_export": _l("Export personal data"), "query": _l("Query"), "remind": _l("Send reminder"),
     "restore": _l("Restore"), "retry": _l("Retry"), "save_template": _l("Save mapping"),
