@@ -48,8 +48,27 @@ def format_when(value) -> str:
     return when(value) if value is not None else ""
 
 
+#: Every state value of SPEC section 3 (requests, estimates, work orders, invoices, shipments), report runs
+#: and work-order kinds, in the reader's language. One table for staff pages, portal, PDFs and mails.
+STATE_LABELS = {
+    "new": _l("New"), "time_proposed": _l("Time proposed"), "accepted": _l("Accepted"),
+    "rejected": _l("Rejected"), "cancelled": _l("Cancelled"), "resolved": _l("Resolved"),
+    "draft": _l("Draft"), "sent": _l("Sent"), "approved": _l("Approved"), "declined": _l("Declined"),
+    "disputed": _l("Disputed"), "superseded": _l("Superseded"),
+    "pending_confirmation": _l("Pending confirmation"), "confirmed": _l("Confirmed"), "received": _l("Received"),
+    "in_progress": _l("In progress"), "ready": _l("Ready"), "completed": _l("Completed"),
+    "awaiting_authorization": _l("Awaiting authorization"), "open": _l("Open"), "paid": _l("Paid"),
+    "void": _l("Void"), "queued": _l("Queued"), "running": _l("Running"), "succeeded": _l("Succeeded"),
+    "failed": _l("Failed"), "job": _l("Job"), "inspection": _l("Inspection"), "repair": _l("Repair"),
+}
+
+
 def status_label(value) -> str:
-    return (value or "").replace("_", " ").capitalize()
+    """``confirmed`` → "Confirmed" (German: "Bestätigt"); an unknown value falls back to its words."""
+    if not value:
+        return ""
+    label = STATE_LABELS.get(str(value))
+    return str(label) if label is not None else str(value).replace("_", " ").capitalize()
 
 
 def record_label(value) -> str:
