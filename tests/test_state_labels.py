@@ -67,3 +67,22 @@ def test_a_staff_page_in_german_shows_the_state_in_german(db, login_as):
     german = client.get(f"/workorderview/show/{order.id}").get_data(as_text=True)
     assert ">Bestätigt<" in german
     assert ">Confirmed<" not in german and ">confirmed<" not in german
+
+
+def test_the_done_sentences_speak_german(app, db):
+    from flask_babel import force_locale as locale
+
+    from app.views.sentences import done
+
+    advisor = make_user("Advisor")
+    customer = CustomerFactory(name="Plain Customer")
+    db.session.commit()
+    order = work_orders.create(actor(advisor), customer_id=customer.id, fault="Rattles")
+    db.session.commit()
+    with app.test_request_context():
+        with locale("de"):
+            assert done(order, order.number, "receive") == f"{order.number} ist in der Werkstatt eingegangen."
+            assert done(order, order.number, "hold", before="new") == f"{order.number} ist jetzt bestätigt."
+        with locale("en"):
+            assert done(order, order.number, "receive") == f"{order.number} is received in the workshop."
+            assert done(order, order.number, "hold", before="new") == f"{order.number} is now confirmed."
