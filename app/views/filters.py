@@ -98,6 +98,10 @@ VALUE_WORDS = {
 }
 
 
+#: The states of SPEC §3 and the other values above: one table (the name tests/test_state_labels.py reads).
+STATE_LABELS = VALUE_WORDS
+
+
 def status_label(value) -> str:
     """A state, kind or other fixed value in the reader's words (``time_proposed`` → "Termin vorgeschlagen")."""
     from ..reports.periods import PERIODS

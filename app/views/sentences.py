@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask_babel import gettext as _
+
 from ..core import formatting
 from .filters import format_money, status_label
 from .workflow import action_label
@@ -25,35 +27,40 @@ def when(moment) -> str:
 
 def _customer(item) -> str:
     customer = getattr(item, "customer", None)
-    return customer.name if customer is not None else (getattr(item, "contact_name", None) or "the customer")
+    return customer.name if customer is not None else (getattr(item, "contact_name", None) or _("the customer"))
 
 
 def _proposed(req, number: str) -> str:
     open_ones = [p for p in req.proposals if p.outcome == "open"]
     latest = max(open_ones or req.proposals, key=lambda p: p.created_at, default=None)
     if latest is None:
-        return f"{number}: a new time was suggested to {_customer(req)}."
-    return f"{number}: we suggested {when(latest.start)} to {_customer(req)}."
+        return _("%(number)s: a new time was suggested to %(customer)s.", number=number, customer=_customer(req))
+    return _("%(number)s: we suggested %(time)s to %(customer)s.", number=number, time=when(latest.start),
+             customer=_customer(req))
 
 
 def _booked(req, number: str) -> str:
     if req.scheduled_start is None:
-        return f"{number} is confirmed."
-    return f"{number} is booked for {when(req.scheduled_start)} with {_customer(req)}."
+        return _("%(number)s is confirmed.", number=number)
+    return _("%(number)s is booked for %(time)s with %(customer)s.", number=number, time=when(req.scheduled_start),
+             customer=_customer(req))
 
 
 def _assigned(order, number: str) -> str:
     if order.technician is None:
-        return f"{number} is no longer assigned to anyone."
-    at = f" for {when(order.scheduled_start)}" if order.scheduled_start else ""
-    return f"{number} is assigned to {order.technician}{at}."
+        return _("%(number)s is no longer assigned to anyone.", number=number)
+    if order.scheduled_start:
+        return _("%(number)s is assigned to %(technician)s for %(time)s.", number=number,
+                 technician=order.technician, time=when(order.scheduled_start))
+    return _("%(number)s is assigned to %(technician)s.", number=number, technician=order.technician)
 
 
 def _issued(invoice, number: str) -> str:
     if invoice.status == "awaiting_authorization":
-        return f"{number} is sent to {_customer(invoice)} for authorization ({format_money(invoice.total)})."
-    due = formatting.date(invoice.due_date)
-    return f"{number} is issued to {_customer(invoice)}: {format_money(invoice.total)}, due {due}."
+        return _("%(number)s is sent to %(customer)s for authorization (%(total)s).", number=number,
+                 customer=_customer(invoice), total=format_money(invoice.total))
+    return _("%(number)s is issued to %(customer)s: %(total)s, due %(due)s.", number=number,
+             customer=_customer(invoice), total=format_money(invoice.total), due=formatting.date(invoice.due_date))
 
 
 SENTENCES: dict[tuple[str, str], Callable] = {
@@ -61,16 +68,16 @@ SENTENCES: dict[tuple[str, str], Callable] = {
     ("service_request", "confirm"): _booked,
     ("service_request", "book"): _booked,
     ("service_request", "reschedule"): _booked,
-    ("service_request", "decline"): lambda req, n: f"{n} is declined.",
-    ("estimate", "submit"): lambda est, n: f"{n} is sent to {_customer(est)}.",
+    ("service_request", "decline"): lambda req, n: _("%(number)s is declined.", number=n),
+    ("estimate", "submit"): lambda est, n: _("%(number)s is sent to %(customer)s.", number=n, customer=_customer(est)),
     ("work_order", "assign"): _assigned,
-    ("work_order", "receive"): lambda order, n: f"{n} is received in the workshop.",
-    ("work_order", "clock_on"): lambda order, n: f"{n}: you are clocked on.",
-    ("work_order", "clock_off"): lambda order, n: f"{n}: you are clocked off.",
-    ("work_order", "ready"): lambda order, n: f"{n} is ready.",
-    ("work_order", "complete"): lambda order, n: f"{n} is completed.",
+    ("work_order", "receive"): lambda order, n: _("%(number)s is received in the workshop.", number=n),
+    ("work_order", "clock_on"): lambda order, n: _("%(number)s: you are clocked on.", number=n),
+    ("work_order", "clock_off"): lambda order, n: _("%(number)s: you are clocked off.", number=n),
+    ("work_order", "ready"): lambda order, n: _("%(number)s is ready.", number=n),
+    ("work_order", "complete"): lambda order, n: _("%(number)s is completed.", number=n),
     ("invoice", "submit"): _issued,
-    ("invoice", "void"): lambda invoice, n: f"{n} is void.",
+    ("invoice", "void"): lambda invoice, n: _("%(number)s is void.", number=n),
 }
 
 
@@ -80,11 +87,11 @@ def done(item, number: str, action: str, result=None, before: str | None = None)
     table = getattr(item, "__tablename__", "")
     created = result is not None and (type(result) is not type(item) or result.id != item.id)
     if created:
-        return f"{number}: {result} is created."
+        return _("%(number)s: %(created)s is created.", number=number, created=result)
     sentence = SENTENCES.get((table, action))
     if sentence is not None:
         return sentence(item, number)
     status = getattr(item, "status", None)
     if status is not None and status != before:
-        return f"{number} is now {status_label(status).lower()}."
-    return f"{number}: {action_label(action).lower()} is saved."
+        return _("%(number)s is now %(state)s.", number=number, state=status_label(status).lower())
+    return _("%(number)s: %(action)s is saved.", number=number, action=action_label(action).lower())
