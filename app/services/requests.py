@@ -99,7 +99,7 @@ def prepare_new(req: ServiceRequest, actor: Actor) -> ServiceRequest:
     customer = req.customer or db.session.get(Customer, req.customer_id)
     notify.to_customer(customer, "request.received", _l("We received your request %(number)s", number=req.number),
                            _l("%(subject)s\nPreferred: %(day)s (%(slot)s).", subject=req.subject,
-                              day=LazyString(formatting.date, req.preferred_date), slot=req.preferred_slot),
+                              day=LazyString(formatting.date, req.preferred_date), slot=_slot(req)),
                            link=_link(req), group="requests")
     return req
 
@@ -321,6 +321,16 @@ def confirm(req: ServiceRequest, actor: Actor, start=None, estimate: bool = Fals
         created = _create_estimate(req, actor)
     _notify_booking(req)
     return created or req
+
+
+#: The preferred slots in the words of whoever reads them (a custom slot shows its time).
+SLOT_WORDS = {"morning": _l("morning"), "afternoon": _l("afternoon"), "evening": _l("evening")}
+
+
+def _slot(req: ServiceRequest):
+    if req.preferred_slot == "custom" and req.preferred_time is not None:
+        return LazyString(formatting.time, req.preferred_time)
+    return SLOT_WORDS.get(req.preferred_slot, req.preferred_slot)
 
 
 def _when(moment) -> LazyString:
