@@ -208,7 +208,7 @@ def test_the_generated_screen_refuses_delete_and_archives_instead(db, client, lo
     assert screen.get(f"/documents/work_order/{shop['order'].id}.pdf").status_code == 200
     page = screen.get(f"/customerview/show/{shop['klara'].id}").get_data(as_text=True)
     assert "Archived" in page and "Restore" in page
-    assert "<td>archive</td>" in page  # the record's history panel
+    assert "<td>Archive</td>" in page  # the record's history panel, the action in words
     screen.post("/customerview/action_post", data={"action": "restore", "rowid": [str(shop["klara"].id)]})
     db.session.expire_all()
     assert db.session.get(Customer, shop["klara"].id).archived_at is None

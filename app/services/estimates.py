@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
+from ..core import formatting
 from ..core.actors import Actor
 from ..core.errors import ValidationFailed
 from ..core.fields import Key
@@ -174,8 +176,8 @@ def submit(est: Estimate, actor: Actor):
     est.sent_at = utcnow()
     notify.to_customer(est.customer, "estimate.sent",
                        _l("Estimate %(number)s is ready for you", number=est.display_number),
-                       _l("Total %(total)s %(currency)s. Approve, decline or dispute it in the portal.",
-                          total=est.total, currency=get_settings().currency),
+                       _l("Total %(total)s. Approve, decline or dispute it in the portal.",
+                          total=LazyString(formatting.money, est.total)),
                        link=_link(est), group="estimates")
     return est
 
@@ -203,9 +205,10 @@ def approve(est: Estimate, actor: Actor, lines=None, reason: str | None = None):
     est.decided_at = utcnow()
     order = work_orders.from_estimate(est, actor)
     summary = approval_summary(est)
-    title = (f"{est.display_number} approved: work order {order.number}" if not declined else
-             f"{est.display_number} approved {summary['approved']} of {summary['lines']} lines: "
-             f"work order {order.number}")
+    title = (_l("%(number)s approved: work order %(order)s", number=est.display_number, order=order.number)
+             if not declined else
+             _l("%(number)s approved %(approved)s of %(lines)s lines: work order %(order)s",
+                number=est.display_number, approved=summary["approved"], lines=summary["lines"], order=order.number))
     notify.to_staff("estimate.approved", title, reason if declined else "", link=_staff_link(est),
                     customer_id=est.customer_id)
     return order
@@ -229,7 +232,7 @@ def has_declined_lines(est: Estimate) -> bool:
 def decline(est: Estimate, actor: Actor, reason: str):
     est.decline_reason = reason.strip()
     est.decided_at = utcnow()
-    notify.to_staff("estimate.declined", f"{est.display_number} declined", est.decline_reason,
+    notify.to_staff("estimate.declined", _l("%(number)s declined", number=est.display_number), est.decline_reason,
                     link=_staff_link(est), customer_id=est.customer_id)
     return est
 
@@ -263,7 +266,8 @@ def dispute(est: Estimate, actor: Actor, lines, note=None):
         line.disputed, line.dispute_note = True, text
         db.session.add(DisputeNote(estimate_number=est.number, estimate_id=est.id, side="customer",
                                    author_id=actor.user_id, text=text, line_ref=f"{kind}:{line.id}"))
-    notify.to_staff("estimate.disputed", f"{est.display_number} disputed ({len(chosen)} line(s))", note or "",
+    notify.to_staff("estimate.disputed", _l("%(number)s disputed (%(count)s line(s))",
+                                            number=est.display_number, count=len(chosen)), note or "",
                     link=_staff_link(est), customer_id=est.customer_id)
     return est
 
@@ -283,7 +287,8 @@ def add_note(est: Estimate, actor: Actor, text: str) -> DisputeNote:
     note = DisputeNote(estimate_number=est.number, estimate_id=est.id, side=side, author_id=actor.user_id, text=text)
     db.session.add(note)
     if side == "customer":
-        notify.to_staff("estimate.note", f"Note on {est.display_number}", text, link=_staff_link(est),
+        notify.to_staff("estimate.note", _l("Note on %(number)s", number=est.display_number), text,
+                        link=_staff_link(est),
                         customer_id=est.customer_id)
     else:
         notify.to_customer(est.customer, "estimate.note", _l("A note on estimate %(number)s",

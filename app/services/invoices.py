@@ -4,10 +4,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 from sqlalchemy import select
 
+from ..core import formatting
 from ..core.actors import Actor
 from ..core.errors import InvalidTransition, ValidationFailed
 from ..core.fields import Day
@@ -140,9 +142,10 @@ def submit(invoice: Invoice, actor: Actor):
     invoice.due_date = shop_today() + dt.timedelta(days=get_settings().invoice_due_days)
     invoice.service_from, invoice.service_to = service_period(invoice)
     if invoice.status == "awaiting_authorization":
-        title = f"Invoice {invoice.number} needs your authorization"
+        title = _l("Invoice %(number)s needs your authorization", number=invoice.number)
     else:
-        title = f"Invoice {invoice.number}: {invoice.total} {get_settings().currency} due {invoice.due_date}"
+        title = _l("Invoice %(number)s: %(total)s due %(due)s", number=invoice.number,
+                   total=LazyString(formatting.money, invoice.total), due=LazyString(formatting.date, invoice.due_date))
     notify.to_customer(invoice.customer, f"invoice.{invoice.status}", title, link=_link(invoice), group="invoices")
     return invoice
 
@@ -150,7 +153,7 @@ def submit(invoice: Invoice, actor: Actor):
 def authorize(invoice: Invoice, actor: Actor):
     invoice.authorized_at = utcnow()
     invoice.authorized_by_id = actor.user_id
-    notify.to_staff("invoice.authorized", f"{invoice.number} authorized by the customer",
+    notify.to_staff("invoice.authorized", _l("%(number)s authorized by the customer", number=invoice.number),
                     link=f"/invoiceview/show/{invoice.id}", customer_id=invoice.customer_id)
     return invoice
 
@@ -174,7 +177,8 @@ def record_payment(invoice: Invoice, actor: Actor, amount, method, reference=Non
     if invoice.amount_paid >= invoice.total:
         TABLE.move(invoice, "pay", actor)
         invoice.paid_at = utcnow()
-        notify.to_customer(invoice.customer, "invoice.paid", f"Thank you: invoice {invoice.number} is paid",
+        notify.to_customer(invoice.customer, "invoice.paid", _l("Thank you: invoice %(number)s is paid",
+                                                                number=invoice.number),
                            link=_link(invoice), group="invoices")
     return invoice
 
@@ -182,7 +186,7 @@ def record_payment(invoice: Invoice, actor: Actor, amount, method, reference=Non
 def void(invoice: Invoice, actor: Actor, reason: str):
     invoice.void_reason = reason.strip()
     if invoice.issued_at:
-        notify.to_customer(invoice.customer, "invoice.void", f"Invoice {invoice.number} was voided",
+        notify.to_customer(invoice.customer, "invoice.void", _l("Invoice %(number)s was voided", number=invoice.number),
                            invoice.void_reason, link=_link(invoice), group="invoices")
     return invoice
 
@@ -208,8 +212,10 @@ def pay_online(invoice: Invoice, actor: Actor, token: str) -> Invoice:
         reference = provider.charge(invoice, amount, token.strip())
     except payments.PaymentDeclined as declined:
         raise ValidationFailed({"token": [declined.message]}) from None
-    notify.to_staff("invoice.payment", f"{invoice.number}: online payment of {amount}",
-                    f"{provider.name} reference {reference}", link=f"/invoiceview/show/{invoice.id}",
+    notify.to_staff("invoice.payment", _l("%(number)s: online payment of %(amount)s", number=invoice.number,
+                       amount=LazyString(formatting.money, amount)),
+                    _l("%(provider)s reference %(reference)s",
+                       provider=provider.name, reference=reference), link=f"/invoiceview/show/{invoice.id}",
                     customer_id=invoice.customer_id)
     payments.charged(invoice, reference, amount)
     return record_payment(invoice, actor.on_behalf_of_system("online payment"), amount=amount, method="online",
@@ -263,8 +269,9 @@ def issue_credit_note(invoice: Invoice, actor: Actor, reason: str, lines=None) -
     numbering.assign(note)
     db.session.add(note)
     notify.to_customer(invoice.customer, "invoice.credited",
-                       f"Credit note {note.number} for invoice {invoice.number}: {-note.total} "
-                       f"{get_settings().currency}", link=_link(invoice), group="invoices")
+                       _l("Credit note %(note)s for invoice %(number)s: %(total)s",
+                          note=note.number, number=invoice.number,
+                          total=LazyString(formatting.money, -note.total)), link=_link(invoice), group="invoices")
     return note
 
 
@@ -296,8 +303,11 @@ def query(invoice: Invoice, actor: Actor, reason: str, lines=None) -> Invoice:
     db.session.add(InvoiceNote(invoice=invoice, side="customer", kind="query", author_id=actor.user_id,
                                text=reason.strip(), line_ids=",".join(str(line.id) for line in chosen) or None))
     about = "; ".join(line.description for line in chosen)
-    notify.to_staff("invoice.queried", f"{invoice.number} queried by {invoice.customer.name}",
-                    reason.strip() + (f"\nLines: {about}" if about else ""), link=_staff_link(invoice),
+    notify.to_staff("invoice.queried", _l("%(number)s queried by %(customer)s",
+                                          number=invoice.number, customer=invoice.customer.name),
+                    (_l("%(reason)s\nLines: %(lines)s", reason=reason.strip(), lines=about) if about
+                     else reason.strip()),
+                    link=_staff_link(invoice),
                     customer_id=invoice.customer_id)
     return invoice
 
@@ -307,7 +317,8 @@ def answer(invoice: Invoice, actor: Actor, text: str) -> Invoice:
     invoice.queried_at = None
     db.session.add(InvoiceNote(invoice=invoice, side="staff", kind="answer", author_id=actor.user_id,
                                text=text.strip()))
-    notify.to_customer(invoice.customer, "invoice.answered", f"Our answer about invoice {invoice.number}",
+    notify.to_customer(invoice.customer, "invoice.answered", _l("Our answer about invoice %(number)s",
+                                                                number=invoice.number),
                        text.strip(), link=_link(invoice), group="invoices")
     return invoice
 
@@ -338,10 +349,12 @@ def add_note(invoice: Invoice, actor: Actor, text: str) -> InvoiceNote:
     note = InvoiceNote(invoice=invoice, side=side, kind="note", author_id=actor.user_id, text=text.strip())
     db.session.add(note)
     if side == "customer":
-        notify.to_staff("invoice.note", f"Note on {invoice.number}", text.strip(), link=_staff_link(invoice),
+        notify.to_staff("invoice.note", _l("Note on %(number)s", number=invoice.number), text.strip(),
+                        link=_staff_link(invoice),
                         customer_id=invoice.customer_id)
     else:
-        notify.to_customer(invoice.customer, "invoice.note", f"A note on invoice {invoice.number}", text.strip(),
+        notify.to_customer(invoice.customer, "invoice.note", _l("A note on invoice %(number)s",
+                                                                number=invoice.number), text.strip(),
                            link=_link(invoice), group="invoices")
     return note
 

@@ -258,8 +258,9 @@ def privacy_export(customer: Customer, actor: Actor, **_) -> PrivacyExport:
     full = not actor.is_customer
     record(customer, "privacy_export", None, None, actor, "full copy" if full else "customer's own copy")
     if not full:
-        notify.to_staff("customer.privacy_export", f"{customer_number(customer)} downloaded their data",
-                        "The customer downloaded their own copy of their data from the portal.",
+        notify.to_staff("customer.privacy_export", _l("%(number)s downloaded their data",
+                                                      number=customer_number(customer)),
+                        _l("The customer downloaded their own copy of their data from the portal."),
                         link=f"/customerview/show/{customer.id}", customer_id=customer.id)
     return PrivacyExport(customer.id, actor, full)
 

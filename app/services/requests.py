@@ -9,6 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..core import formatting
 from ..core.actors import Actor
 from ..core.errors import ServiceError, StaleObject, ValidationFailed, flatten_messages
 from ..core.fields import ClockTime, Day, Key
@@ -92,12 +93,13 @@ def prepare_new(req: ServiceRequest, actor: Actor) -> ServiceRequest:
     numbering.assign(req)
     db.session.add(req)
     TABLE.enter(req, "submit", actor)
-    notify.to_staff("request.submitted", f"New service request {req.number}: {req.subject}",
+    notify.to_staff("request.submitted", _l("New service request %(number)s: %(subject)s",
+                                            number=req.number, subject=req.subject),
                     link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
     customer = req.customer or db.session.get(Customer, req.customer_id)
     notify.to_customer(customer, "request.received", _l("We received your request %(number)s", number=req.number),
                            _l("%(subject)s\nPreferred: %(day)s (%(slot)s).", subject=req.subject,
-                              day=f"{req.preferred_date:%Y-%m-%d}", slot=req.preferred_slot),
+                              day=LazyString(formatting.date, req.preferred_date), slot=_slot(req)),
                            link=_link(req), group="requests")
     return req
 
@@ -321,6 +323,16 @@ def confirm(req: ServiceRequest, actor: Actor, start=None, estimate: bool = Fals
     return created or req
 
 
+#: The preferred slots in the words of whoever reads them (a custom slot shows its time).
+SLOT_WORDS = {"morning": _l("morning"), "afternoon": _l("afternoon"), "evening": _l("evening")}
+
+
+def _slot(req: ServiceRequest):
+    if req.preferred_slot == "custom" and req.preferred_time is not None:
+        return LazyString(formatting.time, req.preferred_time)
+    return SLOT_WORDS.get(req.preferred_slot, req.preferred_slot)
+
+
 def _when(moment) -> LazyString:
     """A booked time in words, in the language of whoever reads it (``availability.when`` when read)."""
     return LazyString(availability.when, moment)
@@ -343,13 +355,13 @@ def propose(req: ServiceRequest, actor: Actor, start=None, note: str | None = No
     side = "customer" if actor.is_customer else "staff"
     _settle_proposals(req)  # a newer proposal supersedes the one on the table, whoever made it
     db.session.add(TimeProposal(service_request=req, proposed_by=side, user_id=actor.user_id, start=when, note=note))
-    local = to_local(when)
     if side == "staff":
         notify.to_customer(req.customer, "request.time_proposed", _l("A new time for %(number)s", number=req.number),
                            _l("We suggest %(when)s.%(note)s", when=_when(when), note=f"\n{note}" if note else ""),
                            link=_link(req), group="requests")
     else:
-        notify.to_staff("request.counter_proposed", f"{req.number}: the customer proposes {local:%Y-%m-%d %H:%M}",
+        notify.to_staff("request.counter_proposed", _l("%(number)s: the customer proposes %(when)s",
+                                                       number=req.number, when=_when(when)),
                         note or "", link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
     return req
 
@@ -367,7 +379,8 @@ def accept_time(req: ServiceRequest, actor: Actor):
         raise ValidationFailed({"start": [_l("There is no proposed time to accept.")]})
     _book(req, proposal.start)
     _settle_proposals(req, proposal)
-    notify.to_staff("request.time_accepted", f"{req.number}: the customer accepted the proposed time",
+    notify.to_staff("request.time_accepted", _l("%(number)s: the customer accepted the proposed time",
+                                                number=req.number),
                     link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
     _notify_booking(req)
     return req
@@ -387,7 +400,8 @@ def cancel(req: ServiceRequest, actor: Actor, reason: str | None = None):
 
     req.cancel_reason = (reason or "").strip() or None
     _settle_proposals(req, otherwise="withdrawn")
-    notify.to_staff("request.cancelled", f"{req.number} was cancelled by the customer", reason or "",
+    notify.to_staff("request.cancelled", _l("%(number)s was cancelled by the customer",
+                                            number=req.number), reason or "",
                     link=f"/servicerequestview/show/{req.id}", customer_id=req.customer_id)
     if req.scheduled_start is not None and req.confirmed_at is not None:
         req.calendar_sequence += 1
@@ -410,8 +424,9 @@ def reschedule(req: ServiceRequest, actor: Actor, start=None, note: str | None =
     req.calendar_sequence += 1
     _notify_booking(req, "request.rescheduled")
     if actor.is_customer:
-        notify.to_staff("request.rescheduled", f"{req.number}: the customer moved the booking to "
-                        f"{availability.when(when)}", note or "", link=f"/servicerequestview/show/{req.id}",
+        notify.to_staff("request.rescheduled", _l("%(number)s: the customer moved the booking to %(when)s",
+                                                  number=req.number, when=_when(when)),
+                        note or "", link=f"/servicerequestview/show/{req.id}",
                         customer_id=req.customer_id)
     return req
 

@@ -66,7 +66,8 @@ def confirm(shipment: Shipment, actor: Actor):
         raise ValidationFailed({"work_orders": [_l("A shipment needs at least one order.")]})
     shipment.confirmed_at = utcnow()
     count = len(shipment.work_orders)
-    notify.to_staff("shipment.confirmed", f"Shipment {shipment.number} is on its way ({count} orders)",
+    notify.to_staff("shipment.confirmed", _l("Shipment %(number)s is on its way (%(count)s orders)",
+                                             number=shipment.number, count=count),
                     link=f"/shipmentview/show/{shipment.id}", customer_id=shipment.customer_id)
     return shipment
 

@@ -88,10 +88,11 @@ def prepare_new(order: WorkOrder, actor: Actor) -> WorkOrder:
     db.session.add(order)
     TABLE.enter(order, "create", actor)
     if order.status == "pending_confirmation":
-        notify.to_staff("work_order.requested", f"New order {order.number} waits for confirmation",
+        notify.to_staff("work_order.requested", _l("New order %(number)s waits for confirmation", number=order.number),
                         order.fault or "", link=_staff_link(order), customer_id=order.customer_id)
     elif actor.is_customer:
-        notify.to_staff("work_order.created", f"New order {order.number} from {order.customer or ''}",
+        notify.to_staff("work_order.created", _l("New order %(number)s from %(customer)s",
+                                                 number=order.number, customer=order.customer or ""),
                         order.fault or "", link=_staff_link(order), customer_id=order.customer_id)
     return order
 
@@ -193,7 +194,7 @@ def ready(order: WorkOrder, actor: Actor, note=None):
                        _l("Your unit is ready.%(notes)s",
                           notes=f"\n{order.public_notes}" if order.public_notes else ""),
                        link=_link(order), group="work_orders")
-    notify.to_staff("work_order.ready", f"{order.number} is ready to complete and invoice",
+    notify.to_staff("work_order.ready", _l("%(number)s is ready to complete and invoice", number=order.number),
                     link=_staff_link(order), customer_id=order.customer_id)
     return order
 
