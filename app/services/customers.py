@@ -36,7 +36,7 @@ from ..models import (
     WorkOrder,
     utcnow,
 )
-from . import accounts, history, portal_auth, privacy
+from . import accounts, addresses, history, portal_auth, privacy
 from .audit import record, record_edit
 from .common import commit, edit_fields
 from .params import Unversioned
@@ -160,14 +160,7 @@ def _address_values(fields: dict) -> dict:
         raise ValidationFailed({name: [_("Unknown field.")] for name in sorted(unknown)})
     values = {name: _clean(fields.get(name)) for name in ADDRESS_FIELDS}
     errors: dict[str, list[str]] = {}
-    for name, label in (("line1", _("Give the street and number.")), ("city", _("Give the town or city.")),
-                        ("postal_code", _("Give the postal code."))):
-        if not values[name]:
-            errors[name] = [label]
-    if values["country"]:
-        values["country"] = values["country"].upper()
-        if not re.fullmatch(r"[A-Z]{2}", values["country"]):
-            errors["country"] = [_("Use the two-letter country code, e.g. DE or GB.")]
+    values = addresses.clean(values, errors)  # by its country: required fields, postcode format
     _check_lengths(values, errors)
     if errors:
         raise ValidationFailed(errors)

@@ -29,7 +29,7 @@ from ..core.errors import ValidationFailed
 from ..core.settings import absolute, get_settings, to_local
 from ..extensions import db
 from ..models import SLOTS, Address, Customer, OutboxEmail, PortalUser, PublicSubmission, ServiceType, User, utcnow
-from . import availability, notify, portal_auth, requests, uploads
+from . import addresses, availability, notify, portal_auth, requests, uploads
 from .portal_auth import LoginRefused, normalise_email, token_hash
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,8 @@ def find_or_add_address(customer: Customer, fields: dict) -> Address:
                 (fields["line1"].lower(), fields["postal_code"].lower(), fields["city"].lower()):
             return address
     address = Address(customer=customer, line1=fields["line1"], city=fields["city"],
-                      state=fields.get("state") or None, postal_code=fields["postal_code"])
+                      state=fields.get("state") or None, postal_code=fields["postal_code"],
+                      country=addresses.shop_country())
     db.session.add(address)
     db.session.flush()
     if customer.default_service_address_id is None:
