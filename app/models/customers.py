@@ -4,7 +4,19 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import ArchivableMixin, Model, TimestampMixin
@@ -111,7 +123,7 @@ class Address(ArchivableMixin, TimestampMixin, Model):
     city: Mapped[str] = mapped_column(String(100), nullable=False)
     state: Mapped[str | None] = mapped_column(String(100))
     postal_code: Mapped[str] = mapped_column(String(20), nullable=False)
-    # ISO 3166-1 alpha-2, upper case; app/services/addresses.py checks it. Not given: the shop's country.
+    # ISO 3166-1 alpha-2, upper case; app/core/addresses.py checks it. Not given: the shop's country.
     country: Mapped[str] = mapped_column(String(2), nullable=False, default=_shop_country)
 
     customer = relationship(Customer, foreign_keys=[customer_id], back_populates="addresses")

@@ -18,6 +18,7 @@ from marshmallow import fields, validate
 from sqlalchemy import func, select, update
 from stdnum import imei as imei_number
 
+from ..core import addresses
 from ..core.actors import Actor
 from ..core.errors import NotFound, ValidationFailed
 from ..core.fields import Key, not_blank
@@ -36,7 +37,7 @@ from ..models import (
     WorkOrder,
     utcnow,
 )
-from . import accounts, addresses, history, portal_auth, privacy
+from . import accounts, history, portal_auth, privacy
 from .audit import record, record_edit
 from .common import commit, edit_fields
 from .params import Unversioned

@@ -24,12 +24,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..core import addresses
 from ..core.actors import Actor
 from ..core.errors import ValidationFailed
 from ..core.settings import absolute, get_settings, to_local
 from ..extensions import db
 from ..models import SLOTS, Address, Customer, OutboxEmail, PortalUser, PublicSubmission, ServiceType, User, utcnow
-from . import addresses, availability, notify, portal_auth, requests, uploads
+from . import availability, notify, portal_auth, requests, uploads
 from .portal_auth import LoginRefused, normalise_email, token_hash
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..core.settings import get_settings
+from .settings import get_settings
 
 DEFAULT_COUNTRY = "DE"
 
@@ -37,7 +37,7 @@ _EUROPEAN = Rules(_l("Street and number"), _l("Postcode"), _l("City"), None)
 _GENERIC = Rules(_l("Street and number"), _l("Postal code"), _l("City"), _l("State or region (optional)"))
 RULES: dict[str, Rules] = {
     "DE": _EUROPEAN, "AT": _EUROPEAN, "CH": _EUROPEAN,
-    "US": Rules(_l("Street address"), _l("ZIP code"), _l("City"), _l("State"), region_required=True,
+    "US": Rules(_l("Street address"), _l("ZIP code"), _l("City"), _l("State or territory"), region_required=True,
                 postcode_first=False),
     "GB": Rules(_l("Street address"), _l("Postcode"), _l("Town or city"), _l("County (optional)"),
                 postcode_first=False),
@@ -142,3 +142,17 @@ def lines(address, home: str | None = None, lang: str | None = None) -> list[str
     if country and country != (home or shop_country()):
         out.append(country_name(country, lang).upper())
     return [line for line in out if line]
+
+
+def form(country: str | None = None) -> dict:
+    """What an address form shows for ``country`` (the shop's country when none): its labels, whether it has
+    a region field and whether that is required, the country list in the reader's language, and every
+    country's labels (for the form's script that relabels the fields when another country is chosen)."""
+    country = (country or shop_country()).strip().upper()
+    rule = rules(country)
+    per_country = {code: {"line1": str(r.street), "postal_code": str(r.postcode), "city": str(r.city),
+                          "state": str(r.region) if r.region is not None else ""}
+                   for code, r in (*RULES.items(), ("*", _GENERIC))}
+    return {"country": country, "line1": rule.street, "postal_code": rule.postcode, "city": rule.city,
+            "state": rule.region, "state_required": rule.region_required,
+            "countries": list(country_names().items()), "labels": per_country}
