@@ -123,7 +123,7 @@ def test_portal_form_refuses_a_bad_plz_and_keeps_what_was_typed(jane, login_as, 
     assert ok.status_code == 302
     us = db.session.scalar(select(Address).where(Address.line1 == "1 Market St"))
     edit = main(me.get(f"/portal/profile/addresses/{us.id}"))
-    assert ">ZIP code<" in edit and ">State or territory<" in edit and '<option value="US" selected>' in edit
+    assert ">Postleitzahl<" in edit and ">Bundesstaat oder Territorium<" in edit  # ZIP code, State (German page) and '<option value="US" selected>' in edit
 
 
 def test_portal_form_labels_by_country_in_german(jane, login_as, db):
@@ -150,9 +150,12 @@ def test_migration_gives_existing_addresses_the_shops_country():
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO customer (id, name, kind, requires_invoice_authorization, locked, "
-                              "preferences) VALUES (1, 'Old', 'individual', 0, 0, '{}')"))
-            conn.execute(text("INSERT INTO address (customer_id, line1, city, postal_code, country) VALUES "
-                              "(1, 'Alt 1', 'Kiel', '24103', NULL), (1, 'Rue 2', 'Paris', '75001', 'fr')"))
+                              "preferences, created_at, updated_at) VALUES (1, 'Old', 'individual', 0, 0, '{}', "
+                              "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO address (customer_id, line1, city, postal_code, country, created_at, "
+                              "updated_at) VALUES (1, 'Alt 1', 'Kiel', '24103', NULL, CURRENT_TIMESTAMP, "
+                              "CURRENT_TIMESTAMP), (1, 'Rue 2', 'Paris', '75001', 'fr', CURRENT_TIMESTAMP, "
+                              "CURRENT_TIMESTAMP)"))
         upgrade(revision="0028_address_country")
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT line1, country FROM address ORDER BY id")).all()

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from flask import has_request_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -64,7 +63,10 @@ def shop_country() -> str:
 def _language(lang: str | None) -> str:
     if lang:
         return lang
-    return str(get_locale() or "en") if has_request_context() else "en"
+    try:
+        return str(get_locale() or "en")
+    except RuntimeError:  # no app context (a script)
+        return "en"
 
 
 def country_names(lang: str | None = None) -> dict[str, str]:
