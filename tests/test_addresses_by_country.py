@@ -123,7 +123,9 @@ def test_portal_form_refuses_a_bad_plz_and_keeps_what_was_typed(jane, login_as, 
     assert ok.status_code == 302
     us = db.session.scalar(select(Address).where(Address.line1 == "1 Market St"))
     edit = main(me.get(f"/portal/profile/addresses/{us.id}"))
-    assert ">Postleitzahl<" in edit and ">Bundesstaat oder Territorium<" in edit  # ZIP code, State (German page) and '<option value="US" selected>' in edit
+    # ZIP code and State, on a German page
+    assert ">Postleitzahl<" in edit and ">Bundesstaat oder Territorium<" in edit
+    assert '<option value="US" selected>' in edit
 
 
 def test_portal_form_labels_by_country_in_german(jane, login_as, db):

@@ -103,9 +103,9 @@ def clean(values: dict, errors: dict) -> dict:
     messages go into ``errors``. A missing country is the shop's country."""
     country = (values.get("country") or shop_country()).strip().upper()
     values["country"] = country
-    if not re.fullmatch(r"[A-Z]{2}", country) or country not in country_names("en"):
+    known_country = bool(re.fullmatch(r"[A-Z]{2}", country)) and country in country_names("en")
+    if not known_country:
         errors["country"] = [_("Choose a country from the list.")]
-        return values
     rule = rules(country)
     for name, message in (("line1", _("Give the street and number.")), ("city", _("Give the town or city.")),
                           ("postal_code", _("Give the postal code."))):
@@ -120,7 +120,7 @@ def clean(values: dict, errors: dict) -> dict:
     if values.get("postal_code"):
         values["postal_code"] = normalise_postcode(country, values["postal_code"])
         known = POSTCODES.get(country)
-        if known and not re.fullmatch(known[0], values["postal_code"]):
+        if known and known_country and not re.fullmatch(known[0], values["postal_code"]):
             errors["postal_code"] = [_("This is not a postcode of %(country)s (for example %(example)s).",
                                         country=country_name(country), example=known[1])]
     return values

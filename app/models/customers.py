@@ -108,7 +108,13 @@ class PortalUser(TimestampMixin, Model):
 
 def _shop_country(context) -> str:
     """An address inserted without a country (imports, seeds, the shop's add form) is in the shop's country."""
-    row = context.connection.execute(text("SELECT country FROM settings ORDER BY id LIMIT 1")).scalar()
+    query = text("SELECT country FROM settings ORDER BY id LIMIT 1")
+    if context is None:  # FAB's forms ask for the default outside an insert
+        from ..extensions import db
+
+        row = db.session.execute(query).scalar()
+    else:
+        row = context.connection.execute(query).scalar()
     return (row or "DE").upper()
 
 
