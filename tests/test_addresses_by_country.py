@@ -168,3 +168,13 @@ def test_migration_gives_existing_addresses_the_shops_country():
         db.engine.dispose()
     assert rows == [("Alt 1", "DE"), ("Rue 2", "FR")]
     assert set(shop) <= {"DE"}
+
+
+def test_public_request_form_is_labelled_by_the_shops_country(client, db):
+    page = client.get("/portal/request").get_data(as_text=True)
+    assert ">Postcode<" in page and "ZIP code" not in page and "State (optional)" not in page  # DE: no state
+    settings = get_settings()
+    settings.country = "US"
+    db.session.commit()
+    page = client.get("/portal/request").get_data(as_text=True)
+    assert ">ZIP code<" in page and ">State or territory<" in page
