@@ -2,6 +2,7 @@
 country names from Babel, the printed block, the portal form, the shop's default and migration 0028."""
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -178,3 +179,21 @@ def test_public_request_form_is_labelled_by_the_shops_country(client, db):
     db.session.commit()
     page = client.get("/portal/request").get_data(as_text=True)
     assert ">ZIP code<" in page and ">State or territory<" in page
+
+
+def test_staff_address_form_offers_countries_and_checks_the_postcode(jane, login_as, db):
+    address = customers.save_address(actor(jane), line1="Torstraße 140", city="Berlin", postal_code="10119")
+    staff = login_as(make_user("Manager"))
+    page = staff.get(f"/addressview/edit/{address.id}").get_data(as_text=True)
+    assert '<select' in page and ">Germany<" in page
+    assert re.search(r'<option[^>]*selected[^>]*value="DE"|<option[^>]*value="DE"[^>]*selected', page)
+    refused = staff.post(f"/addressview/edit/{address.id}", data={"line1": "Torstraße 140", "city": "Berlin",
+                                                                  "postal_code": "1011", "country": "DE"})
+    assert refused.status_code in (200, 422) and "10115" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Address, address.id).postal_code == "10119"
+    assert staff.post(f"/addressview/edit/{address.id}", data={"line1": "1 Market St", "city": "San Francisco",
+                                                               "state": "CA", "postal_code": "94105",
+                                                               "country": "US"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Address, address.id).country == "US"
