@@ -197,3 +197,16 @@ def test_staff_address_form_offers_countries_and_checks_the_postcode(jane, login
                                                                "country": "US"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Address, address.id).country == "US"
+
+
+def test_staff_add_checks_the_postcode(jane, login_as, db):
+    """FAB's add flashes the refusal and saves nothing (it does not draw the typed form again)."""
+    customer_id = customers.customer_of(actor(jane)).id
+    staff = login_as(make_user("Admin"))
+    typed = {"customer": customer_id, "line1": "Am Hafen 3", "city": "Hamburg", "postal_code": "2010",
+             "country": "DE"}
+    refused = staff.post("/addressview/add", data=typed, follow_redirects=True)
+    assert "10115" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(Address).where(Address.line1 == "Am Hafen 3")) is None
+    assert staff.post("/addressview/add", data={**typed, "postal_code": "20457"}).status_code == 302
+    assert db.session.scalar(select(Address).where(Address.line1 == "Am Hafen 3")).country == "DE"

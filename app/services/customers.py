@@ -168,9 +168,10 @@ def _address_values(fields: dict) -> dict:
     return values
 
 
-def check_address(actor: Actor, **fields) -> None:
-    """Check an address's fields without saving it (``ValidationFailed`` at the fields)."""
-    _address_values(fields)
+def check_address(actor: Actor, **fields) -> dict:
+    """Check an address's fields without saving it (``ValidationFailed`` at the fields); the values as they
+    would be saved (normalised by their country)."""
+    return _address_values(fields)
 
 
 def new_address(actor: Actor, **fields) -> Address:

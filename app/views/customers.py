@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from wtforms import BooleanField, SelectField
 
 from ..core import addresses
-from ..core.errors import ServiceError
+from ..core.errors import ServiceError, ValidationFailed
 from ..core.scope import current_actor
 from ..core.settings import get_settings
 from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit
@@ -81,6 +81,17 @@ class AddressView(ArchiveMixin, ServiceEditMixin, StaffModelView):
                                default=addresses.shop_country, widget=Select2Widget())}
     formatters_columns = {"country": lambda code: addresses.country_name(code), **time_formatters("created_at")}
     base_order = ("id", "desc")
+
+    def pre_add(self, item):
+        """A new address is checked by its country like every edit (``perform`` checks those)."""
+        super().pre_add(item)
+        try:
+            values = customers.check_address(current_actor(), **{name: getattr(item, name)
+                                                                 for name in customers.ADDRESS_FIELDS})
+        except ValidationFailed as error:
+            raise ValueError(describe(error)) from error
+        for name, value in values.items():
+            setattr(item, name, value)
 
 
 class UnitView(ArchiveMixin, ServiceEditMixin, StaffModelView):
