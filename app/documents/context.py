@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..core import addresses
 from ..core.settings import absolute, get_settings, tax_for, tax_rows
 from ..extensions import db
 from ..models import ZERO, CreditNote, Estimate, Invoice, Shipment, WorkItem, WorkOrder, dispute_log, utcnow
@@ -31,13 +32,9 @@ PAPER = {"a4": "A4", "letter": "letter"}
 
 
 def address_lines(address) -> list[str]:
-    """A customer ``Address`` or a ``ServiceLocation`` as the lines of a postal address."""
-    if address is None:
-        return []
-    lines = [getattr(address, "line1", None), getattr(address, "line2", None),
-             " ".join(p for p in (address.postal_code, address.city) if p), address.state,
-             getattr(address, "country", None)]
-    return [line for line in lines if line]
+    """A customer ``Address`` or a ``ServiceLocation`` as the lines of a postal address, the way its country
+    writes it (``app/core/addresses.py``); the country's name only when it is not the shop's."""
+    return addresses.lines(address)
 
 
 def customer_block(customer, prefer: str = "billing") -> dict:

@@ -4,7 +4,19 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import ArchivableMixin, Model, TimestampMixin
@@ -94,6 +106,18 @@ class PortalUser(TimestampMixin, Model):
         return f"{self.user.username if self.user else self.user_id} @ {self.customer}"
 
 
+def _shop_country(context) -> str:
+    """An address inserted without a country (imports, seeds, the shop's add form) is in the shop's country."""
+    query = text("SELECT country FROM settings ORDER BY id LIMIT 1")
+    if context is None:  # FAB's forms ask for the default outside an insert
+        from ..extensions import db
+
+        row = db.session.execute(query).scalar()
+    else:
+        row = context.connection.execute(query).scalar()
+    return (row or "DE").upper()
+
+
 class Address(ArchivableMixin, TimestampMixin, Model):
     __tablename__ = "address"
 
@@ -105,7 +129,8 @@ class Address(ArchivableMixin, TimestampMixin, Model):
     city: Mapped[str] = mapped_column(String(100), nullable=False)
     state: Mapped[str | None] = mapped_column(String(100))
     postal_code: Mapped[str] = mapped_column(String(20), nullable=False)
-    country: Mapped[str | None] = mapped_column(String(2))
+    # ISO 3166-1 alpha-2, upper case; app/core/addresses.py checks it. Not given: the shop's country.
+    country: Mapped[str] = mapped_column(String(2), nullable=False, default=_shop_country)
 
     customer = relationship(Customer, foreign_keys=[customer_id], back_populates="addresses")
 

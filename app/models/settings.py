@@ -92,6 +92,8 @@ class Settings(TimestampMixin, Model):
     document_footer: Mapped[str | None] = mapped_column(Text)
     # the language of a person who chose none and whose browser asks for none the shop speaks (None: config's)
     default_language: Mapped[str | None] = mapped_column(String(5))
+    # the shop's country (ISO 3166-1 alpha-2): a new address's default, and no country line on its own addresses
+    country: Mapped[str | None] = mapped_column(String(2), default="DE")
 
     def __str__(self) -> str:
         return self.shop_name

@@ -18,6 +18,7 @@ from marshmallow import fields, validate
 from sqlalchemy import func, select, update
 from stdnum import imei as imei_number
 
+from ..core import addresses
 from ..core.actors import Actor
 from ..core.errors import NotFound, ValidationFailed
 from ..core.fields import Key, not_blank
@@ -160,23 +161,17 @@ def _address_values(fields: dict) -> dict:
         raise ValidationFailed({name: [_("Unknown field.")] for name in sorted(unknown)})
     values = {name: _clean(fields.get(name)) for name in ADDRESS_FIELDS}
     errors: dict[str, list[str]] = {}
-    for name, label in (("line1", _("Give the street and number.")), ("city", _("Give the town or city.")),
-                        ("postal_code", _("Give the postal code."))):
-        if not values[name]:
-            errors[name] = [label]
-    if values["country"]:
-        values["country"] = values["country"].upper()
-        if not re.fullmatch(r"[A-Z]{2}", values["country"]):
-            errors["country"] = [_("Use the two-letter country code, e.g. DE or GB.")]
+    values = addresses.clean(values, errors)  # by its country: required fields, postcode format
     _check_lengths(values, errors)
     if errors:
         raise ValidationFailed(errors)
     return values
 
 
-def check_address(actor: Actor, **fields) -> None:
-    """Check an address's fields without saving it (``ValidationFailed`` at the fields)."""
-    _address_values(fields)
+def check_address(actor: Actor, **fields) -> dict:
+    """Check an address's fields without saving it (``ValidationFailed`` at the fields); the values as they
+    would be saved (normalised by their country)."""
+    return _address_values(fields)
 
 
 def new_address(actor: Actor, **fields) -> Address:

@@ -346,7 +346,7 @@ def _erase_records(customer: Customer) -> int:
     """Addresses, units, requests, messages, uploads; returns how many files go after the commit."""
     now, cid = utcnow(), customer.id
     for address in customer.addresses:
-        address.label = address.line2 = address.state = address.country = None
+        address.label = address.line2 = address.state = None  # the country (NOT NULL) alone names no one
         address.line1 = address.city = address.postal_code = "—"
         address.archived_at = address.archived_at or now
     for unit in customer.units:

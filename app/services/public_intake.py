@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..core import addresses
 from ..core.actors import Actor
 from ..core.errors import ValidationFailed
 from ..core.settings import absolute, get_settings, to_local
@@ -185,7 +186,8 @@ def find_or_add_address(customer: Customer, fields: dict) -> Address:
                 (fields["line1"].lower(), fields["postal_code"].lower(), fields["city"].lower()):
             return address
     address = Address(customer=customer, line1=fields["line1"], city=fields["city"],
-                      state=fields.get("state") or None, postal_code=fields["postal_code"])
+                      state=fields.get("state") or None, postal_code=fields["postal_code"],
+                      country=addresses.shop_country())
     db.session.add(address)
     db.session.flush()
     if customer.default_service_address_id is None:

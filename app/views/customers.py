@@ -4,13 +4,15 @@ from __future__ import annotations
 from flask import abort, flash, make_response, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
-from wtforms import BooleanField
+from wtforms import BooleanField, SelectField
 
-from ..core.errors import ServiceError
+from ..core import addresses
+from ..core.errors import ServiceError, ValidationFailed
 from ..core.scope import current_actor
 from ..core.settings import get_settings
 from ..models import CUSTOMER_KINDS, NOTIFICATION_GROUPS, UNIT_KINDS, Address, Customer, PortalUser, Unit
@@ -73,8 +75,23 @@ class AddressView(ArchiveMixin, ServiceEditMixin, StaffModelView):
     add_columns = ["customer", "label", "line1", "line2", "postal_code", "city", "state", "country"]
     edit_columns = add_columns[1:]  # an address stays with its customer (its history does)
     label_columns = {"line1": "Street", "line2": "Street (2)", "postal_code": "Postal code"}
-    formatters_columns = time_formatters("created_at")
+    # the country by its name in the reader's language; a new address is in the shop's country
+    add_form_extra_fields = edit_form_extra_fields = {
+        "country": SelectField("Country", choices=lambda: list(addresses.country_names().items()),
+                               default=addresses.shop_country, widget=Select2Widget())}
+    formatters_columns = {"country": lambda code: addresses.country_name(code), **time_formatters("created_at")}
     base_order = ("id", "desc")
+
+    def pre_add(self, item):
+        """A new address is checked by its country like every edit (``perform`` checks those)."""
+        super().pre_add(item)
+        try:
+            values = customers.check_address(current_actor(), **{name: getattr(item, name)
+                                                                 for name in customers.ADDRESS_FIELDS})
+        except ValidationFailed as error:
+            raise ValueError(describe(error)) from error
+        for name, value in values.items():
+            setattr(item, name, value)
 
 
 class UnitView(ArchiveMixin, ServiceEditMixin, StaffModelView):

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from ...core import addresses
 from ...core.errors import InvalidTransition, NotFound, PermissionDenied, ServiceError, StaleObject
 from ...core.scope import get_for, scoped
 from ...extensions import db
@@ -171,3 +172,4 @@ def install(app) -> None:
     app.add_template_global(status_text, "portal_status")
     app.add_template_global(SLOT_LABELS, "portal_slots")
     app.add_template_global(UNIT_KIND_LABELS, "portal_unit_kinds")
+    app.add_template_global(addresses.form, "address_form")
