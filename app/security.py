@@ -96,12 +96,19 @@ ROLE_NAMES = ("Admin", *ROLE_DEFINITIONS)
 
 
 class PorticoSecurityManager(SecurityManager):
-    """FAB's SQLAlchemy security manager, with the user's permissions read once per request.
+    """FAB's SQLAlchemy security manager, with each role set's permissions kept across requests.
 
     FAB asks the database once per permission check: once per menu entry on every page (about 40
-    statements a page). Here the first check of a request loads every (permission, view) pair of the
-    user's roles in one query and the rest are answered from that set.
+    statements a page). Here every (permission, view) pair of the user's roles is read in one query and
+    kept (``app.ops.permission_cache``) until a role or permission changes; a page's checks cost no SQL.
     """
+
+    def __init__(self, appbuilder):
+        super().__init__(appbuilder)
+        from .ops.permission_cache import PermissionCache, listen
+
+        self.permission_cache = PermissionCache()
+        listen()
 
     def create_jwt_manager(self, app):
         """FAB's JWT manager, refusing tokens issued before the user's credentials were revoked (a password
@@ -144,11 +151,7 @@ class PorticoSecurityManager(SecurityManager):
     def exist_permission_on_roles(self, view_name: str, permission_name: str, role_ids: list[int]) -> bool:
         if not has_request_context():
             return super().exist_permission_on_roles(view_name, permission_name, role_ids)
-        cache = g.setdefault("_portico_permissions", {})
-        key = tuple(sorted(role_ids))
-        if key not in cache:
-            cache[key] = self._role_permissions(key)
-        return (permission_name, view_name) in cache[key]
+        return (permission_name, view_name) in self.permission_cache.pairs(role_ids, self._role_permissions)
 
     def _role_permissions(self, role_ids: tuple[int, ...]) -> set[tuple[str, str]]:
         pv, link = self.permissionview_model, assoc_permissionview_role
