@@ -241,11 +241,18 @@ class FilterInUse(BaseFilter):
         return query.filter(clause) if clause is not None else query
 
 
+class StaffListWidget(ListWidget):
+    """FAB's list table, its rows drawn with the page's links made once (staff/widgets/list.html)."""
+
+    template = "staff/widgets/list.html"
+
+
 class StaffModelView(ModelView):
     """Defaults for every staff screen. Subclasses name their ``search_columns`` explicitly."""
 
     page_size = 25
     base_order = None
+    list_widget = StaffListWidget
 
     label_columns = {
         "number": "Number", "display_number": "Number", "status": "Status", "customer": "Customer",
@@ -350,7 +357,7 @@ class StaffModelView(ModelView):
         audit.record_edit(item, current_actor())
 
 
-class ChildRowsListWidget(ListWidget):
+class ChildRowsListWidget(StaffListWidget):
     template = "staff/widgets/child_rows_list.html"
 
 
