@@ -80,7 +80,7 @@ def test_report_flags_slow_pages_and_growing_query_counts():
     results = [
         Result(bare, "sqlite", 25, [0.020] * 5, [0.01] * 5, [20] * 5),
         Result(bare, "sqlite", 100, [0.030] * 5, [0.01] * 5, [20] * 5),
-        Result(page, "sqlite", 25, [0.025] * 5, [0.01] * 5, [22] * 5),
+        Result(page, "sqlite", 25, [0.019] * 5, [0.01] * 5, [22] * 5),
         Result(page, "sqlite", 100, [0.060] * 5, [0.02] * 5, [97] * 5, repeats={"customer": 75}),
     ]
     notes = verdict(results)
@@ -90,3 +90,16 @@ def test_report_flags_slow_pages_and_growing_query_counts():
     markdown = table(results, markdown=True)
     assert "| /workorders/list/ | sqlite | 100 | 60.0 | 60.0 | 20.0 | 97 | 2.00 ! |" in markdown
     assert page.at(100) == "/workorders/list/?psize_WorkOrderView=100"
+    assert Page("/api/v1/work_order/", "WorkOrderApi", api=True).at(100) == "/api/v1/work_order/?q=(page_size:100)"
+
+
+def test_a_rest_list_is_compared_with_the_bare_rest_list():
+    bare_page, bare_api = Page("/bare/list/", "BareWorkOrderView"), Page("/api/v1/bare/", "BareWorkOrderApi", api=True)
+    api = Page("/api/v1/work_order/", "WorkOrderApi", api=True)
+    results = [
+        Result(bare_page, "sqlite", 25, [0.050] * 5, [0.01] * 5, [10] * 5),
+        Result(bare_api, "sqlite", 25, [0.010] * 5, [0.01] * 5, [10] * 5),
+        Result(api, "sqlite", 25, [0.015] * 5, [0.01] * 5, [12] * 5),
+    ]
+    assert any("/api/v1/work_order/ on sqlite at psize 25: 1.50×" in n for n in verdict(results))
+    assert "| /api/v1/bare/ (bare FAB REST) | sqlite | 25 |" in table(results, markdown=True)
