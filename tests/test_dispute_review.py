@@ -260,3 +260,48 @@ def test_review_forms_carry_a_working_csrf_token(shop, login_as, app, monkeypatc
     assert response.status_code == 302
     db.session.refresh(est)
     assert est.acknowledged_at is not None
+
+
+# ---------------------------------------------------------------- in German (issue 16)
+def test_the_dispute_pages_and_the_builder_speak_german(shop, login_as, db):
+    """An advisor who chose German sees no catalogue text in English on the list, the review (with the diff of a
+    revision), the builder (saved, unsaved, refused) or its flash, and German numbers: hours 2,5, money 1,50 €."""
+    from tests.test_every_page_german import english_msgids, read
+
+    english = english_msgids()
+
+    def german(html: str) -> str:
+        page = read(html)
+        left = sorted({t for t in page.texts + page.attributes if t in english})
+        assert not left, left
+        return html
+
+    client = login_as(shop["advisor"])
+    client.get("/lang/de")
+    est = shop["est"]
+    html = german(client.get("/disputereview/").text)
+    assert "Einspruchsprüfung" in html and "Noch nicht" in html and "Alle beanstandeten" in html
+    html = german(client.get(f"/disputereview/{est.id}").text)
+    assert "Nicht bestätigt" in html and "Notiz des Kunden" in html and ">2,5<" in html and "Kunde" in html
+    client.post(f"/disputereview/{est.id}/revise", data={"expected_version": est.version})
+    r2 = db.session.scalar(select(Estimate).where(Estimate.previous_id == est.id))
+    html = german(client.get(f"/estimatebuilder/{r2.id}?back=review").text)
+    assert f"Positionen des Kostenvoranschlags {r2.display_number}" in html
+    assert 'title="Diese Arbeitsposition mit ihren Teilen entfernen"' in html and 'data-decimal=","' in html
+    form = {"op": "add_part:1", "back": "review", "expected_version": r2.version,
+            "labour-0-description": "Replace compressor", "labour-0-hours": "2,5", "labour-0-rate": "80",
+            "labour-0-parts-0-part_number": "C-1", "labour-0-parts-0-description": "Compressor",
+            "labour-0-parts-0-quantity": "1", "labour-0-parts-0-unit_price": "250,00",
+            "labour-1-description": "Leak test", "labour-1-hours": "0,5", "labour-1-rate": "80"}
+    html = german(client.post(f"/estimatebuilder/{r2.id}", data=form).text)
+    assert "Noch nicht gespeichert" in html and "(Vorschau)" in html and "Teil unter „Leak test“" in html
+    html = german(client.post(f"/estimatebuilder/{r2.id}", data=dict(form, op="save",
+                                                                    **{"labour-1-hours": "10000"})).text)
+    assert "Zu groß: höchstens 9.999,99." in html and "Es wurde nichts gespeichert." in html
+    client.post(f"/estimatebuilder/{r2.id}", data=dict(form, op="save"))
+    html = german(client.get(f"/disputereview/{r2.id}").text)
+    assert f"Änderungen von {est.display_number} zu {r2.display_number}" in html
+    assert "Stückpreis: <del>300,00</del> → <ins>250,00</ins>" in html and "beanstandet: Compressor price?" in html
+    assert ">Änderung<" in html and ">geändert<" in html and "Erneut an den Kunden senden" in html
+    client.get(f"/estimatebuilder/{est.id}")  # superseded: only a draft's lines can be edited
+    assert any("ist ersetzt: Nur die Positionen eines Entwurfs" in m for m in flashes(client))

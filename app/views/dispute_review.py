@@ -83,7 +83,8 @@ def names_of_line_refs(refs) -> dict[str, str]:
     for kind, model in (("labour", LabourLine), ("part", PartLine)):
         if ids[kind]:
             for row in db.session.scalars(select(model).where(model.id.in_(ids[kind]))):
-                names[f"{kind}:{row.id}"] = ("Part " if kind == "part" else "") + row.description
+                names[f"{kind}:{row.id}"] = (_("Part %(name)s", name=row.description) if kind == "part"
+                                             else row.description)
     return names
 
 

@@ -17,13 +17,15 @@ import logging
 import re
 from decimal import Decimal, InvalidOperation
 
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..core.errors import ServiceError, ValidationFailed
+from ..core import formatting
+from ..core.errors import ServiceError, StaleObject, ValidationFailed
 from ..core.numbers import NumberNotUnderstood, shown_number, typed_number
 from ..core.scope import current_actor
 from ..core.settings import get_settings, money
@@ -179,11 +181,11 @@ def size_errors(lines: list[dict]) -> tuple[dict, list[dict]]:
                    for j, part in enumerate(line["parts"]) for name in ("quantity", "unit_price")]
         for key, row, name in fields:
             if _too_big(row[name], LIMITS[name]):
-                errors[key] = [f"Too large: at most {LIMITS[name]:,}."]
+                errors[key] = [_("Too large: at most %(limit)s.", limit=formatting.number(LIMITS[name], 2))]
                 row[name] = "0"
         checked.append(line)
     if not errors and preview(checked, Decimal("0"))["subtotal"] > MAX_TOTAL:
-        errors["labour_lines"] = ["The estimate's total is too large."]
+        errors["labour_lines"] = [_("The estimate's total is too large.")]
     return errors, checked
 
 
@@ -236,11 +238,13 @@ class EstimateBuilderView(BaseView):
         return url_for("EstimateView.show", pk=est.id)
 
     def _page(self, est: Estimate, lines: list[dict], *, version, errors=None, message=None, saved=False,
-              status: int = 200):
+              stale=False, status: int = 200):
+        locale = formatting.locale_name()
         return self.render_template(
             self.template, est=est, lines=lines, version=version, errors=errors or {}, message=message,
             saved=saved, totals=preview(as_machine(lines)[0], est.tax_rate), back=request.values.get("back", ""),
-            back_url=self._back(est), currency=get_settings().currency,
+            back_url=self._back(est), currency=get_settings().currency, stale=stale,
+            locale=locale, decimal_sign=get_decimal_symbol(locale), group_sign=get_group_symbol(locale),
         ), status
 
     @expose("/<int:pk>", methods=["GET"])
@@ -248,9 +252,13 @@ class EstimateBuilderView(BaseView):
     def edit(self, pk):
         est = self._estimate(pk)
         if est.status != "draft":
-            flash(f"{est.display_number} is {status_label(est.status).lower()}: only a draft's lines can be "
-                  "edited." + (" Revise it to make a new draft." if est.status in ("disputed", "declined") else ""),
-                  "warning")
+            state = status_label(est.status).lower()
+            if est.status in ("disputed", "declined"):
+                flash(_("%(number)s is %(state)s: only a draft's lines can be edited. Revise it to make a new draft.",
+                        number=est.display_number, state=state), "warning")
+            else:
+                flash(_("%(number)s is %(state)s: only a draft's lines can be edited.", number=est.display_number,
+                        state=state), "warning")
             return redirect(self._back(est))
         return self._page(est, lines_from_estimate(est), version=est.version, saved=True)
 
@@ -278,20 +286,22 @@ class EstimateBuilderView(BaseView):
             return self._page(est, lines, version=version, errors={**error.errors, **too_big}, status=422)
         except ServiceError as error:  # a stale form, or no longer a draft: refused, the typing kept
             db.session.rollback()
-            return self._page(est, lines, version=version, message=error.message, status=error.status_code)
+            return self._page(est, lines, version=version, message=error.message,
+                              stale=isinstance(error, StaleObject), status=error.status_code)
         except SQLAlchemyError:
             db.session.rollback()
             log.exception("Saving the lines of %s failed", est.display_number)
             return self._page(est, lines, version=version, status=409,
-                              message="The lines could not be saved. Reload the page and try again.")
+                              message=_("The lines could not be saved. Reload the page and try again."))
         if op == "submit":
             try:
                 estimates.perform(est, "submit", actor, expected_version=est.version)
             except ServiceError as error:
                 errors = error.errors if isinstance(error, ValidationFailed) else {}
                 return self._page(est, lines_from_estimate(est), version=est.version, errors=errors,
-                                  message=f"The lines are saved, but {est.display_number} was not sent: "
-                                          f"{error.message}", status=error.status_code)
+                                  message=_("The lines are saved, but %(number)s was not sent: %(reason)s",
+                                            number=est.display_number, reason=error.message),
+                                  status=error.status_code)
             flash(_("%(number)s sent to the customer (total %(total)s).", number=est.display_number,
                     total=format_money(est.total)), "success")
             return redirect(self._back(est))
