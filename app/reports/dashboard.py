@@ -186,7 +186,7 @@ def build(session, zone: ZoneInfo, now: dt.datetime) -> Dashboard:
         WorkOrder.status.in_(("received", "in_progress", "ready"))))
     snapshot = [(_l("Requests waiting for a booking"), formatting.number(open_requests or 0)),
                 (_l("Work orders in the workshop"), formatting.number(in_workshop or 0)),
-                (_l("Overdue invoices"), formatting.number(overdue_count or 0)),
+                (_l("Invoices overdue"), formatting.number(overdue_count or 0)),
                 (_l("Balance overdue"), formatting.money(to_decimal(int(overdue_cents or 0))))]
     sunday = weeks.monday + dt.timedelta(days=6)
     return Dashboard(
