@@ -11,11 +11,16 @@ import statistics
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from ..core import formatting
 from ..models import Estimate, Invoice, Payment, ServiceRequest, TimeEntry, WorkOrder
-from .base import cents, format_cents, seconds_between
+from .base import cents, seconds_between, to_decimal
 
+#: Monday to Sunday; ``day_name`` says them in the reader's language ("Mon" / "Mo.").
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 INVOICED = ("awaiting_authorization", "open", "paid")
 
@@ -32,11 +37,12 @@ class Figure:
     note: str = ""
 
     def show(self, value) -> str:
+        """The value in the reader's language: ``1.234,50 €`` / ``€1,234.50``, ``12,5 Std.`` / ``12.5 h``, ``1.234``."""
         if self.kind == "money":
-            return format_cents(int(value))
+            return formatting.money(to_decimal(int(value)))
         if self.kind == "hours":
-            return f"{value:,.1f} h"
-        return f"{int(value):,}"
+            return _("%(hours)s h", hours=formatting.number(value, 1))
+        return formatting.number(int(value))
 
     @property
     def this_text(self) -> str:
@@ -49,9 +55,9 @@ class Figure:
     @property
     def change(self) -> str:
         if not self.last_same_time:
-            return "new" if self.this_total else "–"
+            return _("new") if self.this_total else "–"
         delta = 100 * (self.this_total - self.last_same_time) / self.last_same_time
-        return f"{delta:+.0f} %"
+        return ("+" if delta >= 0 else "-") + formatting.percent(abs(round(delta)))
 
     @property
     def trend(self) -> str:
@@ -67,6 +73,16 @@ class Dashboard:
     week_label: str
     last_week_label: str
     today_index: int
+
+
+def day_name(index: int) -> str:
+    """The weekday ``index`` (0 = Monday) abbreviated in the reader's language."""
+    return formatting.weekday(index, "abbreviated")
+
+
+def _span(first: dt.date, last: dt.date, skeleton: str) -> str:
+    """Two days as the reader writes a range: "7–13 Dec 2026" / "7.–13. Dez. 2026"."""
+    return babel_dates.format_interval(first, last, skeleton, locale=formatting.locale_name())
 
 
 def _utc(day: dt.date, zone: ZoneInfo) -> dt.datetime:
@@ -121,17 +137,17 @@ def build(session, zone: ZoneInfo, now: dt.datetime) -> Dashboard:
     def between(column):
         return (column >= start) & (column < end)
 
-    requests = Figure("requests", "New service requests")
+    requests = Figure("requests", _l("New service requests"))
     _fill(session, requests, weeks, select(ServiceRequest.created_at).where(between(ServiceRequest.created_at)))
 
-    bookings = Figure("bookings", "Bookings confirmed")
+    bookings = Figure("bookings", _l("Bookings confirmed"))
     rows = _fill(session, bookings, weeks, select(ServiceRequest.confirmed_at, 1, ServiceRequest.created_at)
                  .where(between(ServiceRequest.confirmed_at)))
     leads = [(c - s).total_seconds() / 3600 for c, _one, s in rows if c >= weeks.this_start]
     if leads:
-        bookings.note = f"median lead time {statistics.median(leads):.1f} h"
+        bookings.note = _("median lead time %(hours)s h", hours=formatting.number(statistics.median(leads), 1))
 
-    approved = Figure("approved", "Estimates approved")
+    approved = Figure("approved", _l("Estimates approved"))
     decided = session.execute(select(Estimate.decided_at, Estimate.status).where(
         between(Estimate.decided_at), Estimate.status.in_(("approved", "declined")))).all()
     for moment, status in decided:
@@ -139,22 +155,23 @@ def build(session, zone: ZoneInfo, now: dt.datetime) -> Dashboard:
             _add(approved, weeks, moment)
     this_decided = [s for m, s in decided if m >= weeks.this_start]
     if this_decided:
-        approved.note = f"{100 * this_decided.count('approved') / len(this_decided):.0f} % of decisions"
+        approved.note = _("%(share)s of decisions", share=formatting.percent(
+            round(100 * this_decided.count("approved") / len(this_decided))))
 
-    created = Figure("orders", "Work orders created")
+    created = Figure("orders", _l("Work orders created"))
     _fill(session, created, weeks, select(WorkOrder.created_at).where(between(WorkOrder.created_at)))
-    completed = Figure("completed", "Work orders completed")
+    completed = Figure("completed", _l("Work orders completed"))
     _fill(session, completed, weeks, select(WorkOrder.completed_at).where(between(WorkOrder.completed_at)))
 
-    hours = Figure("hours", "Hours clocked", kind="hours")
+    hours = Figure("hours", _l("Hours clocked"), kind="hours")
     _fill(session, hours, weeks, select(TimeEntry.started_at,
                                         seconds_between(TimeEntry.started_at, func.coalesce(TimeEntry.ended_at, now))
                                         / 3600).where(between(TimeEntry.started_at)))
 
-    invoiced = Figure("invoiced", "Invoiced", kind="money")
+    invoiced = Figure("invoiced", _l("Invoiced"), kind="money")
     _fill(session, invoiced, weeks, select(Invoice.issued_at, cents(Invoice.total))
           .where(between(Invoice.issued_at), Invoice.status.in_(INVOICED)))
-    collected = Figure("collected", "Collected", kind="money")
+    collected = Figure("collected", _l("Collected"), kind="money")
     _fill(session, collected, weeks, select(Payment.received_at, cents(Payment.amount))
           .where(between(Payment.received_at)))
 
@@ -167,15 +184,15 @@ def build(session, zone: ZoneInfo, now: dt.datetime) -> Dashboard:
                Invoice.total > Invoice.amount_paid)).one()
     in_workshop = session.scalar(select(func.count(WorkOrder.id)).where(
         WorkOrder.status.in_(("received", "in_progress", "ready"))))
-    snapshot = [("Requests waiting for a booking", f"{open_requests:,}"),
-                ("Work orders in the workshop", f"{in_workshop:,}"),
-                ("Overdue invoices", f"{overdue_count:,}"),
-                ("Balance overdue", format_cents(int(overdue_cents or 0)))]
+    snapshot = [(_l("Requests waiting for a booking"), formatting.number(open_requests or 0)),
+                (_l("Work orders in the workshop"), formatting.number(in_workshop or 0)),
+                (_l("Invoices overdue"), formatting.number(overdue_count or 0)),
+                (_l("Balance overdue"), formatting.money(to_decimal(int(overdue_cents or 0))))]
     sunday = weeks.monday + dt.timedelta(days=6)
     return Dashboard(
         figures=[requests, bookings, approved, created, completed, hours, invoiced, collected],
         snapshot=snapshot,
-        week_label=f"{weeks.monday:%d %b} – {sunday:%d %b %Y}",
-        last_week_label=f"{weeks.last_monday:%d %b} – {weeks.last_monday + dt.timedelta(days=6):%d %b}",
+        week_label=_span(weeks.monday, sunday, "yMMMd"),
+        last_week_label=_span(weeks.last_monday, weeks.last_monday + dt.timedelta(days=6), "MMMd"),
         today_index=weeks.today_index,
     )

@@ -63,7 +63,7 @@ def run_card_action(render, pk: int, action: str, typed: dict[str, str], call):
     except SQLAlchemyError:  # a constraint another request won first: tell the user, no 500
         db.session.rollback()
         log.exception("board action %s on %s failed", action, pk)
-        message = f"{action.replace('_', ' ').capitalize()} could not be saved. Reload the board and try again."
+        message = _("%(action)s could not be saved. Reload the board and try again.", action=action_label(action))
         return None, (render(CardFailure(pk, action, message, typed=typed)), 409)
 
 
@@ -98,16 +98,18 @@ def parse_id(raw: str | None) -> int | None:
 
 
 def age(since: dt.datetime | None, now: dt.datetime | None = None) -> str:
-    """``45 min``, ``5 h``, ``2 d 3 h`` since a naive-UTC time."""
+    """``45 min``, ``5 h``, ``2 d 3 h`` since a naive-UTC time (German: ``45 Min.``, ``5 Std.``, ``2 Tg. 3 Std.``)."""
     if since is None:
         return ""
     minutes = max(0, int(((now or utcnow()) - since).total_seconds() // 60))
     if minutes < 60:
-        return f"{minutes} min"
+        return _("%(minutes)s min", minutes=minutes)
     hours = minutes // 60
     if hours < 24:
-        return f"{hours} h"
-    return f"{hours // 24} d {hours % 24} h" if hours % 24 else f"{hours // 24} d"
+        return _("%(hours)s h", hours=hours)
+    if hours % 24:
+        return _("%(days)s d %(hours)s h", days=hours // 24, hours=hours % 24)
+    return _("%(days)s d", days=hours // 24)
 
 
 def board_url(endpoint: str, anchor: str | None = None, **overrides) -> str:

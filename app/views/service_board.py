@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -72,7 +74,7 @@ class ServiceBoardView(BoardView):
     class_permission_name = PERMISSION
     template = "staff/service_board.html"
     model = WorkOrder
-    board_name = "service board"
+    board_name = _l("service board")
     card_actions = CARD_ACTIONS
     typed_fields = TYPED_FIELDS
     service = work_orders
@@ -111,10 +113,10 @@ class ServiceBoardView(BoardView):
         for tech_id, status, count in db.session.execute(stmt):
             counts.setdefault(tech_id, {})[status] = count
         names = {t.id: t for t in techs}
-        lanes = [{"key": "none", "label": "Unassigned", "counts": counts.get(None, {})}]
+        lanes = [{"key": "none", "label": _("Unassigned"), "counts": counts.get(None, {})}]
         for tech_id in sorted((k for k in counts if k is not None), key=lambda k: str(names.get(k, k))):
             user = names.get(tech_id)
-            label = f"{user.first_name} {user.last_name} ({user.username})" if user else f"user #{tech_id}"
+            label = f"{user.first_name} {user.last_name} ({user.username})" if user else _("user #%(id)s", id=tech_id)
             lanes.append({"key": tech_id, "label": label, "counts": counts[tech_id]})
         for lane in lanes:
             lane["total"] = sum(lane["counts"].values())
