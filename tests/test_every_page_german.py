@@ -45,8 +45,8 @@ PENDING = {
     # the shop's own data, not words of the catalogue: service type names shown by their English name column
     # in the staff list (the boards and pickers show the reader's name); FAB's user and group screens
     "Inspection", "Repair", "Description", "Label", "None",
-    # templates another branch is translating (the workflow action forms, the customer's logins table)
-    "Active", "Message", "Payment", "Reason",
+    # templates another branch is translating (the customer's logins table)
+    "Active",
 }
 #: Machine keys the report form's advanced JSON help names on purpose ("period": "last_week"…).
 PENDING_RAW = {

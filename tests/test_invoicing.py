@@ -235,3 +235,22 @@ def test_unknown_rows_and_actions_are_404(shop, login_as):
     assert client.post("/invoicing/invoice/999999/submit").status_code == 404
     assert client.post("/invoicing/order/999999/invoice").status_code == 404
     assert client.post(f"/invoicing/invoice/{shop['order'].id}/authorize").status_code == 404
+
+
+def test_the_lists_and_the_invoice_page_in_german(shop, login_as, db, open_invoice):
+    client = login_as(shop["advisor"])
+    client.get("/lang/de")
+    html = client.get("/invoicing/awaiting-payment/").text
+    for german in ("Zahlung ausstehend", "1 Rechnung", "Zahlung erfassen", 'placeholder="Grund der Stornierung"',
+                   'aria-label="Zahlungsart"', "Überweisung", 'placeholder="Referenz (optional)"'):
+        assert german in html, german
+    for english in ("Record payment", "Reason to void", "Payment method", ">Transfer<", "Balance"):
+        assert english not in html, english
+    client.post(f"/invoicing/invoice/{open_invoice.id}/payments", data={"amount": "2,00", "method": "cash"})
+    show = client.get(f"/invoiceview/show/{open_invoice.id}").text
+    assert "Status:" in show and "Zahlung" in show and 'placeholder="Grund"' in show
+    assert ">Payment<" not in show and 'placeholder="Reason"' not in show and "Edit details" not in show
+    other = ready_order(shop, shop["fleet"])
+    ready = client.get("/invoicing/ready-to-invoice/").text
+    assert other.number in ready and "1 Arbeitsauftrag" in ready and "Rechnung erstellen" in ready
+    assert "Create invoice" not in ready and "work order" not in ready

@@ -259,6 +259,13 @@ def test_a_scheduled_report_pdf_reads_back(app):
         assert expected in text, expected
     assert COMPOUND in unbroken(text) and unbroken(LONG_NAME) in unbroken(text)
     assert_on_the_page(pdf)
+    assert "Generated 2026-12-01" in text and re.search(r"Page 1 of \d", text)  # the request speaks English
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("de"):  # a German reader: footer and notes in German
+        german = pdftotext(render_report_pdf(result, name="Monatsübersicht", period="November 2026",
+                                             generated="01.12.2026, 06:00 CET", shop="Prüfwerk Süd"))
+    assert "Erstellt am 01.12.2026" in german and re.search(r"Seite 1 von \d", german) and "Page 1" not in german
 
 
 def test_english_documents_stay_english(shop):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 PERIODS = {
@@ -79,5 +80,5 @@ def date_bounds(first: dt.date, last: dt.date, zone: ZoneInfo) -> tuple[dt.datet
 def date_label(first: dt.date, after: dt.date) -> str:
     last = after - dt.timedelta(days=1)
     if first == EPOCH:
-        return f"up to {last:%Y-%m-%d}"
+        return _("up to %(day)s", day=f"{last:%Y-%m-%d}")
     return f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d} – {last:%Y-%m-%d}"

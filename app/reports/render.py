@@ -74,10 +74,14 @@ def _cell(value) -> str:
 
 
 def render_pdf(result: ReportResult, *, name: str, period: str, generated: str, shop: str) -> bytes:
+    from flask_babel import get_locale
     from weasyprint import HTML
 
+    from ..documents import page_counter  # "Page 1 of 2" / "Seite 1 von 2", as the documents print it
+
     html = render_template("reports/report.html", result=result, name=name, period=period, generated=generated,
-                           shop=shop, charts=[(c.title, svg_data_uri(c.svg)) for c in result.charts],
+                           shop=shop, lang=str(get_locale() or "en"), page_counter=Markup(page_counter()),
+                           charts=[(c.title, svg_data_uri(c.svg)) for c in result.charts],
                            tables=[(t, table_html(t)) for t in result.tables])
     return HTML(string=html, base_url="data:,", url_fetcher=data_only_fetcher()).write_pdf()
 

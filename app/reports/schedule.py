@@ -11,14 +11,20 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
+from babel import dates as babel_dates
+from flask_babel import gettext as _
+
+from ..core import formatting
 
 ALIASES = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
            "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *"}
 DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-DAY_WORDS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
-MONTH_WORDS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December"]
 EXAMPLES = "such as 0 7 * * 1 (every Monday at 07:00) or 30 6 1 * * (the 1st of every month at 06:30)"
+
+
+def examples() -> str:
+    """``EXAMPLES`` in the reader's language."""
+    return _("such as 0 7 * * 1 (every Monday at 07:00) or 30 6 1 * * (the 1st of every month at 06:30)")
 
 
 class CronError(ValueError):
@@ -36,7 +42,7 @@ def _day_number(token: str) -> int:
         return DAY_NAMES.index(token[:3])
     value = int(token)
     if not 0 <= value <= 7:
-        raise CronError(f"Day of week {token} is not 0–7 (0 or 7 is Sunday).")
+        raise CronError(_("Day of week %(day)s is not 0–7 (0 or 7 is Sunday).", day=token))
     return value % 7
 
 
@@ -49,7 +55,7 @@ def weekdays(field: str) -> list[int] | None:
         span, _, step_text = part.partition("/")
         step = int(step_text) if step_text else 1
         if step < 1:
-            raise CronError("A step must be 1 or more.")
+            raise CronError(_("A step must be 1 or more."))
         if span in ("*", "?"):
             first, last = 0, 6
         elif "-" in span:
@@ -69,7 +75,7 @@ def trigger_for(expr: str, zone: ZoneInfo | str) -> CronTrigger:
     """A ``CronTrigger`` for a standard cron expression in ``zone``; ``CronError`` with a clear message."""
     fields = normalise(expr).split()
     if len(fields) != 5:
-        raise CronError(f"Give five fields: minute hour day month weekday, {EXAMPLES}.")
+        raise CronError(_("Give five fields: minute hour day month weekday, %(examples)s.", examples=examples()))
     minute, hour, day, month, dow = fields
     try:
         days = weekdays(dow)
@@ -80,7 +86,8 @@ def trigger_for(expr: str, zone: ZoneInfo | str) -> CronTrigger:
     except CronError:
         raise
     except (ValueError, TypeError, IndexError) as exc:
-        raise CronError(f"Not a schedule Portico understands ({exc}); write it {EXAMPLES}.") from None
+        raise CronError(_("Not a schedule Portico understands (%(problem)s); write it %(examples)s.", problem=exc,
+                          examples=examples())) from None
 
 
 def next_runs(expr: str, zone: ZoneInfo, now: dt.datetime, count: int = 5) -> list[dt.datetime]:
@@ -122,21 +129,33 @@ def _time(minute: str, hour: str) -> str | None:
 
 
 def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    if len(words) == 1:
+        return words[0]
+    return _("%(first)s and %(last)s", first=", ".join(words[:-1]), last=words[-1])
+
+
+def _day_word(day: int) -> str:
+    """A cron day (Sunday = 0) as the reader names it: "Monday" / "Montag"."""
+    return formatting.weekday((day - 1) % 7)
+
+
+def _month_word(month: int) -> str:
+    return babel_dates.get_month_names("wide", locale=formatting.locale_name())[month]
 
 
 def _day_phrase(days: list[int] | None) -> str:
     if days is None:
-        return "every day"
+        return _("every day")
     if days == [1, 2, 3, 4, 5]:
-        return "every weekday (Monday to Friday)"
+        return _("every weekday (Monday to Friday)")
     if days == [0, 6]:
-        return "every Saturday and Sunday"
-    return "every " + _join([DAY_WORDS[d] for d in sorted(days, key=lambda d: (d - 1) % 7)])
+        return _("every Saturday and Sunday")
+    return _("every %(days)s", days=_join([_day_word(d) for d in sorted(days, key=lambda d: (d - 1) % 7)]))
 
 
 def describe(expr: str) -> str:
-    """``0 7 * * 1`` → ``every Monday at 07:00``; unusual expressions are described as far as possible."""
+    """``0 7 * * 1`` → ``every Monday at 07:00`` (in the reader's language); unusual expressions are described
+    as far as possible."""
     fields = normalise(expr).split()
     if len(fields) != 5:
         return expr
@@ -148,18 +167,22 @@ def describe(expr: str) -> str:
     at = _time(minute, hour)
     if at is None:
         if minute.startswith("*/") and hour == "*" and day == month == "*" and days is None:
-            return f"every {minute[2:]} minutes"
+            return _("every %(count)s minutes", count=minute[2:])
         if minute == "*" and hour == "*" and day == month == "*" and days is None:
-            return "every minute"
+            return _("every minute")
         if minute.isdecimal() and hour == "*" and day == month == "*":
-            return f"every hour at {int(minute):02d} minutes past" + ("" if days is None else f", {_day_phrase(days)}")
+            past = f"{int(minute):02d}"
+            if days is None:
+                return _("every hour at %(minute)s minutes past", minute=past)
+            return _("every hour at %(minute)s minutes past, %(days)s", minute=past, days=_day_phrase(days))
         if minute.isdecimal() and hour.startswith("*/") and day == month == "*" and days is None:
-            return f"every {hour[2:]} hours at {int(minute):02d} minutes past"
-        return f"cron {expr}"
+            return _("every %(count)s hours at %(minute)s minutes past", count=hour[2:], minute=f"{int(minute):02d}")
+        return _("cron %(expression)s", expression=expr)
     if day == "*" and month == "*":
-        return f"{_day_phrase(days)} at {at}"
+        return _("%(days)s at %(time)s", days=_day_phrase(days), time=at)
     if day.isdecimal() and month == "*" and days is None:
-        return f"on day {int(day)} of every month at {at}"
+        return _("on day %(day)s of every month at %(time)s", day=int(day), time=at)
     if day.isdecimal() and month.isdecimal() and days is None and 1 <= int(month) <= 12:
-        return f"every year on {int(day)} {MONTH_WORDS[int(month) - 1]} at {at}"
-    return f"cron {expr} ({at})"
+        return _("every year on %(day)s %(month)s at %(time)s", day=int(day), month=_month_word(int(month)),
+                 time=at)
+    return _("cron %(expression)s (%(time)s)", expression=expr, time=at)

@@ -23,6 +23,7 @@ from marshmallow import fields, validate
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..core import formatting
 from ..core.actors import Actor
 from ..core.errors import InvalidTransition, NotFound, ValidationFailed
 from ..core.fields import not_blank
@@ -285,7 +286,8 @@ def _write_outputs(result, definition, directory: Path, label: str, reference: d
     files = [{"name": f["name"], "content_type": f["content_type"]} for f in result.files]
     stem = f"{_slug(definition.name)}-{reference.replace(tzinfo=dt.UTC).astimezone(zone):%Y%m%d-%H%M}"
     if definition.format in ("pdf", "both") and not result.files:
-        generated = dt.datetime.now(zone).strftime("%Y-%m-%d %H:%M %Z")
+        now = dt.datetime.now(zone)
+        generated = f"{formatting.datetime(now)} {now:%Z}"  # in the reader's language, the zone's abbreviation
         pdf = render_pdf(result, name=definition.name, period=label, generated=generated,
                          shop=get_settings().shop_name)
         (directory / f"{stem}.pdf").write_bytes(pdf)

@@ -21,6 +21,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
@@ -115,7 +116,7 @@ class _InvoicingList(BaseView):
 
 class ReadyToInvoiceView(_InvoicingList):
     route_base = "/invoicing/ready-to-invoice"
-    title = "Ready to invoice"
+    title = _l("Ready to invoice")
     template = "staff/invoice_ready_to_invoice.html"
 
     def rows(self):
@@ -124,7 +125,7 @@ class ReadyToInvoiceView(_InvoicingList):
 
 class ReadyToSubmitView(_InvoicingList):
     route_base = "/invoicing/ready-to-submit"
-    title = "Ready to submit"
+    title = _l("Ready to submit")
     template = "staff/invoice_list.html"
 
     def rows(self):
@@ -133,7 +134,7 @@ class ReadyToSubmitView(_InvoicingList):
 
 class AwaitingPaymentView(_InvoicingList):
     route_base = "/invoicing/awaiting-payment"
-    title = "Awaiting payment"
+    title = _l("Awaiting payment")
     template = "staff/invoice_list.html"
 
     def rows(self):

@@ -15,6 +15,7 @@ from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields
@@ -57,6 +58,9 @@ ACTION_LABELS = {
     "restore": _l("Restore"), "retry": _l("Retry"), "save_template": _l("Save mapping"),
     "send_login_link": _l("Send login link"), "send_password_reset": _l("Send password reset"),
     "undo": _l("Undo import"), "unlock": _l("Unlock"), "unlock_user": _l("Unlock login"), "upload": _l("Upload"),
+    # lines of the audit trail only
+    "payment": _l("Payment"), "item_done": _l("Work item done"), "item_not_done": _l("Work item not done"),
+    "closed_days": _l("Closed days"), "opening_hours": _l("Opening hours"),
 }
 DANGER = {"cancel", "decline", "void", "credit", "reissue"}
 #: Rows of a table that have a screen of their own rather than a button on the show page.
@@ -65,8 +69,32 @@ PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "online")
 UTC_FIELDS = ("scheduled_start", "scheduled_end")
 
 
+#: The parameters of an action's form that have no input of their own (a text input named by its label).
+FIELD_LABELS = {
+    "tracking_number": _l("Tracking number"), "scheduled_start": _l("Scheduled start"),
+    "scheduled_end": _l("Scheduled end"), "lines": _l("Lines"), "email": _l("Email"), "name": _l("Name"),
+    "portal_user": _l("Portal user"), "template": _l("Template"), "mapping": _l("Mapping"), "confirm": _l("Confirm"),
+}
+
+
 def action_label(action: str) -> str:
-    return str(ACTION_LABELS.get(action, action.replace("_", " ").capitalize()))
+    """An action (or a line of the audit trail such as ``failed``) as a person reads it."""
+    from .filters import status_label  # the states' words: "failed", "imported"…
+
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else status_label(action)
+
+
+def field_label(name: str) -> str:
+    """An action parameter as its form names it (``tracking_number`` → "Tracking number")."""
+    return str(FIELD_LABELS.get(name, name.replace("_", " ").capitalize()))
+
+
+def in_sentence(label: str) -> str:
+    """An action label inside a sentence: lower case in English ("Reason for void"); German keeps its nouns
+    capitalised, so the label stays as it is."""
+    locale = get_locale()
+    return label.lower() if locale is None or locale.language == "en" else label
 
 
 def technicians() -> list:
@@ -84,7 +112,7 @@ def describe(error: ServiceError) -> str:
     if isinstance(error, ValidationFailed) and error.errors:
         parts = []
         for field, messages in error.errors.items():
-            prefix = f"{field.replace('_', ' ').capitalize()}: " if field != "_schema" else ""
+            prefix = f"{field_label(field)}: " if field != "_schema" else ""
             parts.append(prefix + " ".join(messages))
         return " ".join(parts)
     return error.message
@@ -203,6 +231,7 @@ class WorkflowMixin(ServiceEditMixin):
             {
                 "name": action,
                 "label": action_label(action),
+                "phrase": in_sentence(action_label(action)),
                 "style": "danger" if action in DANGER else "primary",
                 "fields": self.fields_for(action),
                 "reason_required": self.table.reason_required(item, action),
@@ -216,6 +245,7 @@ class WorkflowMixin(ServiceEditMixin):
             "history": history(item),
             "endpoint": f"{self.endpoint}.transition",
             "payment_methods": PAYMENT_METHODS,
+            "field_labels": {name: field_label(name) for a in actions for name in a["fields"]},
             "summary_template": self.workflow_summary_template,
             "item": item,
             "technicians": technicians() if any(a["name"] == "assign" for a in actions) else [],
