@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FileField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
+from ..core import addresses
 from ..core.i18n import has_control_characters, other_languages
 from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, Settings, ShippingMethod
 from ..services import availability, catalog
@@ -197,10 +198,11 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     list_title = show_title = edit_title = "Shop settings"
     list_columns = ["shop_name", "currency", "tax_rate", "time_zone", "labour_rate", "updated_at"]
     search_columns = ["shop_name"]
-    _fields = ["shop_name", "address", "phone", "currency", "tax_rate", "labour_rate", "time_zone", "base_url",
-               "mail_sender", "staff_email", "magic_link_hours", "photo_limit", "slot_capacity", "request_stale_hours",
-               "invoice_labour_source", "time_rounding", "minimum_charge_minutes", "invoice_due_days", "paper_size",
-               "label_format", "export_retention_days", "privacy_retention_years", "reminder_time", "default_language"]
+    _fields = ["shop_name", "address", "country", "phone", "currency", "tax_rate", "labour_rate", "time_zone",
+               "base_url", "mail_sender", "staff_email", "magic_link_hours", "photo_limit", "slot_capacity",
+               "request_stale_hours", "invoice_labour_source", "time_rounding", "minimum_charge_minutes",
+               "invoice_due_days", "paper_size", "label_format", "export_retention_days", "privacy_retention_years",
+               "reminder_time", "default_language"]
     _legal = ["legal_name", "vat_id", "tax_number", "registered_office", "register_court", "register_number",
               "managing_directors", "bank_name", "iban", "bic", "payment_terms", "small_business",
               "small_business_text", "document_footer"]
@@ -208,7 +210,7 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     show_columns = [*_fields, "has_logo", "upcoming_closed_days", "updated_at"]
     add_columns = [field for field in _fields if field != "reminder_time"]  # FAB has no form field for a Time
     edit_columns = [*_fields, "closed_days", "logo_upload", "remove_logo"]
-    label_columns = {"default_language": _l("Default language"),
+    label_columns = {"default_language": _l("Default language"), "country": _l("Country"),
                      "shop_name": "Shop name", "tax_rate": "Tax rate (%)", "labour_rate": "Labour rate per hour",
                      "time_zone": "Time zone", "base_url": "Address in e-mailed links",
                      "mail_sender": "Mail sender", "staff_email": "Staff e-mail",
@@ -237,6 +239,9 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                                                 "text is printed on invoices and credit notes."),
                            "small_business_text": _l("Empty: the § 19 UStG sentence in the document's language.")}
     edit_form_extra_fields = {
+        # the shop's country by its name in the reader's language (the service refuses an unknown code too)
+        "country": SelectField(_l("Country"), choices=lambda: list(addresses.country_names().items()),
+                               default=addresses.shop_country, widget=Select2Widget()),
         "invoice_labour_source": choice_field("Invoice labour from", tuple(LABOUR_SOURCES), labels=LABOUR_SOURCES),
         "paper_size": choice_field("Paper size", ("A4", "Letter")),
         # unchecked here (a form without it keeps working); the service refuses an unknown code
@@ -262,7 +267,8 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                           "label_format": lambda value: LABEL_FORMATS.get(value, value),
                           "reminder_time": lambda value: value.strftime("%H:%M") if value else "—",
                           "small_business": yes_no,
-                          "default_language": lambda value: language_names().get(value, "—")}
+                          "default_language": lambda value: language_names().get(value, "—"),
+                          "country": lambda code: addresses.country_name(code) if code else "—"}
 
     def prefill_form(self, form, pk):
         super().prefill_form(form, pk)
