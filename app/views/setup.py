@@ -85,8 +85,15 @@ class LocalizedNamesForm:
     @staticmethod
     def _after_name(columns, added: list[str]) -> list[str]:
         columns = [c for c in columns if c not in added]
-        at = columns.index("name") + 1 if "name" in columns else len(columns)
+        name = next((c for c in ("name", "local_name") if c in columns), None)
+        at = columns.index(name) + 1 if name else len(columns)
         return [*columns[:at], *added, *columns[at:]]
+
+    def _get_list_widget(self, *args, **kwargs):
+        """The list shows ``local_name`` (the reader's name); sorting by it sorts by the English ``name``."""
+        if kwargs.get("order_column") == "local_name":
+            kwargs["order_column"] = "name"
+        return super()._get_list_widget(*args, **kwargs)
 
     def _names_from(self, values: dict) -> dict:
         return {code: values.pop(field) for field, code in self.name_fields.items() if field in values}
@@ -116,12 +123,14 @@ class ServiceTypeView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, StaffM
     class_permission_name = CATALOG
     list_title = "Service types"
     show_title = add_title = edit_title = "Service type"
-    list_columns = ["name", "duration_minutes", "booking_mode", "active"]
-    show_columns = ["name", "description", "duration_minutes", "booking_mode", "active"]
+    # the reader's name in the list and on the show page (the forms edit the English name and the others)
+    list_columns = ["local_name", "duration_minutes", "booking_mode", "active"]
+    add_columns = edit_columns = ["name", "description", "duration_minutes", "booking_mode", "active"]
+    show_columns = ["local_name", *add_columns[1:]]
     search_columns = ["name", "booking_mode", "active"]
-    order_columns = ["name", "duration_minutes", "active"]
-    add_columns = edit_columns = show_columns
-    label_columns = {"duration_minutes": "Duration (minutes)", "booking_mode": "Booking", "active": "Offered"}
+    order_columns = ["local_name", "duration_minutes", "active"]
+    label_columns = {"local_name": "Name", "duration_minutes": "Duration (minutes)", "booking_mode": "Booking",
+                     "active": "Offered"}
     description_columns = {
         "active": "Inactive service types are not offered on new requests.",
         "duration_minutes": "Empty: one slot of the location. A booking takes a place in every slot it overlaps.",
@@ -139,15 +148,16 @@ class ServiceLocationView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, St
     class_permission_name = CATALOG
     list_title = "Service locations"
     show_title = add_title = edit_title = "Service location"
-    list_columns = ["name", "city", "phone", "slot_minutes", "slot_capacity", "active"]
+    list_columns = ["local_name", "city", "phone", "slot_minutes", "slot_capacity", "active"]
     _details = ["name", "line1", "postal_code", "city", "state", "country", "phone", "email", "slot_minutes",
                 "slot_capacity", "active"]
-    show_columns = [*_details, "opening_hours", "upcoming_closed_days"]
+    show_columns = ["local_name", *_details[1:], "opening_hours", "upcoming_closed_days"]
     search_columns = ["name", "city", "postal_code", "active"]
-    order_columns = ["name", "city", "active"]
+    order_columns = ["local_name", "city", "active"]
     add_columns = _details
     edit_columns = [*_details, *HOURS_FIELDS, "closed_days"]
-    label_columns = {"line1": "Street", "postal_code": "Postal code", "slot_capacity": "Bookings per slot",
+    label_columns = {"local_name": "Name", "line1": "Street", "postal_code": "Postal code",
+                     "slot_capacity": "Bookings per slot",
                      "slot_minutes": "Slot length (minutes)", "active": "In use", "opening_hours": "Opening hours",
                      "upcoming_closed_days": "Closed days",
                      **{field: name for field, name in zip(HOURS_FIELDS, DAY_NAMES, strict=True)}}
@@ -179,12 +189,11 @@ class ShippingMethodView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, Sta
     class_permission_name = CATALOG
     list_title = "Shipping methods"
     show_title = add_title = edit_title = "Shipping method"
-    list_columns = ["name", "carrier", "active"]
-    show_columns = list_columns
+    list_columns = show_columns = ["local_name", "carrier", "active"]
     search_columns = ["name", "carrier", "active"]
-    order_columns = ["name", "carrier", "active"]
-    add_columns = edit_columns = list_columns
-    label_columns = {"active": "In use"}
+    order_columns = ["local_name", "carrier", "active"]
+    add_columns = edit_columns = ["name", "carrier", "active"]
+    label_columns = {"local_name": "Name", "active": "In use"}
     formatters_columns = {"active": yes_no}
     base_order = ("name", "asc")
 
