@@ -21,6 +21,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from ..core import formatting
 from ..core.errors import NotFound, ServiceError, ValidationFailed
 from ..core.scope import current_actor
 from ..core.settings import shop_zone
@@ -193,7 +194,8 @@ class ReportDefinitionView(ServiceEditMixin, StaffModelView):
             upcoming = next_runs(cron, shop_zone(), utcnow(), 5)
         except CronError as exc:
             return jsonify({"error": str(exc)})
-        return jsonify({"description": describe(cron), "next": [m.strftime("%a %Y-%m-%d %H:%M %Z") for m in upcoming]})
+        return jsonify({"description": describe(cron), "next": [formatting.datetime(m, "weekday_zone")
+                                                                 for m in upcoming]})
 
     @expose("/run/<int:pk>", methods=["POST"])
     @has_access
