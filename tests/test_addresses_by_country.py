@@ -210,3 +210,31 @@ def test_staff_add_checks_the_postcode(jane, login_as, db):
     assert db.session.scalar(select(Address).where(Address.line1 == "Am Hafen 3")) is None
     assert staff.post("/addressview/add", data={**typed, "postal_code": "20457"}).status_code == 302
     assert db.session.scalar(select(Address).where(Address.line1 == "Am Hafen 3")).country == "DE"
+
+
+def test_the_shops_country_is_chosen_on_the_settings_screen_by_name(login_as, db):
+    """Settings' country: a select of the countries by name in the reader's language, checked by the service
+    too (an API client or a forged form cannot store an unknown code)."""
+    from tests.test_invoice_legal import settings_form
+
+    settings_id = get_settings().id
+    admin = make_user("Admin")
+    db.session.commit()
+    screen = login_as(admin)
+    page = screen.get(f"/settingsview/edit/{settings_id}", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert re.search(r'<select[^>]*name="country"', page) and ">Österreich<" in page
+    assert re.search(r'<option[^>]*selected[^>]*value="DE"[^>]*>Deutschland<|'
+                     r'<option[^>]*value="DE"[^>]*selected[^>]*>Deutschland<', page)
+    refused = screen.post(f"/settingsview/edit/{settings_id}", data=settings_form(country="XX"))
+    assert refused.status_code == 422
+    db.session.expire_all()
+    assert get_settings().country == "DE"
+    assert screen.post(f"/settingsview/edit/{settings_id}", data=settings_form(country="AT")).status_code == 302
+    db.session.expire_all()
+    assert get_settings().country == "AT" and addresses.shop_country() == "AT"
+    shown = screen.get(f"/settingsview/show/{settings_id}", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "Österreich" in shown
+    with pytest.raises(ValidationFailed) as refused:
+        perform(get_settings(), "edit", actor(admin), {"country": "zz"})
+    assert "country" in refused.value.errors
+    db.session.rollback()

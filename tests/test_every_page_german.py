@@ -42,10 +42,9 @@ SAME_WORD = {"English", "Deutsch", "Portico", "PDF", "CSV", "E-mail", "OK"}
 #: ``test_..._speaks_the_language`` fails when one of them is translated, so the list only shrinks: delete each
 #: entry (and finally both sets) as its translation lands.
 PENDING = {
-    # the shop's own data, not words of the catalogue: service type names shown by their English name column
-    # in the staff list (the boards and pickers show the reader's name); FAB's user and group screens
-    "Inspection", "Repair", "Description", "Label", "None",
-    # templates another branch is translating (the customer's logins table)
+    # FAB's user and group screens
+    "Description", "Label", "None",
+    # the customer's logins table (customer show and edit pages)
     "Active",
 }
 #: Machine keys the report form's advanced JSON help names on purpose ("period": "last_week"…).

@@ -60,6 +60,25 @@ def test_the_helpers_speak_the_current_language(db, language, expected):
     assert formatting.money(None) == "" and formatting.date(None) == ""
 
 
+def test_a_time_with_its_weekday_and_zone_either_side_of_a_clock_change(db):
+    """A schedule's next runs: the weekday, the day, the time and the zone's short name in the reader's
+    language; a naive UTC time and an aware one read the same; late UTC is already the next day in Berlin."""
+    from zoneinfo import ZoneInfo
+
+    get_settings().time_zone = "Europe/Berlin"
+    summer = dt.datetime(2026, 3, 30, 7, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    winter = dt.datetime(2026, 10, 27, 6, 0)  # naive UTC: 07:00 in Berlin
+    late = dt.datetime(2026, 12, 6, 23, 30)  # Sunday 23:30 UTC: Monday 00:30 in Berlin
+    with force_locale("de"):
+        assert formatting.datetime(summer, "weekday_zone") == "Mo., 30.03.2026 07:00 MESZ"
+        assert formatting.datetime(winter, "weekday_zone") == "Di., 27.10.2026 07:00 MEZ"
+        assert formatting.datetime(late, "weekday_zone") == "Mo., 07.12.2026 00:30 MEZ"
+    with force_locale("en"):
+        assert formatting.datetime(summer, "weekday_zone") == "Mon, 30 Mar 2026 07:00 CEST"
+        assert formatting.datetime(winter, "weekday_zone") == "Tue, 27 Oct 2026 07:00 CET"
+        assert formatting.datetime(late, "weekday_zone") == "Mon, 7 Dec 2026 00:30 CET"
+
+
 def test_money_follows_the_shops_currency(db):
     get_settings().currency = "USD"
     with force_locale("de"):

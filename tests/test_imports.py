@@ -321,3 +321,31 @@ def test_messages_are_in_german(app):
         assert (gettext("Used twice in this file (also row %(row)s).", row=3)
                 == "Zweimal in dieser Datei verwendet (auch Zeile 3).")
         assert str(imports.CUSTOMER_FIELDS["line1"][0]) == "Straße"
+
+
+def test_the_country_column_takes_a_code_or_a_name_and_checks_the_postcode_by_country(db):
+    """Country by ISO code or by its English or German name; none: the shop's country; the postcode is checked
+    by the row's country as the address forms check it (app/core/addresses.py)."""
+    from app.core.settings import get_settings
+    from app.services.import_rows import check_customer
+
+    def row(**address):
+        errors: dict = {}
+        out = check_customer({"name": "Kunde", "line1": "Hauptstraße 1", "city": "Wien", **address}, errors)
+        return out.get("address"), errors
+
+    for country in ("AT", "at", "Austria", "Österreich"):
+        address, errors = row(postal_code="1010", country=country)
+        assert errors == {} and address["country"] == "AT", country
+        _, errors = row(postal_code="10115", country=country)  # a German PLZ is no Austrian postcode
+        assert list(errors) == ["postal_code"] and "1010" in errors["postal_code"][0]
+    address, errors = row(postal_code="1 Market St", country="Vereinigte Staaten")
+    assert set(errors) == {"postal_code", "state"}  # the US: a ZIP code and a state
+    address, errors = row(postal_code="10115")
+    assert errors == {} and address["country"] == "DE"  # no country: the shop's
+    get_settings().country = "AT"
+    db.session.flush()
+    _, errors = row(postal_code="10115")
+    assert list(errors) == ["postal_code"]
+    _, errors = row(postal_code="1010", country="Atlantis")
+    assert "Unknown country: Atlantis" in errors["country"][0]

@@ -223,3 +223,32 @@ def test_location_and_method_forms_offer_the_german_name_and_save_it_through_edi
     finally:
         current_app.config["LANGUAGES"] = languages
         db.session.rollback()
+
+
+def test_staff_catalog_lists_and_show_pages_name_rows_in_the_readers_language(db, people, catalog_rows):
+    """A German page lists and shows the German name (the English one where none); sorting by the name column
+    still works (it sorts by the English name); an English page reads as before."""
+    staff, reader = client_for(people["staff"]), client_for(people["staff"])  # each its own session's language
+    german = {"Accept-Language": "de"}
+    for path, de, en in (("/servicetypeview/list/", "Inspektion", "Inspection"),
+                         ("/servicelocationview/list/", "Hauptwerkstatt", "Main Workshop"),
+                         ("/shippingmethodview/list/", "Selbst abgeben", "Drop-off")):
+        page = staff.get(path, headers=german).get_data(as_text=True)
+        assert de in page and en not in page, path
+        english = reader.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert en in english and de not in english, path
+    page = staff.get("/servicetypeview/list/?_oc_ServiceTypeView=local_name&_od_ServiceTypeView=desc",
+                     headers=german)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert text.index("Tyre check") < text.index("Inspektion")  # by the English name, descending
+    for path, de, en in ((f"/servicetypeview/show/{catalog_rows['inspection'].id}", "Inspektion", "Inspection"),
+                         (f"/servicelocationview/show/{catalog_rows['workshop'].id}", "Hauptwerkstatt",
+                          "Main Workshop"),
+                         (f"/shippingmethodview/show/{catalog_rows['dropoff'].id}", "Selbst abgeben", "Drop-off")):
+        shown = staff.get(path, headers=german).get_data(as_text=True)
+        assert de in shown and en not in shown, path
+    shown = staff.get(f"/servicetypeview/show/{catalog_rows['untranslated'].id}", headers=german)
+    assert "Tyre check" in shown.get_data(as_text=True)  # no German name: the English one
+    form = staff.get(f"/servicetypeview/edit/{catalog_rows['inspection'].id}", headers=german).get_data(as_text=True)
+    assert 'value="Inspection"' in form and 'value="Inspektion"' in form  # the form edits both

@@ -34,3 +34,39 @@ def test_numbers_are_shown_with_the_locale_decimal_sign(app):
     with app.test_request_context():
         assert shown_number("1.5", locale="de") == "1,50" and shown_number("1.5", locale="en") == "1.50"
         assert shown_number(None) == "" and shown_number("typed") == "typed"
+
+
+def test_fab_forms_read_decimals_in_the_readers_language(db):
+    """Settings' rates (FAB's own decimal fields): "19,5" and "1.234,50" on a German page, "1,234.50" on an
+    English one; "1.234" in German reads two ways and is refused at the field, as typed; the form shows the
+    stored rate with the reader's decimal sign."""
+    from decimal import Decimal
+
+    from app.core.settings import get_settings
+    from tests.factories import make_user
+    from tests.repair_shop import client_for
+    from tests.test_invoice_legal import settings_form
+
+    admin = make_user("Admin")
+    db.session.commit()
+    settings_id = get_settings().id
+    url = f"/settingsview/edit/{settings_id}"
+    german, english = client_for(admin), client_for(admin)  # each its own session's language
+    de, en = {"Accept-Language": "de"}, {"Accept-Language": "en"}
+    saved = german.post(url, data=settings_form(tax_rate="19,5", labour_rate="1.234,50"), headers=de)
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:3000]
+    db.session.expire_all()
+    assert (get_settings().tax_rate, get_settings().labour_rate) == (Decimal("19.50"), Decimal("1234.50"))
+    form = german.get(url, headers=de).get_data(as_text=True)
+    assert 'value="19,50"' in form and 'value="1234,50"' in form
+    refused = german.post(url, data=settings_form(labour_rate="1.234"), headers=de)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "1234 oder 1,234" in page and 'value="1.234"' in page
+    db.session.expire_all()
+    assert get_settings().labour_rate == Decimal("1234.50")
+    assert english.post(url, data=settings_form(labour_rate="1,180.25"), headers=en).status_code == 302
+    db.session.expire_all()
+    assert get_settings().labour_rate == Decimal("1180.25")
+    assert 'value="1180.25"' in english.get(url, headers=en).get_data(as_text=True)
+    refused = english.post(url, data=settings_form(labour_rate="1,234"), headers=en)
+    assert refused.status_code == 422 and "can be read two ways" in refused.get_data(as_text=True)

@@ -13,6 +13,7 @@ from app.core.actors import Actor
 from app.models import ReportDefinition, ReportRun
 from app.services import reports
 from tests.factories import make_user
+from tests.repair_shop import client_for
 
 
 @pytest.fixture()
@@ -46,8 +47,13 @@ def test_manager_adds_a_definition_and_sees_the_schedule_read_aloud(manager, log
         html = client.get(f"/reportdefinitionview/show/{definition.id}").text
     assert "every Monday at 07:00" in html
     # The next five Mondays in the shop's zone (Europe/Berlin): summer time starts on 29 March 2026.
-    assert "Mon 2026-03-30 07:00 CEST" in html and "Mon 2026-04-27 07:00 CEST" in html
+    assert "Mon, 30 Mar 2026 07:00 CEST" in html and "Mon, 27 Apr 2026 07:00 CEST" in html
     assert html.count("07:00 CEST") == 5
+    with time_machine.travel(dt.datetime(2026, 3, 25, 12, 0, tzinfo=dt.UTC), tick=False):
+        german = client_for(manager)  # its own session: the page in German
+        html_de = german.get(f"/reportdefinitionview/show/{definition.id}", headers={"Accept-Language": "de"}).text
+    assert "Mo., 30.03.2026 07:00 MESZ" in html_de and "Mo., 27.04.2026 07:00 MESZ" in html_de
+    assert "CEST" not in html_de
     assert "Run now" in html and 'name="csrf_token"' in html
 
 

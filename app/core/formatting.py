@@ -146,15 +146,29 @@ def time(value, style: str = "short", locale=None) -> str:
     return _clock_pattern(style, name).apply(value, _babel_locale(name))
 
 
+def zone(value, locale=None) -> str:
+    """The shop's time zone at a stored UTC time (or an aware time), by its short name in the reader's
+    language: "MESZ" / "CEST" (summer), "MEZ" / "CET"; an offset such as "+0530" where the language has none."""
+    if value is None or value == "":
+        return ""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    return babel_dates.format_datetime(aware, "z", tzinfo=shop_zone(), locale=locale_name(locale))
+
+
 def datetime(value, style: str = "medium", locale=None) -> str:
     """A stored UTC time in shop time: the day in ``style`` and the time without seconds
-    ("3 Dec 2026, 14:30" / "03.12.2026, 14:30"; ``full``: "Donnerstag, 3. Dezember 2026, 14:30")."""
+    ("3 Dec 2026, 14:30" / "03.12.2026, 14:30"; ``full``: "Donnerstag, 3. Dezember 2026, 14:30");
+    ``weekday_zone``: the short weekday and the zone too ("Mon, 30 Mar 2026 07:00 CEST" /
+    "Mo., 30.03.2026 07:00 MESZ"), for times either side of a clock change (a schedule's next runs)."""
     if value is None or value == "":
         return ""
     name = locale_name(locale)
     local = _local(value)
     if not isinstance(local, dt.datetime):
         return date(local, style, name)
+    if style == "weekday_zone":
+        return (f"{weekday(value, 'abbreviated', name)}, {date(local.date(), 'medium', name)} "
+                f"{time(local.time(), 'short', name)} {zone(value, name)}")
     day, clock = date(local.date(), style, name), time(local.time(), "short", name)
     return _joined_pattern(style, name).replace("{1}", day).replace("{0}", clock).replace("'", "")
 

@@ -19,6 +19,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
+from ..core import addresses
 from ..core.actors import Actor
 from ..core.errors import ValidationFailed
 from ..core.fields import ClockTime, not_blank
@@ -42,6 +43,8 @@ def _amount(high: int):
 class SettingsEdit(Unversioned):
     shop_name = fields.String(validate=[validate.Length(max=120), not_blank])
     address = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    country = fields.String(validate=validate.Length(max=2), metadata={
+        "description": "ISO 3166-1 alpha-2 code, e.g. DE: a new address's default country."})
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="A three-letter ISO code such as EUR."))
     tax_rate = _amount(100)
@@ -218,6 +221,10 @@ def edit(settings: Settings, actor: Actor, **changes) -> Settings:
     elif changes.pop("remove_logo", False):
         changes["logo"], changes["logo_content_type"] = None, None
     changes.pop("remove_logo", None)
+    if "country" in changes:
+        changes["country"] = (changes["country"] or "").strip().upper()
+        if changes["country"] not in addresses.country_names("en"):
+            raise ValidationFailed({"country": [_l("Choose a country from the list.")]})
     if "time_zone" in changes and changes["time_zone"] not in available_timezones():
         raise ValidationFailed({"time_zone": [_l("Not a time zone name such as Europe/Berlin.")]})
     closed = None

@@ -19,9 +19,10 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, DecimalField, SelectField
 from wtforms.fields.choices import SelectChoice
 
+from ..core.numbers import NumberNotUnderstood, shown_number, typed_number
 from ..core.scope import archived_clause, current_actor, scoped
 from ..core.settings import to_local, to_utc
 from ..extensions import db
@@ -163,6 +164,41 @@ ACTIVE_ONLY = [["active", FilterEqual, True]]
 TECHNICIANS = [["id", FilterUserHasRole, ("Technician",)]]
 
 
+# --- decimals typed in the reader's language ------------------------------------------------------------
+
+class TypedDecimalField(DecimalField):
+    """FAB's decimal field, read and shown in the reader's language (``core.numbers``, as the staff action
+    forms do): ``19,5`` and ``1.234,50`` on a German page, ``1,234.50`` on an English one; what reads two
+    ways (``1.234`` in German) is refused with a sentence at the field, what was typed stays in the form."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        try:
+            machine = typed_number(valuelist[0])
+        except NumberNotUnderstood as error:
+            self.data = None
+            raise ValueError(str(error)) from None
+        super().process_formdata([machine])
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is not None and self.places is not None:
+            return shown_number(self.data, self.places)
+        return super()._value()
+
+
+def typed_decimals(form) -> None:
+    """Every decimal field FAB made for ``form`` (a form class) becomes a ``TypedDecimalField``."""
+    if form is None:
+        return
+    for name in dir(form):
+        unbound = getattr(form, name, None)
+        if getattr(unbound, "field_class", None) is DecimalField:
+            unbound.field_class = TypedDecimalField  # in place: the field keeps its place in the form
+
+
 # --- the base view -----------------------------------------------------------------------------------
 
 class EagerListInterface(SQLAInterface):
@@ -279,6 +315,8 @@ class StaffModelView(ModelView):
         self.add_form_extra_fields = self._checkboxes(self.add_columns, self.add_form_extra_fields)
         self.edit_form_extra_fields = self._checkboxes(self.edit_columns, self.edit_form_extra_fields)
         super().__init__(*args, **kwargs)
+        typed_decimals(self.add_form)
+        typed_decimals(self.edit_form)
 
     def _in_use_pickers(self, columns, rel_fields) -> dict:
         """Every relation picker of the add form leaves archived rows out (an edit form keeps offering the

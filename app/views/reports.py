@@ -194,8 +194,8 @@ class ReportDefinitionView(ServiceEditMixin, StaffModelView):
             upcoming = next_runs(cron, shop_zone(), utcnow(), 5)
         except CronError as exc:
             return jsonify({"error": str(exc)})
-        shown = [f"{formatting.date(m, 'weekday_date')} {formatting.time(m)} {m:%Z}" for m in upcoming]
-        return jsonify({"description": describe(cron), "next": shown})
+        return jsonify({"description": describe(cron), "next": [formatting.datetime(m, "weekday_zone")
+                                                                 for m in upcoming]})
 
     @expose("/run/<int:pk>", methods=["POST"])
     @has_access

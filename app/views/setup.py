@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FileField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
+from ..core import addresses
 from ..core.i18n import has_control_characters, other_languages
 from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, Settings, ShippingMethod
 from ..services import availability, catalog
@@ -84,8 +85,15 @@ class LocalizedNamesForm:
     @staticmethod
     def _after_name(columns, added: list[str]) -> list[str]:
         columns = [c for c in columns if c not in added]
-        at = columns.index("name") + 1 if "name" in columns else len(columns)
+        name = next((c for c in ("name", "local_name") if c in columns), None)
+        at = columns.index(name) + 1 if name else len(columns)
         return [*columns[:at], *added, *columns[at:]]
+
+    def _get_list_widget(self, *args, **kwargs):
+        """The list shows ``local_name`` (the reader's name); sorting by it sorts by the English ``name``."""
+        if kwargs.get("order_column") == "local_name":
+            kwargs["order_column"] = "name"
+        return super()._get_list_widget(*args, **kwargs)
 
     def _names_from(self, values: dict) -> dict:
         return {code: values.pop(field) for field, code in self.name_fields.items() if field in values}
@@ -115,12 +123,14 @@ class ServiceTypeView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, StaffM
     class_permission_name = CATALOG
     list_title = "Service types"
     show_title = add_title = edit_title = "Service type"
-    list_columns = ["name", "duration_minutes", "booking_mode", "active"]
-    show_columns = ["name", "description", "duration_minutes", "booking_mode", "active"]
+    # the reader's name in the list and on the show page (the forms edit the English name and the others)
+    list_columns = ["local_name", "duration_minutes", "booking_mode", "active"]
+    add_columns = edit_columns = ["name", "description", "duration_minutes", "booking_mode", "active"]
+    show_columns = ["local_name", *add_columns[1:]]
     search_columns = ["name", "booking_mode", "active"]
-    order_columns = ["name", "duration_minutes", "active"]
-    add_columns = edit_columns = show_columns
-    label_columns = {"duration_minutes": "Duration (minutes)", "booking_mode": "Booking", "active": "Offered"}
+    order_columns = ["local_name", "duration_minutes", "active"]
+    label_columns = {"local_name": "Name", "duration_minutes": "Duration (minutes)", "booking_mode": "Booking",
+                     "active": "Offered"}
     description_columns = {
         "active": "Inactive service types are not offered on new requests.",
         "duration_minutes": "Empty: one slot of the location. A booking takes a place in every slot it overlaps.",
@@ -138,15 +148,16 @@ class ServiceLocationView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, St
     class_permission_name = CATALOG
     list_title = "Service locations"
     show_title = add_title = edit_title = "Service location"
-    list_columns = ["name", "city", "phone", "slot_minutes", "slot_capacity", "active"]
+    list_columns = ["local_name", "city", "phone", "slot_minutes", "slot_capacity", "active"]
     _details = ["name", "line1", "postal_code", "city", "state", "country", "phone", "email", "slot_minutes",
                 "slot_capacity", "active"]
-    show_columns = [*_details, "opening_hours", "upcoming_closed_days"]
+    show_columns = ["local_name", *_details[1:], "opening_hours", "upcoming_closed_days"]
     search_columns = ["name", "city", "postal_code", "active"]
-    order_columns = ["name", "city", "active"]
+    order_columns = ["local_name", "city", "active"]
     add_columns = _details
     edit_columns = [*_details, *HOURS_FIELDS, "closed_days"]
-    label_columns = {"line1": "Street", "postal_code": "Postal code", "slot_capacity": "Bookings per slot",
+    label_columns = {"local_name": "Name", "line1": "Street", "postal_code": "Postal code",
+                     "slot_capacity": "Bookings per slot",
                      "slot_minutes": "Slot length (minutes)", "active": "In use", "opening_hours": "Opening hours",
                      "upcoming_closed_days": "Closed days",
                      **{field: name for field, name in zip(HOURS_FIELDS, DAY_NAMES, strict=True)}}
@@ -178,12 +189,11 @@ class ShippingMethodView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, Sta
     class_permission_name = CATALOG
     list_title = "Shipping methods"
     show_title = add_title = edit_title = "Shipping method"
-    list_columns = ["name", "carrier", "active"]
-    show_columns = list_columns
+    list_columns = show_columns = ["local_name", "carrier", "active"]
     search_columns = ["name", "carrier", "active"]
-    order_columns = ["name", "carrier", "active"]
-    add_columns = edit_columns = list_columns
-    label_columns = {"active": "In use"}
+    order_columns = ["local_name", "carrier", "active"]
+    add_columns = edit_columns = ["name", "carrier", "active"]
+    label_columns = {"local_name": "Name", "active": "In use"}
     formatters_columns = {"active": yes_no}
     base_order = ("name", "asc")
 
@@ -197,10 +207,11 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     list_title = show_title = edit_title = "Shop settings"
     list_columns = ["shop_name", "currency", "tax_rate", "time_zone", "labour_rate", "updated_at"]
     search_columns = ["shop_name"]
-    _fields = ["shop_name", "address", "phone", "currency", "tax_rate", "labour_rate", "time_zone", "base_url",
-               "mail_sender", "staff_email", "magic_link_hours", "photo_limit", "slot_capacity", "request_stale_hours",
-               "invoice_labour_source", "time_rounding", "minimum_charge_minutes", "invoice_due_days", "paper_size",
-               "label_format", "export_retention_days", "privacy_retention_years", "reminder_time", "default_language"]
+    _fields = ["shop_name", "address", "country", "phone", "currency", "tax_rate", "labour_rate", "time_zone",
+               "base_url", "mail_sender", "staff_email", "magic_link_hours", "photo_limit", "slot_capacity",
+               "request_stale_hours", "invoice_labour_source", "time_rounding", "minimum_charge_minutes",
+               "invoice_due_days", "paper_size", "label_format", "export_retention_days", "privacy_retention_years",
+               "reminder_time", "default_language"]
     _legal = ["legal_name", "vat_id", "tax_number", "registered_office", "register_court", "register_number",
               "managing_directors", "bank_name", "iban", "bic", "payment_terms", "small_business",
               "small_business_text", "document_footer"]
@@ -208,7 +219,7 @@ class SettingsView(ServiceEditMixin, StaffModelView):
     show_columns = [*_fields, "has_logo", "upcoming_closed_days", "updated_at"]
     add_columns = [field for field in _fields if field != "reminder_time"]  # FAB has no form field for a Time
     edit_columns = [*_fields, "closed_days", "logo_upload", "remove_logo"]
-    label_columns = {"default_language": _l("Default language"),
+    label_columns = {"default_language": _l("Default language"), "country": _l("Country"),
                      "shop_name": "Shop name", "tax_rate": "Tax rate (%)", "labour_rate": "Labour rate per hour",
                      "time_zone": "Time zone", "base_url": "Address in e-mailed links",
                      "mail_sender": "Mail sender", "staff_email": "Staff e-mail",
@@ -237,6 +248,9 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                                                 "text is printed on invoices and credit notes."),
                            "small_business_text": _l("Empty: the § 19 UStG sentence in the document's language.")}
     edit_form_extra_fields = {
+        # the shop's country by its name in the reader's language (the service refuses an unknown code too)
+        "country": SelectField(_l("Country"), choices=lambda: list(addresses.country_names().items()),
+                               default=addresses.shop_country, widget=Select2Widget()),
         "invoice_labour_source": choice_field("Invoice labour from", tuple(LABOUR_SOURCES), labels=LABOUR_SOURCES),
         "paper_size": choice_field("Paper size", ("A4", "Letter")),
         # unchecked here (a form without it keeps working); the service refuses an unknown code
@@ -262,7 +276,8 @@ class SettingsView(ServiceEditMixin, StaffModelView):
                           "label_format": lambda value: LABEL_FORMATS.get(value, value),
                           "reminder_time": lambda value: value.strftime("%H:%M") if value else "—",
                           "small_business": yes_no,
-                          "default_language": lambda value: language_names().get(value, "—")}
+                          "default_language": lambda value: language_names().get(value, "—"),
+                          "country": lambda code: addresses.country_name(code) if code else "—"}
 
     def prefill_form(self, form, pk):
         super().prefill_form(form, pk)
