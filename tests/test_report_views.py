@@ -160,7 +160,7 @@ def test_the_form_reads_the_schedule_aloud_while_it_is_typed(manager, login_as):
     with time_machine.travel(dt.datetime(2026, 10, 20, 12, 0, tzinfo=dt.UTC), tick=False):
         data = client.get("/reportdefinitionview/preview?cron=0+7+*+*+1,3").get_json()
     assert data["description"] == "jeden Montag und Mittwoch um 07:00"
-    assert data["next"][0] == "Mi., 21. Okt. 2026 07:00 CEST"
+    assert data["next"][0] == "Mi., 21.10.2026 07:00 MESZ"  # the zone in German too (formatting.zone)
     assert "Geben Sie fünf Felder an" in client.get("/reportdefinitionview/preview?cron=7am").get_json()["error"]
     script = client.get("/reportdefinitionview/add").text
     assert '"N\\u00e4chste L\\u00e4ufe:"' in script and "Next runs" not in script  # a JSON string in the script
