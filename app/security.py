@@ -153,6 +153,16 @@ class PorticoSecurityManager(SecurityManager):
             return super().exist_permission_on_roles(view_name, permission_name, role_ids)
         return (permission_name, view_name) in self.permission_cache.pairs(role_ids, self._role_permissions)
 
+    def is_item_public(self, permission_name, view_name) -> bool:
+        """FAB loads the Public role and its permissions on every API request (two queries); kept here."""
+        if not has_request_context():
+            return super().is_item_public(permission_name, view_name)
+        return (permission_name, view_name) in self.permission_cache.pairs(("public",), self._public_permissions)
+
+    def _public_permissions(self, _key) -> set[tuple[str, str]]:
+        return {(pv.permission.name, pv.view_menu.name) for pv in self.get_public_permissions()
+                if pv.permission is not None and pv.view_menu is not None}
+
     def _role_permissions(self, role_ids: tuple[int, ...]) -> set[tuple[str, str]]:
         pv, link = self.permissionview_model, assoc_permissionview_role
         rows = (

@@ -47,8 +47,9 @@ class PermissionCache:
     def __init__(self):
         self._sets: dict[tuple[int, ...], tuple[object, float, frozenset]] = {}
 
-    def pairs(self, role_ids: Iterable[int], load: Callable[[tuple[int, ...]], Iterable]) -> frozenset:
-        key = tuple(sorted(role_ids))
+    def pairs(self, role_ids: Iterable[int | str], load: Callable[[tuple], Iterable]) -> frozenset:
+        """``role_ids``: the ids of a user's roles, or a name such as ``("public",)`` for a fixed role."""
+        key = tuple(sorted(role_ids, key=str))
         memo = g.setdefault("_portico_permissions", {})  # one answer per request, whatever happens between
         if key in memo:
             return memo[key]
