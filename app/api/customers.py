@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 from sqlalchemy import select
 
+from ..core.datamodel import PorticoInterface
 from ..core.fields import Ref, UTCDateTime
 from ..core.scope import get_for, scoped
 from ..extensions import db
@@ -78,7 +78,7 @@ class CustomerApi(PorticoApi):
     resource_name = "customer"
     class_permission_name = "ApiCustomers"
     openapi_spec_tag = "Customers"
-    datamodel = SQLAInterface(Customer)
+    datamodel = PorticoInterface(Customer)
     entity = "customer"
     schemas = {"staff": CustomerOut, "customer": CustomerOwnOut}
     add_schemas = {"staff": CustomerIn}
@@ -188,7 +188,7 @@ class UnitApi(PorticoApi):
     resource_name = "unit"
     class_permission_name = "ApiUnits"
     openapi_spec_tag = "Units"
-    datamodel = SQLAInterface(Unit)
+    datamodel = PorticoInterface(Unit)
     entity = "unit"
     schemas = {"staff": UnitOut, "customer": UnitOwnOut}
     add_schemas = {"staff": UnitNewIn, "customer": UnitNewOwnIn}

@@ -7,9 +7,9 @@ was sent to them.
 """
 from __future__ import annotations
 
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from ..core.datamodel import PorticoInterface
 from ..core.fields import Money, Quantity, Ref, UTCDateTime
 from ..models import Estimate, dispute_log
 from ..services import estimates
@@ -114,7 +114,7 @@ class EstimateApi(PorticoApi):
     resource_name = "estimate"
     class_permission_name = "ApiEstimates"
     openapi_spec_tag = "Estimates"
-    datamodel = SQLAInterface(Estimate)
+    datamodel = PorticoInterface(Estimate)
     entity = "estimate"
     service = estimates
     schemas = {"staff": EstimateOut, "customer": EstimateOut}

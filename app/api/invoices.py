@@ -5,10 +5,10 @@ invoice once it is submitted (not while it is the shop's draft) and may authoriz
 """
 from __future__ import annotations
 
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import fields
 from sqlalchemy import select
 
+from ..core.datamodel import PorticoInterface
 from ..core.fields import Money, Quantity, Ref, UTCDateTime
 from ..core.scope import scoped
 from ..models import Invoice, WorkOrder
@@ -106,7 +106,7 @@ class InvoiceApi(PorticoApi):
     resource_name = "invoice"
     class_permission_name = "ApiInvoices"
     openapi_spec_tag = "Invoices"
-    datamodel = SQLAInterface(Invoice)
+    datamodel = PorticoInterface(Invoice)
     entity = "invoice"
     service = invoices
     schemas = {"staff": InvoiceOut, "customer": InvoiceOut}

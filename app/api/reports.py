@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from flask import send_file
 from flask_appbuilder.api import expose, safe
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import ValidationError, fields, validate, validates
 from sqlalchemy import select
 
+from ..core.datamodel import PorticoInterface
 from ..core.fields import Ref, UTCDateTime
 from ..core.scope import current_actor
 from ..extensions import db
@@ -102,7 +102,7 @@ class ReportApi(PorticoApi):
     resource_name = "report"
     class_permission_name = "ApiReports"
     openapi_spec_tag = "Reports"
-    datamodel = SQLAInterface(ReportDefinition)
+    datamodel = PorticoInterface(ReportDefinition)
     entity = "report"
     service = reports
     schemas = {"staff": ReportOut}

@@ -5,9 +5,9 @@ state change through ``requests.perform``.
 """
 from __future__ import annotations
 
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from ..core.datamodel import PorticoInterface
 from ..core.fields import ClockTime, Ref, UTCDateTime
 from ..models import SLOTS, ServiceRequest
 from ..services import requests
@@ -106,7 +106,7 @@ class ServiceRequestApi(PorticoApi):
     resource_name = "service_request"
     class_permission_name = "ApiServiceRequests"
     openapi_spec_tag = "Service requests"
-    datamodel = SQLAInterface(ServiceRequest)
+    datamodel = PorticoInterface(ServiceRequest)
     entity = "service request"
     service = requests
     schemas = {"staff": RequestOut, "customer": RequestOwnOut}

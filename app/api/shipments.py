@@ -6,9 +6,9 @@ the same location by the same method (422 otherwise). Packing list and label exi
 """
 from __future__ import annotations
 
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import fields, validate
 
+from ..core.datamodel import PorticoInterface
 from ..core.fields import Ref, UTCDateTime
 from ..models import Shipment
 from ..services import carriers, shipments
@@ -52,7 +52,7 @@ class ShipmentApi(PorticoApi):
     resource_name = "shipment"
     class_permission_name = "ApiShipments"
     openapi_spec_tag = "Shipments"
-    datamodel = SQLAInterface(Shipment)
+    datamodel = PorticoInterface(Shipment)
     entity = "shipment"
     service = shipments
     schemas = {"staff": ShipmentOut, "customer": ShipmentOut}

@@ -8,11 +8,11 @@ notes nor time entries. ``export.csv`` streams orders as CSV (a reseller's own, 
 from __future__ import annotations
 
 from flask_appbuilder.api import expose, safe
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
+from ..core.datamodel import PorticoInterface
 from ..core.fields import Money, Quantity, Ref, UTCDateTime
 from ..core.scope import current_actor
 from ..extensions import db
@@ -146,7 +146,7 @@ class WorkOrderApi(PorticoApi):
     resource_name = "work_order"
     class_permission_name = "ApiWorkOrders"
     openapi_spec_tag = "Work orders"
-    datamodel = SQLAInterface(WorkOrder)
+    datamodel = PorticoInterface(WorkOrder)
     entity = "work order"
     service = work_orders
     schemas = {"staff": WorkOrderOut, "technician": WorkOrderTechOut, "customer": WorkOrderOwnOut}

@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, DecimalField, SelectField
 from wtforms.fields.choices import SelectChoice
 
+from ..core.datamodel import PorticoInterface
 from ..core.numbers import NumberNotUnderstood, shown_number, typed_number
 from ..core.scope import archived_clause, current_actor, scoped
 from ..core.settings import to_local, to_utc
@@ -201,7 +202,7 @@ def typed_decimals(form) -> None:
 
 # --- the base view -----------------------------------------------------------------------------------
 
-class EagerListInterface(SQLAInterface):
+class EagerListInterface(PorticoInterface):
     """FAB's SQLAlchemy interface, plus: the list query loads the related rows its columns show.
 
     FAB loads a list's many-to-one relations (customer, unit, technician…) lazily, one query per row and
@@ -226,8 +227,6 @@ def eager_interface(datamodel, columns) -> SQLAInterface:
         name for name in columns or [] if name in datamodel.list_properties
         and (datamodel.is_relation_many_to_one(name) or datamodel.is_relation_one_to_one(name))
     )
-    if not relations:
-        return datamodel
     return EagerListInterface(datamodel.obj, datamodel._session, relations)
 
 
