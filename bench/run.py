@@ -321,7 +321,8 @@ def table(results: list[Result], markdown: bool) -> str:
 
 
 def verdict(results: list[Result]) -> list[str]:
-    """Pages over the target ratio or whose query count grows with the page size."""
+    """Pages over the target ratio or whose (median) statement count grows with the page size. Medians: a
+    request that happens to reload the permission cache (its lifetime ran out) reads two more."""
     notes = []
     by_key = {(r.page.url, r.db, r.psize): r for r in results}
     for r in results:
@@ -329,7 +330,8 @@ def verdict(results: list[Result]) -> list[str]:
         if not is_bare(r) and r.page.view != CachedBareWorkOrderView.__name__ and x > TARGET_RATIO:
             notes.append(f"{r.page.url} on {r.db} at psize {r.psize}: {x:.2f}× the bare FAB list")
         small = by_key.get((r.page.url, r.db, PAGE_SIZES[0]))
-        if r.psize != PAGE_SIZES[0] and small and small.queries and r.queries and max(r.queries) > max(small.queries):
+        if (r.psize != PAGE_SIZES[0] and small and small.queries and r.queries
+                and statistics.median(r.queries) > statistics.median(small.queries)):
             repeats = ", ".join(f"{table} ×{n}" for table, n in r.repeats.items())
             notes.append(f"{r.page.url} on {r.db}: {small.query_label} queries at psize {small.psize}, "
                          f"{r.query_label} at psize {r.psize}" + (f" (per-row reads: {repeats})" if repeats else ""))
