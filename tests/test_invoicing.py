@@ -161,12 +161,12 @@ def test_a_payment_typed_with_a_decimal_comma_on_a_german_page(shop, login_as, d
     response = client.post(f"/invoicing/invoice/{inv.id}/payments",
                            data={"amount": "1.234,50", "method": "transfer", "list": "awaiting-payment"})
     assert response.status_code == 422 and 'value="1.234,50"' in response.text
-    assert "The amount is more than the balance of 100.50." in response.text  # read, not refused as typed
+    assert "Der Betrag ist höher als der offene Betrag von 100,50\xa0€." in response.text  # read, not refused
     db.session.refresh(inv)
     assert inv.balance == Decimal("100.50")
 
 @pytest.mark.parametrize("amount,message", [
-    ("500.00", "The amount is more than the balance of 132.00."),
+    ("500.00", "The amount is more than the balance of €132.00."),
     ("-5", "The amount must be more than zero."),
     ("12.345", "Use at most two decimals."),
     ("lots", "Enter a number such as 1,234.50."),
