@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 from sqlalchemy import select
 
 from ..core import formatting
@@ -222,8 +222,13 @@ def void(invoice: Invoice, actor: Actor, reason: str):
 _PAYMENT_DETAILS = _l("Enter your payment details.")
 
 
+def _known_method(value) -> None:
+    if value not in PAYMENT_METHODS:
+        raise ValidationError(str(_choose_method()))  # in the reader's language, when refused
+
+
 class PaymentParams(Paying):
-    method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS, error=_choose_method()))
+    method = fields.String(required=True, validate=_known_method)
 
 
 def pay_online(invoice: Invoice, actor: Actor, token: str) -> Invoice:
