@@ -250,6 +250,9 @@ def test_the_lists_and_the_invoice_page_in_german(shop, login_as, db, open_invoi
     show = client.get(f"/invoiceview/show/{open_invoice.id}").text
     assert "Status:" in show and "Zahlung" in show and 'placeholder="Grund"' in show
     assert ">Payment<" not in show and 'placeholder="Reason"' not in show and "Edit details" not in show
+    # the buttons say the verb, the badge the state (one English word "Void", two German ones)
+    assert ">Stornieren</button>" in html and ">Storniert</button>" not in html
+    assert "Stornieren" in show and "2,00\xa0€ (Bar)" in show  # the payment's history line in German
     other = ready_order(shop, shop["fleet"])
     ready = client.get("/invoicing/ready-to-invoice/").text
     assert other.number in ready and "1 Arbeitsauftrag" in ready and "Rechnung erstellen" in ready
