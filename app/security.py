@@ -148,6 +148,13 @@ class PorticoSecurityManager(SecurityManager):
 
         return PorticoUserView
 
+    @property
+    def groupmodelview(self):
+        """Security → Groups, its columns labelled in the reader's language (``views.users``)."""
+        from .views.users import PorticoGroupView
+
+        return PorticoGroupView
+
     def exist_permission_on_roles(self, view_name: str, permission_name: str, role_ids: list[int]) -> bool:
         if not has_request_context():
             return super().exist_permission_on_roles(view_name, permission_name, role_ids)

@@ -322,7 +322,11 @@ def test_unknown_action_and_missing_request(shop, login_as, db):
     req = submit(shop)
     client = login_as(shop["advisor"])
     response = client.post(f"{BOARD}{req.id}/accept_time")  # a customer's action, not the board's
-    assert response.status_code == 302 and any("not available" in m for m in flashes(client))
+    assert response.status_code == 302 and any("not available on the booking board" in m for m in flashes(client))
+    client.get("/lang/de")
+    client.post(f"{BOARD}{req.id}/accept_time")
+    assert any("ist auf dem Buchungsplan nicht verfügbar" in m for m in flashes(client)), flashes(client)
+    client.get("/lang/en")
     assert client.post(f"{BOARD}{req.id}/cancel").status_code == 302
     assert client.post(f"{BOARD}999999/confirm").status_code == 404
     db.session.refresh(req)

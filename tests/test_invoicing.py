@@ -161,12 +161,12 @@ def test_a_payment_typed_with_a_decimal_comma_on_a_german_page(shop, login_as, d
     response = client.post(f"/invoicing/invoice/{inv.id}/payments",
                            data={"amount": "1.234,50", "method": "transfer", "list": "awaiting-payment"})
     assert response.status_code == 422 and 'value="1.234,50"' in response.text
-    assert "The amount is more than the balance of 100.50." in response.text  # read, not refused as typed
+    assert "Der Betrag ist höher als der offene Betrag von 100,50\xa0€." in response.text  # read, not refused
     db.session.refresh(inv)
     assert inv.balance == Decimal("100.50")
 
 @pytest.mark.parametrize("amount,message", [
-    ("500.00", "The amount is more than the balance of 132.00."),
+    ("500.00", "The amount is more than the balance of €132.00."),
     ("-5", "The amount must be more than zero."),
     ("12.345", "Use at most two decimals."),
     ("lots", "Enter a number such as 1,234.50."),
@@ -250,6 +250,9 @@ def test_the_lists_and_the_invoice_page_in_german(shop, login_as, db, open_invoi
     show = client.get(f"/invoiceview/show/{open_invoice.id}").text
     assert "Status:" in show and "Zahlung" in show and 'placeholder="Grund"' in show
     assert ">Payment<" not in show and 'placeholder="Reason"' not in show and "Edit details" not in show
+    # the buttons say the verb, the badge the state (one English word "Void", two German ones)
+    assert ">Stornieren</button>" in html and ">Storniert</button>" not in html
+    assert "Stornieren" in show and "2,00\xa0€ (Bar)" in show  # the payment's history line in German
     other = ready_order(shop, shop["fleet"])
     ready = client.get("/invoicing/ready-to-invoice/").text
     assert other.number in ready and "1 Arbeitsauftrag" in ready and "Rechnung erstellen" in ready

@@ -120,7 +120,7 @@ def test_overpayment_is_refused(shop, db):
     invoice = make_invoice(shop)
     with pytest.raises(ValidationFailed) as refused:
         invoices.perform(invoice, "payments", shop["staff"], amount="80.01", method="online", reference="demo_x")
-    assert refused.value.errors["amount"] == ["The amount is more than the balance of 80.00."]
+    assert refused.value.errors["amount"] == ["The amount is more than the balance of €80.00."]
     invoices.perform(invoice, "pay_online", shop["jane"], token="tok_demo_ok")
     with pytest.raises(InvalidTransition):  # nothing left: a second charge is refused before the provider
         invoices.perform(invoice, "pay_online", shop["jane"], token="tok_demo_ok")
@@ -182,3 +182,21 @@ def test_queued_mail_uses_the_event_wording(shop, db):
     desk = db.session.scalar(select(OutboxEmail).where(OutboxEmail.event == "invoice.payment"))
     assert desk.to_address == "desk@example.com" and desk.subject.startswith(f"[Portico] {invoice.number}: online")
     assert "A payment was made online." in desk.body_text and "Open the invoice:" in desk.body_text
+
+
+def test_a_payment_history_line_is_read_in_the_readers_language(shop, db, app):
+    """Issue 16: the payment's line is stored as ``80.00 by transfer`` (as old rows were) and shown in words."""
+    from flask_babel import force_locale
+
+    from app.views.filters import history_reason
+
+    invoice = make_invoice(shop)
+    invoices.perform(invoice, "payments", shop["staff"], amount="30.00", method="transfer", reference="B-1")
+    stored = db.session.scalar(select(AuditEvent.reason).where(AuditEvent.action == "payment"))
+    assert stored == "30.00 by transfer"
+    with app.test_request_context(), force_locale("de"):
+        assert history_reason(stored) == "30,00\xa0€ (Überweisung)"
+        assert history_reason("12.5 by cash") == "12,50\xa0€ (Bar)"  # an old row's text reads the same way
+        assert history_reason("Customer asked for it") == "Customer asked for it"  # any other reason as written
+    with app.test_request_context(), force_locale("en"):
+        assert history_reason(stored) == "€30.00 by bank transfer"

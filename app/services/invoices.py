@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 from sqlalchemy import select
 
 from ..core import formatting
@@ -33,6 +34,31 @@ from .params import Params, Paying, ReasonRequired, Text, reason_field, text_fie
 from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "online")
+
+
+def _methods_said() -> str:
+    from ..views.filters import status_label  # the methods' words ("Bank transfer" / "Überweisung")
+
+    return ", ".join(status_label(method) for method in PAYMENT_METHODS)
+
+
+def _choose_method() -> LazyString:
+    return _l("Choose one of: %(methods)s.", methods=LazyString(_methods_said))
+
+
+#: A payment's line in the invoice's history is stored as machine text, ``80.00 by transfer`` (the amount and the
+#: method's key, as it always was), and read in the reader's language when shown (``read_payment_line``).
+_PAYMENT_LINE = re.compile(r"(-?\d+(?:\.\d+)?) by (" + "|".join(PAYMENT_METHODS) + ")")
+
+
+def payment_line(amount, method: str) -> str:
+    return f"{amount} by {method}"
+
+
+def read_payment_line(text) -> tuple[Decimal, str] | None:
+    """``(amount, method)`` of a stored payment line, or None when ``text`` is something else."""
+    found = _PAYMENT_LINE.fullmatch(str(text or "").strip())
+    return (Decimal(found.group(1)), found.group(2)) if found else None
 
 
 
@@ -87,7 +113,8 @@ def new_from_work_order(order: WorkOrder, actor: Actor) -> Invoice:
     """A draft invoice with labour and parts (the work order's ``invoice`` action); one live invoice each."""
     existing = db.session.scalar(select(Invoice).where(Invoice.work_order_id == order.id, Invoice.status != "void"))
     if existing is not None:
-        raise ValidationFailed({"work_order": [f"{order.number} already has invoice {existing.number}."]})
+        raise ValidationFailed({"work_order": [_l("%(order)s already has invoice %(invoice)s.", order=order.number,
+                                                  invoice=existing.number)]})
     invoice = Invoice(customer_id=order.customer_id, work_order_id=order.id, customer=order.customer)
     lines = _labour_lines(order) + [
         InvoiceLine(kind="part", part_number=item.part_number, description=item.description,
@@ -95,8 +122,8 @@ def new_from_work_order(order: WorkOrder, actor: Actor) -> Invoice:
         for item in order.items if item.kind == "part" and item.quantity > 0
     ]
     if not lines:
-        raise ValidationFailed({"work_order": [f"Nothing to invoice on {order.number}: it has no work items and "
-                                               "no clocked time."]})
+        raise ValidationFailed({"work_order": [_l("Nothing to invoice on %(order)s: it has no work items and "
+                                                  "no clocked time.", order=order.number)]})
     for position, line in enumerate(lines):
         line.position = position
         invoice.lines.append(line)
@@ -164,16 +191,17 @@ def record_payment(invoice: Invoice, actor: Actor, amount, method, reference=Non
     if amount <= 0:
         errors["amount"] = [_l("The amount must be more than zero.")]
     elif amount > invoice.balance:
-        errors["amount"] = [f"The amount is more than the balance of {invoice.balance}."]
+        errors["amount"] = [_l("The amount is more than the balance of %(balance)s.",
+                               balance=LazyString(formatting.money, invoice.balance))]
     if method not in PAYMENT_METHODS:
-        errors["method"] = [f"Choose one of: {', '.join(PAYMENT_METHODS)}."]
+        errors["method"] = [_choose_method()]
     if errors:
         raise ValidationFailed(errors)
     payment = Payment(invoice=invoice, amount=amount, method=method, reference=(reference or "").strip() or None,
                       provider=provider, recorded_by_id=actor.user_id)
     db.session.add(payment)
     invoice.amount_paid = (invoice.amount_paid or ZERO) + amount
-    record(invoice, "payment", invoice.status, invoice.status, actor, f"{amount} by {method}")
+    record(invoice, "payment", invoice.status, invoice.status, actor, payment_line(amount, method))
     if invoice.amount_paid >= invoice.total:
         TABLE.move(invoice, "pay", actor)
         invoice.paid_at = utcnow()
@@ -191,12 +219,16 @@ def void(invoice: Invoice, actor: Actor, reason: str):
     return invoice
 
 
-_PAYMENT_DETAILS = "Enter your payment details."
+_PAYMENT_DETAILS = _l("Enter your payment details.")
+
+
+def _known_method(value) -> None:
+    if value not in PAYMENT_METHODS:
+        raise ValidationError(str(_choose_method()))  # in the reader's language, when refused
 
 
 class PaymentParams(Paying):
-    method = fields.String(required=True, validate=validate.OneOf(
-        PAYMENT_METHODS, error=f"Choose one of: {', '.join(PAYMENT_METHODS)}."))
+    method = fields.String(required=True, validate=_known_method)
 
 
 def pay_online(invoice: Invoice, actor: Actor, token: str) -> Invoice:

@@ -73,13 +73,15 @@ class Note(Params):
     note = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
-def text_field(message: str):
+def text_field(message):
+    """A required text; ``message`` (a str or a lazy translation, read in the reader's language when refused)."""
     def given(value) -> None:
         if not str(value or "").strip():
-            raise ValidationError(message)
+            raise ValidationError(str(message))
 
+    said = message if isinstance(message, str) else [message]  # marshmallow keeps a lazy one only in a list
     return fields.String(required=True, validate=[validate.Length(max=5000), given],
-                         error_messages={"required": message, "null": message})
+                         error_messages={"required": said, "null": said})
 
 
 class Text(Params):

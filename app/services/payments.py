@@ -33,7 +33,8 @@ DEFAULT_PROVIDER = "demo"
 class PaymentDeclined(Exception):
     """The provider refused the charge; ``message`` is safe to show to the customer."""
 
-    def __init__(self, message: str = "The payment was declined."):
+    def __init__(self, message=None):
+        message = message or _l("The payment was declined.")
         super().__init__(message)
         self.message = message
 
@@ -58,8 +59,8 @@ class DemoProvider:
         if token == self.OK:
             return f"demo_{secrets.token_hex(8)}"
         if token == self.DECLINED:
-            raise PaymentDeclined("The card was declined (demo).")
-        raise PaymentDeclined("The payment details were not accepted.")
+            raise PaymentDeclined(_l("The card was declined (demo)."))
+        raise PaymentDeclined(_l("The payment details were not accepted."))
 
 
 _REGISTRY: dict[str, Callable[[], PaymentProvider]] = {"demo": DemoProvider}

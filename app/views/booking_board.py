@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import flash, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -110,7 +111,7 @@ class BookingBoardView(BoardView):
     class_permission_name = PERMISSION
     template = "staff/booking_board.html"
     model = ServiceRequest
-    board_name = "booking board"
+    board_name = _l("booking board")  # in "… is not available on the booking board."
     card_actions = CARD_ACTIONS
     typed_fields = TYPED_FIELDS
     service = requests

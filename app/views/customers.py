@@ -29,6 +29,7 @@ from .base import (
     time_formatters,
     yes_no,
 )
+from .filters import status_label
 from .privacy import send_export
 from .workflow import ServiceEditMixin, describe
 
@@ -132,7 +133,9 @@ class PortalUserView(StaffModelView):
     show_columns = ["user", "customer", "phone", "language", "created_at"]
     edit_columns = ["phone", "language"]
     label_columns = {"user": "Login", "login_state": "Login state"}
-    formatters_columns = time_formatters("created_at")
+    # the model says the state in English ("Active", "Archived"): the words of the reader's language
+    formatters_columns = {**time_formatters("created_at"), "login_state": lambda value: status_label(
+        (value or "").lower())}
     base_order = ("created_at", "desc")
 
     @action("archive", "Archive login", "Archive these logins? They cannot log in any more; their history "

@@ -150,6 +150,20 @@ def action_word(value) -> str:
     return action_label(value) if value else ""
 
 
+def history_reason(reason) -> str:
+    """The "why" of a history line as the reader reads it: a payment's stored ``80.00 by transfer`` (new rows
+    and old alike) → "€80.00 by bank transfer" / "80,00 € (Überweisung)"; any other reason as it was written."""
+    from ..services.invoices import read_payment_line
+    from .workflow import in_sentence
+
+    payment = read_payment_line(reason)
+    if payment is None:
+        return reason or ""
+    amount, method = payment
+    return str(_l("%(amount)s by %(method)s", amount=formatting.money(amount),
+                  method=in_sentence(status_label(method))))
+
+
 def register(app) -> None:
     app.add_template_global(may, "may")
     app.add_template_global(report_form_fields, "report_form_fields")
@@ -158,6 +172,7 @@ def register(app) -> None:
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.filters["action_word"] = action_word
+    app.jinja_env.filters["history_reason"] = history_reason
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["when"] = format_when
     # Issue 16: numbers, money and times in the reader's language (app/core/formatting.py).

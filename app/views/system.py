@@ -16,7 +16,7 @@ from ..core.scope import current_actor, staff_feed
 from ..extensions import db
 from ..models import AuditEvent, LoginToken, Notification, OutboxEmail, utcnow
 from .base import READ_ONLY, StaffModelView, choice_field, status_badge, time_formatters
-from .filters import RECORD_TYPES, record_label
+from .filters import RECORD_TYPES, history_reason, record_label
 from .workflow import action_label
 
 
@@ -59,7 +59,7 @@ class AuditEventView(StaffModelView):
                                                      "shipment", "customer", "unit"), labels=RECORD_TYPES),
     }
     formatters_columns = {"from_status": status_badge, "to_status": status_badge, "entity_type": record_label,
-                          "action": action_label, **time_formatters("created_at")}
+                          "action": action_label, "reason": history_reason, **time_formatters("created_at")}
     base_order = ("created_at", "desc")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, flash, g
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.forms import UserInfoEdit
-from flask_appbuilder.security.views import UserDBModelView, UserInfoEditView
+from flask_appbuilder.security.views import UserDBModelView, UserGroupModelView, UserInfoEditView
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
 from wtforms import SelectField
@@ -18,6 +18,9 @@ class PorticoUserView(ArchiveMixin, UserDBModelView):
     shows active logins, with a switch to the archived ones."""
 
     show_template = ArchiveMixin.show_template
+    #: FAB prints an empty "Created by" / "Changed by" (a login made by the seed or the CLI) as "None".
+    formatters_columns = {name: (lambda value: "—" if value is None else value)
+                          for name in ("created_by", "changed_by", "last_login")}
 
     def pre_update(self, item):
         """Unticking "Is active" on the edit form is a lock too: every credential of the login ends."""
@@ -26,6 +29,14 @@ class PorticoUserView(ArchiveMixin, UserDBModelView):
             from ..services.portal_auth import revoke_credentials
 
             revoke_credentials(item)
+
+
+class PorticoGroupView(UserGroupModelView):
+    """Security → Groups: FAB names the group's columns after the model's fields in English ("Label",
+    "Description"); here they are labelled in the reader's language."""
+
+    label_columns = {"name": _l("Name"), "label": _l("Label"), "description": _l("Description"),
+                     "users": _l("Users"), "roles": _l("Roles")}
 
 
 def _language_choices() -> list[tuple[str, str]]:

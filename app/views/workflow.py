@@ -15,7 +15,7 @@ from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
-from flask_babel import get_locale
+from flask_babel import get_locale, lazy_pgettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields
@@ -42,7 +42,8 @@ ACTION_LABELS = {
     "acknowledge": _l("Acknowledge dispute"), "revise": _l("Revise"), "receive": _l("Receive"),
     "clock_on": _l("Clock on"), "clock_off": _l("Clock off"), "ready": _l("Mark ready"), "complete": _l("Complete"),
     "invoice": _l("Create invoice"), "authorize": _l("Authorize"), "payments": _l("Record payment"),
-    "void": _l("Void"), "messages": _l("Send message"), "notes": _l("Add note"), "assign": _l("Assign"),
+    "void": lazy_pgettext("action", "Void"),  # the button ("Stornieren"), not the state ("Storniert")
+    "messages": _l("Send message"), "notes": _l("Add note"), "assign": _l("Assign"),
     "run": _l("Run now"), "credit": _l("Issue credit note"), "reschedule": _l("Move the booking"),
     "tracking": _l("Set tracking number"), "answer": _l("Answer the query (keep the invoice)"),
     "reissue": _l("Void and re-issue"), "offer_again": _l("Offer the declined lines again"),
