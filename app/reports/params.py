@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..core.errors import ValidationFailed
+from ..core.i18n import current_language
 from ..extensions import db
 from ..models import Customer, Role, ServiceLocation, ServiceType, User
 from . import CATALOGUE, formats_for
@@ -138,7 +139,9 @@ def clean_params(kind: str, raw) -> dict:
             errors.append(_("%(label)s (%(name)s) must be a number (an id).", label=param.label, name=name))
             continue
         if not 0 < ident < 2**31 or not _exists(param.kind, ident):  # no key is beyond 32 bits
-            errors.append(_("There is no %(label)s with id %(id)s.", label=str(param.label).lower(), id=ident))
+            label = str(param.label)
+            errors.append(_("There is no %(label)s with id %(id)s.", id=ident,
+                            label=label.lower() if current_language() == "en" else label))  # German: „Kunde“
         clean[name] = ident
     if errors:
         raise ValidationFailed({"params": errors})
