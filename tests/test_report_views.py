@@ -246,3 +246,23 @@ def test_the_edit_form_reads_params_and_cron_back_into_words(manager, login_as, 
     db.session.expire_all()
     again = db.session.get(ReportDefinition, monthly.id)
     assert again.cron == "30 6 3 * *" and again.params == {"period": "last_month", "technician_id": tech.id}
+
+
+def test_the_report_form_speaks_german(manager, db):
+    """Issue 16: the catalogue's titles, the formats, the parameter help and the form's errors in German."""
+    german = client_for(manager)
+    html = german.get("/reportdefinitionview/add", headers={"Accept-Language": "de"}).text
+    for text in ("Umsatz: berechnet und eingegangen", "Überfällige Rechnungen", "Datenqualität",
+                 "Auftragsexport für Wiederverkäufer (CSV)", "PDF mit Diagrammen", "PDF und CSV",
+                 "Zeitraum last_month", "customer_id (erforderlich)"):
+        assert text in html, text
+    for english in ("Revenue invoiced and collected", "PDF with charts", ": period ", "(required)"):
+        assert english not in html, english
+    response = german.post("/reportdefinitionview/add", headers={"Accept-Language": "de"},
+                           data=_form(kind="reseller_orders_csv", format="pdf", params="{}"))
+    assert "Diesen Bericht gibt es nur als CSV." in response.text
+    assert "Wiederverkäufer (customer_id) ist erforderlich." in response.text
+    assert "This report comes as" not in response.text
+    _definition(kind="revenue", format="both")
+    listing = german.get("/reportdefinitionview/list/", headers={"Accept-Language": "de"}).text
+    assert "Umsatz: berechnet und eingegangen" in listing and "PDF und CSV" in listing

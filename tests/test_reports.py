@@ -324,3 +324,58 @@ def test_old_runs_and_their_files_are_pruned(db):
         assert reports.prune()["runs"] == 1  # 90 days by default
     assert not old_folder.exists() and reports.run_path(recent).is_dir()
     assert [r.id for r in db.session.scalars(select(ReportRun))] == [recent.id]
+
+
+def test_a_german_reader_gets_the_report_in_german(shop, db):
+    """Issue 16: title, headings, key figures and notes in German, numbers German in the PDF; the CSV keeps
+    one header row (German headings) and machine-readable money."""
+    from flask import current_app
+    from flask_babel import force_locale
+
+    with at(23, 6):
+        definition = reports.create_definition(
+            Actor.system_actor("test"), name="Wochenumsatz", kind="revenue", cron="0 7 * * 1", format="both",
+            recipients=["chef@example.com"], params={"period": "last_week"})
+        run_ = reports.start_scheduled(definition.id, dt.datetime(2026, 11, 23, 6, 0), "test")
+        with current_app.test_request_context(), force_locale("de"):
+            run_ = reports.execute(run_)
+    assert run_.status == "succeeded", run_.error
+    folder = reports.run_path(run_)
+    names = [f["name"] for f in run_.files]
+    rows = list(csv.reader(io.StringIO((folder / names[2]).read_text())))
+    assert rows[0] == ["Kunde", "Art", "Rechnungen", "Berechnet", "Zahlungseingänge"]
+    assert ["Anna Alder", "Privatkunde", "1", "292.15", "100.00"] in rows  # money stays 1234.50 in the CSV
+    assert list(csv.reader(io.StringIO((folder / names[1]).read_text())))[0][0] == "Woche ab"
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(folder / names[0]).pages)
+    for german in ("Umsatz: berechnet und eingegangen", "Nach Woche", "Nach Kunde", "Berechnet", "Gutgeschrieben",
+                   "Zahlungseingänge", "Kunden mit Rechnung", "Privatkunde", "461,73", "292,15", "Erstellt am"):
+        assert german in text, german
+    for english in ("Revenue invoiced", "By customer", "Invoiced", "Collected", "Customers invoiced", "461.73"):
+        assert english not in text, english
+
+
+def test_report_words_follow_the_locale(shop):
+    from flask import current_app
+    from flask_babel import force_locale
+
+    with current_app.test_request_context(), force_locale("de"):
+        result = run("open_requests")
+        assert result.title == "Offene Anfragen nach Alter und Status"
+        assert [t.title for t in result.tables] == ["Nach Wartezeit und Status", "Älteste offene Anfragen"]
+        summary = dict(result.summary)
+        assert summary["Offene Anfragen"] == "3" and summary["Gebucht"] == "2" and summary["Neu"] == "1"
+        assert summary["Längste Wartezeit"].endswith(" Tage") and "," in summary["Längste Wartezeit"]
+        rows = {row["Waiting"]: row for row in table(result, "Nach Wartezeit und Status")}
+        assert (rows["3–7 Tage"]["Neu"], rows["3–7 Tage"]["Gebucht"], rows["3–7 Tage"]["Total"]) == (1, 1, 2)
+        oldest = table(result, "Älteste offene Anfragen")
+        assert [row["Status"] for row in oldest] == ["Gebucht", "Gebucht", "Neu"]
+        assert oldest[0]["Waiting (days)"] == "7,1"
+        assert result.charts[0].title == "Offene Anfragen nach Wartezeit"
+        workshop = run("work_orders")
+        stages = {row["Stage"]: row["Work orders"] for row in table(workshop, "Nach Bearbeitungsstand")}
+        assert stages["In Arbeit"] == 1 and stages["Abgeschlossen"] == 2
+        assert "Nicht zugewiesen" in {row["Technician"] for row in table(workshop, "Nach Techniker")}
+        assert dict(workshop.summary)["Gestempelte Stunden"] == "5,0"
+        estimates_ = dict(run("estimate_outcomes").summary)
+        assert estimates_["Freigabequote"] == "50,0 %" and estimates_["Überarbeitungen im Schnitt"] == "1,25"
+    assert run("open_requests").title == "Open requests by age and status"  # English again outside

@@ -14,6 +14,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Float, cast, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
@@ -102,11 +104,23 @@ def plain_cents(value_cents) -> str:
 
 
 def percent(part, whole) -> str:
-    return f"{100 * part / whole:.1f} %" if whole else "–"
+    """``12.5 %`` / ``12,5 %``: the reader's decimal mark."""
+    return f"{formatting.number(100 * part / whole, 1)} %" if whole else "–"
 
 
 def one_decimal(value) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:,.1f}"
+    """``1,234.5`` / ``1.234,5``."""
+    return "–" if value is None or pd.isna(value) else formatting.number(value, 1)
+
+
+def hours(value) -> str:
+    """A duration in hours for a key figure: ``15.0 h`` / ``15,0 Std.``."""
+    return _("%(hours)s h", hours=formatting.number(value, 1))
+
+
+def days(value) -> str:
+    """A duration in days for a key figure: ``7.1 days`` / ``7,1 Tage``."""
+    return _("%(days)s days", days=formatting.number(value, 1))
 
 
 # --- durations in SQL ----------------------------------------------------------------------------------
@@ -156,12 +170,18 @@ def week_of(series: pd.Series) -> pd.Series:
     return (series.dt.normalize() - pd.to_timedelta(series.dt.day_of_week, unit="D")).dt.date
 
 
-AGE_LABELS = ["under 1 day", "1–3 days", "3–7 days", "1–2 weeks", "2–4 weeks", "over 4 weeks"]
+AGE_LABELS = [_l("under 1 day"), _l("1–3 days"), _l("3–7 days"), _l("1–2 weeks"), _l("2–4 weeks"),
+              _l("over 4 weeks")]
 
 
-def age_bucket(days: pd.Series) -> pd.Series:
+def age_labels() -> list[str]:
+    """``AGE_LABELS`` in the reader's language."""
+    return [str(label) for label in AGE_LABELS]
+
+
+def age_bucket(values: pd.Series) -> pd.Series:
     bins = [-float("inf"), 1, 3, 7, 14, 30, float("inf")]
-    return pd.cut(days, bins=bins, labels=AGE_LABELS, right=False)
+    return pd.cut(values, bins=bins, labels=age_labels(), right=False)
 
 
 def as_of(end: dt.datetime, now: dt.datetime) -> dt.datetime:
@@ -170,10 +190,53 @@ def as_of(end: dt.datetime, now: dt.datetime) -> dt.datetime:
 
 
 def time_bucket(local: pd.Series, start: dt.datetime, end: dt.datetime) -> tuple[str, pd.Series]:
-    """Weeks for ranges up to about half a year, months beyond: ``(column label, keys)``."""
+    """Weeks for ranges up to about half a year, months beyond: ``(column label, keys)``. The label is the
+    column's key (``"Week of"`` or ``"Month"``); ``weekly(label)`` tells which, ``heading`` says it in words."""
     if (end - start).days <= 190:
         return "Week of", week_of(local).astype(str)
     return "Month", local.dt.strftime("%Y-%m")
+
+
+def weekly(label: str) -> bool:
+    return label == "Week of"
+
+
+def words(mapping: dict) -> dict[str, str]:
+    """A ``{value: lazy word}`` mapping in the reader's language (for ``Series.map``)."""
+    return {key: str(word) for key, word in mapping.items()}
+
+
+#: Customer kinds, work order states and kinds as the reports write them.
+CUSTOMER_KINDS = {"individual": _l("Individual"), "business": _l("Business"), "reseller": _l("Reseller")}
+ORDER_STATES = {"pending_confirmation": _l("Pending confirmation"), "confirmed": _l("Confirmed"),
+                "received": _l("Received"), "in_progress": _l("In progress"), "ready": _l("Ready"),
+                "completed": _l("Completed"), "cancelled": _l("Cancelled")}
+ORDER_KINDS = {"job": _l("Job"), "inspection": _l("Inspection"), "repair": _l("Repair")}
+
+
+def _by_msgid(*texts) -> dict:
+    return {text._args[0]: text for text in texts}
+
+
+#: The tables' column headings: the frames keep these English keys (what the code and the tests index), the
+#: PDF and the CSV header show them in the reader's language (``heading``). Cells stay machine-readable.
+HEADINGS = _by_msgid(
+    _l("Invoice"), _l("Customer"), _l("Status"), _l("Due"), _l("Days overdue"), _l("Total"), _l("Paid"),
+    _l("Balance"), _l("Overdue by"), _l("Invoices"), _l("Oldest (days)"), _l("Week of"), _l("Month"),
+    _l("Invoiced"), _l("Payments"), _l("Collected"), _l("Kind"), _l("Bookings"), _l("Median (h)"),
+    _l("Average (h)"), _l("90th percentile (h)"), _l("Service type"), _l("Submitted through"), _l("Work order"),
+    _l("Created"), _l("Phone"), _l("Estimates"), _l("Approved"), _l("Declined"), _l("Disputed"),
+    _l("Average revisions"), _l("Outcome"), _l("Share"), _l("Waiting"), _l("Number"), _l("Waiting (days)"),
+    _l("Subject"), _l("Reseller"), _l("Orders"), _l("Open"), _l("Completed"), _l("Cancelled"),
+    _l("Median turnaround (days)"), _l("Average turnaround (days)"), _l("Stage"), _l("Work orders"),
+    _l("Technician"), _l("Estimated (h)"), _l("Clocked (h)"), _l("Clocked of estimated"),
+)
+
+
+def heading(column) -> str:
+    """A column's heading in the reader's language (a key that is not a heading is shown as it is)."""
+    text = HEADINGS.get(column) if isinstance(column, str) else None
+    return str(text) if text is not None else str(column)
 
 
 def filters_where(stmt, column_for: dict, filters: dict):

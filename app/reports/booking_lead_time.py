@@ -4,22 +4,37 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..core import formatting
 from ..models import ServiceRequest, ServiceType
-from .base import Param, ReportResult, Table, filters_where, local_series, one_decimal, read_frame, time_bucket
+from .base import (
+    Param,
+    ReportResult,
+    Table,
+    filters_where,
+    hours,
+    local_series,
+    one_decimal,
+    read_frame,
+    time_bucket,
+    weekly,
+    words,
+)
 from .charts import line_chart
 
 KIND = "booking_lead_time"
-TITLE = "Booking lead time"
-DESCRIPTION = ("Hours from a request's submission to its confirmed booking (staff confirmed it, or the "
-               "customer accepted a proposed time), for bookings confirmed in the period.")
+TITLE = _l("Booking lead time")
+DESCRIPTION = _l("Hours from a request's submission to its confirmed booking (staff confirmed it, or the "
+                 "customer accepted a proposed time), for bookings confirmed in the period.")
 DEFAULT_PERIOD = "last_30_days"
 PARAMS = [
-    Param("service_type_id", "Service type", "service_type"),
-    Param("service_location_id", "Service location", "service_location"),
+    Param("service_type_id", _l("Service type"), "service_type"),
+    Param("service_location_id", _l("Service location"), "service_location"),
 ]
-SOURCES = {"public": "Public form", "portal": "Portal", "staff": "Staff"}
+SOURCES = {"public": _l("Public form"), "portal": _l("Portal"), "staff": _l("Staff")}
 
 
 def _stats(group: pd.Series) -> dict:
@@ -46,24 +61,28 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
     rows = read_frame(session, stmt, parse_dates=("created_at", "confirmed_at"))
     rows["lead_hours"] = (rows["confirmed_at"] - rows["created_at"]).dt.total_seconds() / 3600
     label, rows["bucket"] = time_bucket(local_series(rows["confirmed_at"], zone), start, end)
-    rows["source"] = rows["source"].map(lambda s: SOURCES.get(s, s))
+    sources = words(SOURCES)
+    rows["source"] = rows["source"].map(lambda s: sources.get(s, s))
 
     by_time = _table(rows, "bucket", label)
     by_type = _table(rows, "service_type", "Service type")
     by_source = _table(rows, "source", "Submitted through")
-    summary = [("Bookings", str(len(rows)))]
+    summary = [(_("Bookings"), formatting.number(len(rows)))]
     charts = []
     if len(rows):
         lead = rows["lead_hours"]
-        summary += [("Median lead time", f"{lead.median():.1f} h"), ("Average", f"{lead.mean():.1f} h"),
-                    ("90th percentile", f"{lead.quantile(0.9):.1f} h")]
-        weekly = rows.groupby("bucket")["lead_hours"]
-        charts.append(line_chart(f"Lead time by {label.split()[0].lower()} (hours)", list(weekly.median().index),
-                                 {"Median": list(weekly.median()), "90th percentile": list(weekly.quantile(0.9))}))
+        summary += [(_("Median lead time"), hours(lead.median())), (_("Average"), hours(lead.mean())),
+                    (_("90th percentile"), hours(lead.quantile(0.9)))]
+        by_bucket = rows.groupby("bucket")["lead_hours"]
+        charts.append(line_chart(_("Lead time by week (hours)") if weekly(label) else _("Lead time by month (hours)"),
+                                 list(by_bucket.median().index),
+                                 {_("Median"): list(by_bucket.median()),
+                                  _("90th percentile"): list(by_bucket.quantile(0.9))}))
     return ReportResult(
-        title=TITLE,
-        tables=[Table(f"By {label.split()[0].lower()} of confirmation", by_time, slug="by-period"),
-                Table("By service type", by_type, slug="by-service-type"),
-                Table("By channel", by_source, slug="by-channel")],
+        title=str(TITLE),
+        tables=[Table(_("By week of confirmation") if weekly(label) else _("By month of confirmation"), by_time,
+                      slug="by-period"),
+                Table(_("By service type"), by_type, slug="by-service-type"),
+                Table(_("By channel"), by_source, slug="by-channel")],
         charts=charts, row_count=len(rows), summary=summary,
     )

@@ -4,18 +4,32 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 
+from ..core import formatting
 from ..models import Customer, PortalUser, User, WorkOrder
-from .base import Param, ReportResult, Table, filters_where, local_series, read_frame
+from .base import (
+    CUSTOMER_KINDS,
+    ORDER_KINDS,
+    ORDER_STATES,
+    Param,
+    ReportResult,
+    Table,
+    filters_where,
+    local_series,
+    read_frame,
+    words,
+)
 
 KIND = "data_quality"
-TITLE = "Data quality"
-DESCRIPTION = ("Records created in the period that need fixing: work orders without a unit (not cancelled) "
-               "and customers with no e-mail address, neither on the account nor on an active portal user.")
+TITLE = _l("Data quality")
+DESCRIPTION = _l("Records created in the period that need fixing: work orders without a unit (not cancelled) "
+                 "and customers with no e-mail address, neither on the account nor on an active portal user.")
 DEFAULT_PERIOD = "all_time"
-PARAMS = [Param("customer_id", "Customer", "customer")]
-KINDS = {"individual": "Individual", "business": "Business", "reseller": "Reseller"}
+PARAMS = [Param("customer_id", _l("Customer"), "customer")]
+KINDS = CUSTOMER_KINDS
 
 
 def _blank(column):
@@ -42,20 +56,22 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
 
     order_table = pd.DataFrame({
         "Work order": orders["number"], "Customer": orders["customer"],
-        "Status": orders["status"].str.replace("_", " ").str.capitalize(), "Kind": orders["kind"].str.capitalize(),
+        "Status": orders["status"].map(lambda state: words(ORDER_STATES).get(state, state)),
+        "Kind": orders["kind"].map(lambda kind: words(ORDER_KINDS).get(kind, kind)),
         "Created": local_series(orders["created_at"], zone).dt.strftime("%Y-%m-%d"),
     })
     customer_table = pd.DataFrame({
-        "Customer": customers["name"], "Kind": customers["kind"].map(KINDS), "Phone": customers["phone"].fillna(""),
+        "Customer": customers["name"], "Kind": customers["kind"].map(words(KINDS)),
+        "Phone": customers["phone"].fillna(""),
         "Created": local_series(customers["created_at"], zone).dt.strftime("%Y-%m-%d"),
     })
-    summary = [("Work orders without a unit", str(len(orders))),
-               ("Customers without e-mail", str(len(customers)))]
+    summary = [(_("Work orders without a unit"), formatting.number(len(orders))),
+               (_("Customers without e-mail"), formatting.number(len(customers)))]
     return ReportResult(
-        title=TITLE,
-        tables=[Table("Work orders without a unit", order_table, pdf_rows=100, slug="orders-without-unit",
-                      note="Newest first; not counting cancelled orders."),
-                Table("Customers without e-mail", customer_table, pdf_rows=100, slug="customers-without-email",
-                      note="No address on the account and no active portal user with one.")],
+        title=str(TITLE),
+        tables=[Table(_("Work orders without a unit"), order_table, pdf_rows=100, slug="orders-without-unit",
+                      note=_("Newest first; not counting cancelled orders.")),
+                Table(_("Customers without e-mail"), customer_table, pdf_rows=100, slug="customers-without-email",
+                      note=_("No address on the account and no active portal user with one."))],
         row_count=len(orders) + len(customers), summary=summary,
     )

@@ -9,20 +9,34 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 
+from ..core import formatting
 from ..models import DisputeNote, Estimate
-from .base import Param, ReportResult, Table, filters_where, local_series, percent, read_frame, time_bucket
+from .base import (
+    Param,
+    ReportResult,
+    Table,
+    filters_where,
+    local_series,
+    percent,
+    read_frame,
+    time_bucket,
+    weekly,
+    words,
+)
 from .charts import bar_chart
 
 KIND = "estimate_outcomes"
-TITLE = "Estimate approvals, declines and disputes"
-DESCRIPTION = ("Estimates first sent in the period: the share approved, declined and disputed, and the "
-               "average number of revisions.")
+TITLE = _l("Estimate approvals, declines and disputes")
+DESCRIPTION = _l("Estimates first sent in the period: the share approved, declined and disputed, and the "
+                 "average number of revisions.")
 DEFAULT_PERIOD = "last_30_days"
-PARAMS = [Param("customer_id", "Customer", "customer")]
-OUTCOMES = {"approved": "Approved", "declined": "Declined", "sent": "Awaiting decision",
-            "disputed": "Disputed, open", "draft": "Being revised", "cancelled": "Cancelled"}
+PARAMS = [Param("customer_id", _l("Customer"), "customer")]
+OUTCOMES = {"approved": _l("Approved"), "declined": _l("Declined"), "sent": _l("Awaiting decision"),
+            "disputed": _l("Disputed, open"), "draft": _l("Being revised"), "cancelled": _l("Cancelled")}
 
 
 def _rates(group: pd.DataFrame) -> dict:
@@ -32,7 +46,7 @@ def _rates(group: pd.DataFrame) -> dict:
         "Approved": percent((group["outcome"] == "approved").sum(), total),
         "Declined": percent((group["outcome"] == "declined").sum(), total),
         "Disputed": percent(group["disputed"].sum(), total),
-        "Average revisions": f"{group['revisions'].mean():.2f}" if total else "–",
+        "Average revisions": formatting.number(group["revisions"].mean(), 2) if total else "–",
     }
 
 
@@ -64,23 +78,26 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
     by_time = pd.DataFrame([{label: key, **_rates(group)} for key, group in numbers.groupby("bucket", sort=True)],
                            columns=[label, "Estimates", "Approved", "Declined", "Disputed", "Average revisions"])
     counts = numbers["outcome"].value_counts()
+    outcomes = words(OUTCOMES)
     by_outcome = pd.DataFrame([
         {"Outcome": text, "Estimates": int(counts.get(state, 0)), "Share": percent(counts.get(state, 0), len(numbers))}
-        for state, text in OUTCOMES.items()
+        for state, text in outcomes.items()
     ])
     overall = _rates(numbers)
-    summary = [("Estimates sent", str(len(numbers))), ("Approval rate", overall["Approved"]),
-               ("Decline rate", overall["Declined"]), ("Dispute rate", overall["Disputed"]),
-               ("Average revisions", overall["Average revisions"])]
+    summary = [(_("Estimates sent"), formatting.number(len(numbers))), (_("Approval rate"), overall["Approved"]),
+               (_("Decline rate"), overall["Declined"]), (_("Dispute rate"), overall["Disputed"]),
+               (_("Average revisions"), overall["Average revisions"])]
     charts = []
     if len(numbers):
         table = pd.crosstab(numbers["bucket"], numbers["outcome"]).sort_index()
         shown = [s for s in ("approved", "declined", "sent", "disputed", "draft", "cancelled") if s in table]
-        charts.append(bar_chart(f"Estimates by outcome and {label.split()[0].lower()} first sent",
-                                list(table.index), {OUTCOMES[s]: list(table[s]) for s in shown}, stacked=True))
+        charts.append(bar_chart(_("Estimates by outcome and week first sent") if weekly(label)
+                                else _("Estimates by outcome and month first sent"),
+                                list(table.index), {outcomes[s]: list(table[s]) for s in shown}, stacked=True))
     return ReportResult(
-        title=TITLE,
-        tables=[Table("Outcomes", by_outcome, slug="outcomes"),
-                Table(f"By {label.split()[0].lower()} first sent", by_time, slug="by-period")],
+        title=str(TITLE),
+        tables=[Table(_("Outcomes"), by_outcome, slug="outcomes"),
+                Table(_("By week first sent") if weekly(label) else _("By month first sent"), by_time,
+                      slug="by-period")],
         charts=charts, row_count=len(numbers), summary=summary,
     )

@@ -11,9 +11,12 @@ import json
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..core.errors import ValidationFailed
+from ..core.i18n import current_language
 from ..extensions import db
 from ..models import Customer, Role, ServiceLocation, ServiceType, User
 from . import CATALOGUE, formats_for
@@ -21,7 +24,18 @@ from .periods import PERIODS, date_bounds, period_bounds
 from .schedule import CronError, trigger_for
 
 RANGE_KEYS = ("period", "start", "end")
-FORMAT_LABELS = {"pdf": "PDF with charts", "csv": "CSV", "both": "PDF and CSV"}
+FORMAT_LABELS = {"pdf": _l("PDF with charts"), "csv": _l("CSV"), "both": _l("PDF and CSV")}
+
+
+def format_error(allowed) -> str:
+    """The sentence for a format the report does not come in: "This report comes as CSV." (whole sentences)."""
+    labels = [str(FORMAT_LABELS[f]) for f in allowed]
+    if len(labels) == 1:
+        return _("This report comes as %(format)s.", format=labels[0])
+    if len(labels) == 2:
+        return _("This report comes as %(first)s or %(second)s.", first=labels[0], second=labels[1])
+    return _("This report comes as %(first)s or %(second)s or %(third)s.", first=labels[0], second=labels[1],
+             third=", ".join(labels[2:]))
 
 
 def parse_recipients(value) -> tuple[list[str], list[str]]:
@@ -38,7 +52,7 @@ def parse_recipients(value) -> tuple[list[str], list[str]]:
         try:
             normalized = validate_email(item, check_deliverability=False).normalized
         except EmailNotValidError:
-            errors.append(f"{item} is not an e-mail address.")
+            errors.append(_("%(address)s is not an e-mail address.", address=item))
             continue
         if normalized not in addresses:
             addresses.append(normalized)
@@ -53,9 +67,9 @@ def parse_params(value) -> dict:
     try:
         parsed = json.loads(value)
     except (TypeError, ValueError):
-        raise ValidationFailed({"params": ['Write the parameters as JSON, e.g. {"period": "last_week"}.']}) from None
+        raise ValidationFailed({"params": [_('Write the parameters as JSON, e.g. {"period": "last_week"}.')]}) from None
     if not isinstance(parsed, dict):
-        raise ValidationFailed({"params": ['Write the parameters as a JSON object, e.g. {"period": "last_week"}.']})
+        raise ValidationFailed({"params": [_('Write the parameters as a JSON object, e.g. {"period": "last_week"}.')]})
     return parsed
 
 
@@ -63,7 +77,7 @@ def _date(value, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationFailed({"params": [f"{name} must be a date such as 2026-01-31."]}) from None
+        raise ValidationFailed({"params": [_("%(name)s must be a date such as 2026-01-31.", name=name)]}) from None
 
 
 def _exists(kind: str, ident: int) -> bool:
@@ -91,38 +105,43 @@ def clean_params(kind: str, raw) -> dict:
     unknown = sorted(set(params) - set(declared) - set(RANGE_KEYS))
     if unknown:
         allowed = ", ".join([*RANGE_KEYS, *declared]) or "period"
-        errors.append(f"Unknown parameter {', '.join(unknown)}; this report takes {allowed}.")
+        errors.append(_("Unknown parameter %(unknown)s; this report takes %(allowed)s.", unknown=", ".join(unknown),
+                         allowed=allowed))
     clean: dict = {}
     if "start" in params or "end" in params:
         if not (params.get("start") and params.get("end")):
-            errors.append("Give both start and end dates, or a period.")
+            errors.append(_("Give both start and end dates, or a period."))
         else:
             first, last = _date(params["start"], "start"), _date(params["end"], "end")
             if last < first:
-                errors.append("The end date is before the start date.")
+                errors.append(_("The end date is before the start date."))
             clean.update(start=first.isoformat(), end=last.isoformat())
     elif (params.get("period") or module.DEFAULT_PERIOD) not in PERIODS:
-        errors.append(f"Unknown period {params.get('period')!r}; choose one of {', '.join(PERIODS)}.")
+        errors.append(_("Unknown period %(period)s; choose one of %(periods)s.", period=repr(params.get("period")),
+                         periods=", ".join(PERIODS)))
     else:
         clean["period"] = params.get("period") or module.DEFAULT_PERIOD
     for name, param in declared.items():
         value = params.get(name)
         if value in (None, ""):
             if param.required:
-                errors.append(f"{param.label} ({name}) is required.")
+                errors.append(_("%(label)s (%(name)s) is required.", label=param.label, name=name))
             continue
         if param.kind == "choice":
             if value not in param.choices:
-                errors.append(f"{param.label} must be one of {', '.join(param.choices)}.")
+                errors.append(_("%(label)s must be one of %(choices)s.", label=param.label,
+                                choices=", ".join(param.choices)))
             clean[name] = value
             continue
         try:
             ident = int(value)
         except (TypeError, ValueError):
-            errors.append(f"{param.label} ({name}) must be a number (an id).")
+            errors.append(_("%(label)s (%(name)s) must be a number (an id).", label=param.label, name=name))
             continue
         if not 0 < ident < 2**31 or not _exists(param.kind, ident):  # no key is beyond 32 bits
-            errors.append(f"There is no {param.label.lower()} with id {ident}.")
+            label = str(param.label)
+            errors.append(_("There is no %(label)s with id %(id)s.", id=ident,
+                            label=label.lower() if current_language() == "en" else label))  # German: „Kunde“
         clean[name] = ident
     if errors:
         raise ValidationFailed({"params": errors})
@@ -134,9 +153,9 @@ def validate_definition(definition) -> None:
     errors: dict[str, list[str]] = {}
     definition.name = (definition.name or "").strip()
     if not definition.name:
-        errors["name"] = ["Give the report a name."]
+        errors["name"] = [_("Give the report a name.")]
     if definition.kind not in CATALOGUE:
-        errors["kind"] = ["Choose a report from the catalogue."]
+        errors["kind"] = [_("Choose a report from the catalogue.")]
     try:
         from ..core.settings import shop_zone
 
@@ -145,8 +164,7 @@ def validate_definition(definition) -> None:
     except CronError as exc:
         errors["cron"] = [str(exc)]
     if definition.kind in CATALOGUE and definition.format not in formats_for(definition.kind):
-        choices = " or ".join(FORMAT_LABELS[f] for f in formats_for(definition.kind))
-        errors["format"] = [f"This report comes as {choices}."]
+        errors["format"] = [format_error(formats_for(definition.kind))]
     recipients, problems = parse_recipients(definition.recipients)
     if problems:
         errors["recipients"] = problems

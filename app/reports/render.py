@@ -2,7 +2,8 @@
 
 The PDF template is ``templates/reports/report.html``; charts are embedded as ``data:`` SVG images and
 WeasyPrint gets a fetcher that loads nothing else. CSV cells that a spreadsheet would run as a formula
-(``=``, ``+``, ``-``, ``@`` …) are prefixed with a quote; money is written as ``1234.50``.
+(``=``, ``+``, ``-``, ``@`` …) are prefixed with a quote; money is written as ``1234.50``. Column headings are
+in the reader's language (``base.heading``), one header row, the frame's column order.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from flask import render_template
 from markupsafe import Markup
 
 from ..core import formatting
-from .base import ReportResult, Table, plain_cents
+from .base import ReportResult, Table, heading, plain_cents
 
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per render step otherwise
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -50,7 +51,8 @@ def table_html(table: Table) -> Markup:
     """The first ``pdf_rows`` rows of a table, money with two decimals and thousands separators."""
     frame = table.display_frame(table.pdf_rows)
     numeric = [c for c in frame.columns if c in table.money or str(frame[c].dtype).startswith(("int", "float"))]
-    head = "".join(Markup('<th class="{}">{}</th>').format("num" if c in numeric else "", c) for c in frame.columns)
+    head = "".join(Markup('<th class="{}">{}</th>').format("num" if c in numeric else "", heading(c))
+                   for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
         cells = "".join(Markup('<td class="{}">{}</td>').format("num" if c in numeric else "", _cell(v))
@@ -113,7 +115,7 @@ def write_csv(table: Table, path: Path) -> int:
     money = [c in table.money for c in frame.columns]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow([_csv_value(c, False) for c in frame.columns])
+        writer.writerow([_csv_value(heading(c), False) for c in frame.columns])  # the reader's words, one row
         for row in frame.itertuples(index=False):
             writer.writerow([_csv_value(v, m) for v, m in zip(row, money, strict=True)])
     return len(frame)

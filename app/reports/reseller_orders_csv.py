@@ -8,19 +8,22 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from ..core import formatting
 from ..core.actors import Actor
 from ..core.errors import ValidationFailed
 from ..models import Customer, WorkOrder
 from .base import Param, ReportResult
 
 KIND = "reseller_orders_csv"
-TITLE = "Reseller orders export (CSV)"
-DESCRIPTION = ("A reseller's work orders created in the period, as the portal's orders CSV, e-mailed to the "
-               "reseller's portal users (and to the recipients listed here).")
+TITLE = _l("Reseller orders export (CSV)")
+DESCRIPTION = _l("A reseller's work orders created in the period, as the portal's orders CSV, e-mailed to the "
+                 "reseller's portal users (and to the recipients listed here).")
 DEFAULT_PERIOD = "last_week"
-PARAMS = [Param("customer_id", "Reseller", "reseller", required=True)]
+PARAMS = [Param("customer_id", _l("Reseller"), "reseller", required=True)]
 FORMATS = ("csv",)  # the export is a CSV file, never a PDF
 EMAILS_CUSTOMER = True
 WRITES_FILES = True
@@ -32,7 +35,7 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
 
     reseller = session.get(Customer, customer_id) if customer_id else None
     if reseller is None or reseller.kind != "reseller":
-        raise ValidationFailed({"params": ["Choose a reseller account for this export."]})
+        raise ValidationFailed({"params": [_("Choose a reseller account for this export.")]})
     count = session.scalar(select(func.count(WorkOrder.id)).where(
         WorkOrder.customer_id == reseller.id, WorkOrder.created_at >= start, WorkOrder.created_at < end))
     local_start = start.replace(tzinfo=dt.UTC).astimezone(zone)
@@ -51,8 +54,8 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
         session.commit()
         files.append({"name": name, "path": path, "content_type": "text/csv"})
     return ReportResult(
-        title=f"{TITLE}: {reseller.name}", row_count=int(count or 0), files=files,
-        summary=[("Reseller", reseller.name), ("Work orders", str(int(count or 0)))],
+        title=_("%(report)s: %(reseller)s", report=TITLE, reseller=reseller.name), row_count=int(count or 0),
+        files=files, summary=[(_("Reseller"), reseller.name), (_("Work orders"), formatting.number(int(count or 0)))],
     )
 
 

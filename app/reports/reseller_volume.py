@@ -4,18 +4,32 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..core import formatting
 from ..models import Customer, WorkOrder
-from .base import Param, ReportResult, Table, filters_where, local_series, one_decimal, read_frame, time_bucket
+from .base import (
+    Param,
+    ReportResult,
+    Table,
+    days,
+    filters_where,
+    local_series,
+    one_decimal,
+    read_frame,
+    time_bucket,
+    weekly,
+)
 from .charts import bar_chart
 
 KIND = "reseller_volume"
-TITLE = "Reseller volume and turnaround"
-DESCRIPTION = ("Work orders of reseller accounts created in the period: how many, in which state, and the "
-               "days from receiving the unit to completing the order.")
+TITLE = _l("Reseller volume and turnaround")
+DESCRIPTION = _l("Work orders of reseller accounts created in the period: how many, in which state, and the "
+                 "days from receiving the unit to completing the order.")
 DEFAULT_PERIOD = "last_month"
-PARAMS = [Param("customer_id", "Reseller", "reseller")]
+PARAMS = [Param("customer_id", _l("Reseller"), "reseller")]
 OPEN = ("pending_confirmation", "confirmed", "received", "in_progress", "ready")
 
 
@@ -46,19 +60,21 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
     by_time = pd.DataFrame([{label: key, **figures(group)} for key, group in rows.groupby("bucket", sort=True)],
                            columns=[label, *columns])
     done = rows["turnaround"].dropna()
-    summary = [("Reseller orders", str(len(rows))), ("Resellers", str(len(by_reseller))),
-               ("Completed", str(int((rows["status"] == "completed").sum()))),
-               ("Median turnaround", f"{done.median():.1f} days" if len(done) else "–")]
+    summary = [(_("Reseller orders"), formatting.number(len(rows))),
+               (_("Resellers"), formatting.number(len(by_reseller))),
+               (_("Completed"), formatting.number(int((rows["status"] == "completed").sum()))),
+               (_("Median turnaround"), days(done.median()) if len(done) else "–")]
     charts = []
     if len(rows):
-        charts.append(bar_chart(f"Reseller orders by {label.split()[0].lower()}", list(by_time[label]),
-                                {"Orders": list(by_time["Orders"]), "Completed": list(by_time["Completed"])}))
+        charts.append(bar_chart(_("Reseller orders by week") if weekly(label) else _("Reseller orders by month"),
+                                list(by_time[label]),
+                                {_("Orders"): list(by_time["Orders"]), _("Completed"): list(by_time["Completed"])}))
         top = by_reseller.head(10)
-        charts.append(bar_chart("Largest resellers", list(top["Reseller"]), {"Orders": list(top["Orders"])},
+        charts.append(bar_chart(_("Largest resellers"), list(top["Reseller"]), {_("Orders"): list(top["Orders"])},
                                 horizontal=True, size=(6.4, 3.0)))
     return ReportResult(
-        title=TITLE,
-        tables=[Table("By reseller", by_reseller, pdf_rows=40, slug="by-reseller"),
-                Table(f"By {label.split()[0].lower()}", by_time, slug="by-period")],
+        title=str(TITLE),
+        tables=[Table(_("By reseller"), by_reseller, pdf_rows=40, slug="by-reseller"),
+                Table(_("By week") if weekly(label) else _("By month"), by_time, slug="by-period")],
         charts=charts, row_count=len(rows), summary=summary,
     )

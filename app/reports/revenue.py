@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from ..core import formatting
 from ..models import CreditNote, Customer, Invoice, Payment
 from .base import (
+    CUSTOMER_KINDS,
     Param,
     ReportResult,
     Table,
@@ -23,16 +26,18 @@ from .base import (
     local_series,
     read_frame,
     time_bucket,
+    weekly,
+    words,
 )
 from .charts import bar_chart
 
 KIND = "revenue"
-TITLE = "Revenue invoiced and collected"
-DESCRIPTION = ("Invoices issued in the period (not voided, tax included, less credit notes) and payments "
-               "received in it, by week or month and by customer.")
+TITLE = _l("Revenue invoiced and collected")
+DESCRIPTION = _l("Invoices issued in the period (not voided, tax included, less credit notes) and payments "
+                 "received in it, by week or month and by customer.")
 DEFAULT_PERIOD = "last_month"
 PARAMS = [
-    Param("customer_id", "Customer", "customer"),
+    Param("customer_id", _l("Customer"), "customer"),
     Param("customer_kind", _l("Customer kind"), "choice", choices=("individual", "business", "reseller")),
 ]
 INVOICED = ("awaiting_authorization", "open", "paid")
@@ -105,27 +110,32 @@ def run(session, start: dt.datetime, end: dt.datetime, *, zone, now: dt.datetime
     for column in ("Invoices", "Invoiced", "Collected"):
         by_customer[column] = by_customer[column].astype("int64")
     by_customer = by_customer.sort_values(["Invoiced", "Collected", "Customer"], ascending=[False, False, True])
-    by_customer["Kind"] = by_customer["Kind"].str.capitalize()
+    by_customer["Kind"] = by_customer["Kind"].map(lambda kind: words(CUSTOMER_KINDS).get(kind, kind))
 
     total_invoiced, total_collected = int(invoiced["cents"].sum()), int(collected["cents"].sum())
     charts = []
     if len(by_time):
-        charts.append(bar_chart(f"Invoiced and collected by {label.split()[0].lower()}", list(by_time[label]),
-                                {"Invoiced": list(by_time["Invoiced"] / 100),
-                                 "Collected": list(by_time["Collected"] / 100)}))
+        charts.append(bar_chart(_("Invoiced and collected by week") if weekly(label)
+                                else _("Invoiced and collected by month"), list(by_time[label]),
+                                {_("Invoiced"): list(by_time["Invoiced"] / 100),
+                                 _("Collected"): list(by_time["Collected"] / 100)}, money=True))
     top = by_customer.head(10)
     if len(top):
-        charts.append(bar_chart("Top customers by amount invoiced", list(top["Customer"]),
-                                {"Invoiced": list(top["Invoiced"] / 100), "Collected": list(top["Collected"] / 100)},
-                                horizontal=True, size=(6.4, 3.2)))
-    summary = [("Invoiced", format_cents(total_invoiced)), ("Invoices", str(int(invoiced["invoice"].sum()))),
-               ("Credited", format_cents(credited_total)),
-               ("Collected", format_cents(total_collected)), ("Payments", str(len(collected))),
-               ("Customers invoiced", str(int((by_customer["Invoices"] > 0).sum())))]
+        charts.append(bar_chart(_("Top customers by amount invoiced"), list(top["Customer"]),
+                                {_("Invoiced"): list(top["Invoiced"] / 100),
+                                 _("Collected"): list(top["Collected"] / 100)},
+                                horizontal=True, size=(6.4, 3.2), money=True))
+    summary = [(_("Invoiced"), format_cents(total_invoiced)),
+               (_("Invoices"), formatting.number(int(invoiced["invoice"].sum()))),
+               (_("Credited"), format_cents(credited_total)),
+               (_("Collected"), format_cents(total_collected)), (_("Payments"), formatting.number(len(collected))),
+               (_("Customers invoiced"), formatting.number(int((by_customer["Invoices"] > 0).sum())))]
     return ReportResult(
-        title=TITLE,
-        tables=[Table(f"By {label.split()[0].lower()}", by_time, money=("Invoiced", "Collected"), slug="by-period"),
-                Table("By customer", by_customer, money=("Invoiced", "Collected"), pdf_rows=30, slug="by-customer",
-                      note="Largest first; the CSV lists every customer.")],
+        title=str(TITLE),
+        tables=[Table(_("By week") if weekly(label) else _("By month"), by_time, money=("Invoiced", "Collected"),
+                      slug="by-period"),
+                Table(_("By customer"), by_customer, money=("Invoiced", "Collected"), pdf_rows=30,
+                      slug="by-customer",
+                      note=_("Largest first; the CSV lists every customer."))],
         charts=charts, row_count=len(invoiced) + len(collected), summary=summary,
     )

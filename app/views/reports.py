@@ -14,6 +14,7 @@ from flask_appbuilder import expose
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -28,7 +29,7 @@ from ..core.settings import shop_zone
 from ..extensions import db
 from ..models import ReportDefinition, ReportRun, utcnow
 from ..reports import CATALOGUE, PERIODS, formats_for
-from ..reports.params import FORMAT_LABELS, clean_params, parse_recipients
+from ..reports.params import FORMAT_LABELS, clean_params, format_error, parse_recipients
 from ..reports.schedule import EXAMPLES, CronError, describe, next_runs
 from ..services import reports as service
 from ..services.workflow import perform
@@ -64,20 +65,25 @@ def _valid_params(form, field):
 def _valid_format(form, field):
     allowed = formats_for(form.kind.data)
     if allowed and field.data not in allowed:
-        raise ValidationError("This report comes as " + " or ".join(FORMAT_LABELS[f] for f in allowed) + ".")
+        raise ValidationError(format_error(allowed))
 
 
 def params_help() -> str:
-    lines = [f"JSON. \"period\": {', '.join(PERIODS)} (or \"start\" and \"end\" dates, YYYY-MM-DD)."]
+    """The parameters field's help in the reader's language (the JSON keys and periods stay as written)."""
+    lines = [_('JSON. "period": %(periods)s (or "start" and "end" dates, YYYY-MM-DD).', periods=", ".join(PERIODS))]
     for module in CATALOGUE.values():
-        filters = ", ".join(f"{p.name}{' (required)' if p.required else ''}" for p in module.PARAMS)
-        lines.append(f"{module.TITLE}: period {module.DEFAULT_PERIOD}{'; ' + filters if filters else ''}.")
+        filters = ", ".join(_("%(name)s (required)", name=p.name) if p.required else p.name for p in module.PARAMS)
+        if filters:
+            lines.append(_("%(report)s: period %(period)s; %(filters)s.", report=module.TITLE,
+                           period=module.DEFAULT_PERIOD, filters=filters))
+        else:
+            lines.append(_("%(report)s: period %(period)s.", report=module.TITLE, period=module.DEFAULT_PERIOD))
     return " ".join(lines)
 
 
 def _kind_label(value) -> str:
     module = CATALOGUE.get(value)
-    return module.TITLE if module else (value or "")
+    return str(module.TITLE) if module else (value or "")
 
 
 def _schedule_label(value) -> str:
@@ -113,7 +119,7 @@ class ReportDefinitionView(ServiceEditMixin, StaffModelView):
     }
     formatters_columns = {
         "kind": _kind_label, "cron": _schedule_label, "enabled": yes_no,
-        "format": lambda value: FORMAT_LABELS.get(value, value or ""),
+        "format": lambda value: str(FORMAT_LABELS.get(value, value or "")),
         "recipients": lambda value: ", ".join(value or []),
         "params": lambda value: json.dumps(value or {}, sort_keys=True),
         **time_formatters("created_at", "updated_at"),
@@ -126,7 +132,7 @@ class ReportDefinitionView(ServiceEditMixin, StaffModelView):
                                 widget=Select2Widget()),
             **report_form.fields(),
             "params": TextAreaField(_l("Parameters as JSON"), default='{"period": "last_week"}',
-                                    description=params_help(), validators=[_valid_params],
+                                    description=LazyString(params_help), validators=[_valid_params],
                                     widget=BS3TextAreaFieldWidget()),
             "cron": StringField("Cron", default="0 7 * * 1", validators=[_valid_cron],
                                 description=self.description_columns["cron"], widget=BS3TextFieldWidget()),
