@@ -117,6 +117,11 @@ class Config:
     RATELIMIT_ENABLED = _bool("PORTICO_RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    #: Redis shared by the processes for the permission cache's generation (app/ops/permission_cache.py);
+    #: unset: the rate-limit storage when it is Redis. Without Redis a role change made in another process
+    #: counts after PORTICO_PERMISSION_CACHE_SECONDS at the latest.
+    PORTICO_REDIS_URL = os.environ.get("PORTICO_REDIS_URL", "")
+    PORTICO_PERMISSION_CACHE_SECONDS = float(os.environ.get("PORTICO_PERMISSION_CACHE_SECONDS", "60"))
 
     # Mail (Flask-Mail's setting names). Without MAIL_SERVER mail stays in the outbox and the log.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
