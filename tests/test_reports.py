@@ -379,3 +379,24 @@ def test_report_words_follow_the_locale(shop):
         estimates_ = dict(run("estimate_outcomes").summary)
         assert estimates_["Freigabequote"] == "50,0 %" and estimates_["Überarbeitungen im Schnitt"] == "1,25"
     assert run("open_requests").title == "Open requests by age and status"  # English again outside
+
+
+def test_a_scheduled_run_speaks_the_shops_language_in_its_files_and_mail(shop, db):
+    """The scheduler has no reader: its files (kept for everyone) and its mail follow the shop's default
+    language, whatever the process's default; the mail's own sentences included."""
+    from app.core.settings import get_settings
+
+    get_settings().default_language = "de"
+    db.session.commit()
+    with at(23, 6):
+        definition = reports.create_definition(
+            Actor.system_actor("test"), name="Wochenumsatz", kind="revenue", cron="0 7 * * 1", format="pdf",
+            recipients=["chef@example.com"], params={"period": "last_week"})
+        run_ = reports.execute(reports.start_scheduled(definition.id, dt.datetime(2026, 11, 23, 6, 0), "test"))
+    assert run_.status == "succeeded", run_.error
+    text = " ".join(" ".join(page.extract_text().split())
+                    for page in PdfReader(reports.run_path(run_) / run_.files[0]["name"]).pages)
+    assert "Umsatz: berechnet und eingegangen" in text and "461,73" in text
+    mail = db.session.scalar(select(OutboxEmail).where(OutboxEmail.event == "report.run"))
+    assert "Im Anhang: " in mail.body_text and "Alle Läufe: " in mail.body_text
+    assert "Attached" not in mail.body_text and "All runs" not in mail.body_text

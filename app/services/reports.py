@@ -15,15 +15,18 @@ import datetime as dt
 import logging
 import shutil
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..core import formatting
+from ..core import formatting, languages
 from ..core.actors import Actor
 from ..core.errors import InvalidTransition, NotFound, ValidationFailed
 from ..core.fields import not_blank
@@ -163,10 +166,13 @@ def execute(run: ReportRun) -> ReportRun:
         start, end, label, filters = run_bounds(definition, zone, reference)
         directory.mkdir(parents=True, exist_ok=True)
         extra = {"output_dir": directory} if getattr(module, "WRITES_FILES", False) else {}
-        result = module.run(db.session, start, end, zone=zone, now=utcnow(), **extra, **filters)
-        run.files = _write_outputs(result, definition, directory, label, reference, zone)
-        run.row_count = result.row_count
-        _email(definition, run, result, label, directory)
+        # The scheduler's runs speak the shop's default language (their files are kept for every reader and
+        # mailed to addresses); "Run now" the language of whoever pressed it.
+        with nullcontext() if has_request_context() else force_locale(languages.shop_default()):
+            result = module.run(db.session, start, end, zone=zone, now=utcnow(), **extra, **filters)
+            run.files = _write_outputs(result, definition, directory, label, reference, zone)
+            run.row_count = result.row_count
+            _email(definition, run, result, label, directory)
         if not _still_ours(run_id, worker):
             raise _Superseded
         run.status, run.finished_at, run.error = "succeeded", utcnow(), None
@@ -319,11 +325,12 @@ def _email(definition: ReportDefinition, run: ReportRun, result, label: str, dir
     shop = get_settings().shop_name
     figures = "\n".join(f"  {name}: {value}" for name, value in result.summary)
     body = f"{result.title}\n{label}\n\n{figures}\n\n"
-    body += ("Attached: " + ", ".join(f["name"] for f in run.files or []) if attachments
-             else "The files are too large to attach.") + "\n"
+    body += (_("Attached: %(files)s", files=", ".join(f["name"] for f in run.files or [])) if attachments
+             else _("The files are too large to attach.")) + "\n"
     for address in staff:
         link = absolute(f"/reportdefinitionview/show/{definition.id}")
-        notify.queue_email(address, f"{shop}: {definition.name} ({label})", body + f"\nAll runs: {link}\n",
+        notify.queue_email(address, f"{shop}: {definition.name} ({label})",
+                           body + "\n" + _("All runs: %(link)s", link=link) + "\n",
                            event="report.run", attachments=attachments)
     for address in customers:
         notify.queue_email(address, f"{shop}: {result.title} ({label})", body, event="report.export",
