@@ -166,6 +166,19 @@ def test_clocked_time_is_invoiced_rounded_with_the_raw_minutes_kept(shop, db, lo
     assert "0:46" in entries
 
 
+def test_a_german_customers_labour_line_is_worded_in_german_whoever_invoices(shop, db, login_as):
+    """The line is stored and printed on the customer's invoice: their language, not the advisor's."""
+    settings = get_settings()
+    settings.invoice_labour_source, settings.time_rounding = "time_entries", "15"
+    db.session.commit()
+    order = _order(shop, 46)
+    order.customer.language = "de"
+    db.session.commit()
+    invoice = work_orders.perform(order, "invoice", shop["staff"])
+    labour = next(line for line in invoice.lines if line.kind == "labour")
+    assert labour.description == f"Arbeitszeit ({order.number}): 1,00 Std. (gestempelt 0:46, aufgerundet auf 15 Min.)"
+
+
 def test_the_settings_screen_takes_the_rule_and_refuses_nonsense(shop, db, login_as):
     from app.services import shop_settings
 

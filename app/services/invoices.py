@@ -5,12 +5,13 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from flask_babel import LazyString
+from flask_babel import LazyString, force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate
 from sqlalchemy import select
 
-from ..core import formatting
+from ..core import formatting, languages
 from ..core.actors import Actor
 from ..core.errors import InvalidTransition, ValidationFailed
 from ..core.fields import Day
@@ -80,17 +81,23 @@ def billable_minutes(clocked: int, rounding: str, minimum: int = 0) -> tuple[int
     with the words the invoice line says after the hours ("clocked 0:46, rounded up to 15 min")."""
     step = ROUNDING_STEPS.get(rounding, 0)
     billed = -(-clocked // step) * step if step else clocked
-    said = f"clocked {clocked // 60}:{clocked % 60:02d}"
+    said = _("clocked %(time)s", time=f"{clocked // 60}:{clocked % 60:02d}")
     if minimum and billed < minimum:
-        return minimum, f"{said}, minimum charge {minimum} min"
+        return minimum, _("%(clocked)s, minimum charge %(minutes)s min", clocked=said, minutes=minimum)
     if billed != clocked:
-        said += f", rounded up to {step} min"
+        said = _("%(clocked)s, rounded up to %(minutes)s min", clocked=said, minutes=step)
     return billed, said
 
 
 def _labour_lines(order: WorkOrder) -> list[InvoiceLine]:
     """Labour from clocked time (rounded by the shop's billable-time rule, the raw minutes kept on the line)
-    or from the approved hours, as the shop's setting says."""
+    or from the approved hours, as the shop's setting says. A line the invoice words itself is written in
+    the customer's language (it is stored and printed on their invoice), whoever makes the invoice."""
+    with force_locale(languages.for_customer(order.customer)):
+        return _labour_lines_worded(order)
+
+
+def _labour_lines_worded(order: WorkOrder) -> list[InvoiceLine]:
     settings = get_settings()
     labour_items = [item for item in order.items if item.kind == "labour"]
     minutes = sum((entry.minutes for entry in order.time_entries if entry.ended_at), 0)
@@ -103,7 +110,9 @@ def _labour_lines(order: WorkOrder) -> list[InvoiceLine]:
                 Decimal("0.01"))
         else:
             rate = settings.labour_rate
-        return [InvoiceLine(kind="labour", description=f"Labour ({order.number}): {clocked} h ({said})",
+        words = _("Labour (%(order)s): %(hours)s h (%(clocked)s)", order=order.number,
+                  hours=formatting.number(clocked, 2), clocked=said)
+        return [InvoiceLine(kind="labour", description=words,
                             quantity=clocked, unit_price=rate, clocked_minutes=minutes)]
     return [InvoiceLine(kind="labour", description=item.description, quantity=item.quantity,
                         unit_price=item.unit_price) for item in labour_items if item.quantity > 0]
