@@ -5,7 +5,6 @@ import logging
 from pathlib import Path
 
 from flask import Flask
-from flask_appbuilder import AppBuilder
 
 from .extensions import csrf, db, migrate
 
@@ -53,8 +52,9 @@ def register_appbuilder(app: Flask) -> None:
     from .api import register_apis
     from .security import PorticoSecurityManager, limit_api_login, sync_security
     from .views import register_views
+    from .views.brand import PorticoAppBuilder
 
-    appbuilder = AppBuilder(security_manager_class=PorticoSecurityManager)
+    appbuilder = PorticoAppBuilder(security_manager_class=PorticoSecurityManager)  # the shop's name and logo
     appbuilder.init_app(app, db.session)
     register_views(appbuilder)
     register_apis(appbuilder)

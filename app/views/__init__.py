@@ -33,7 +33,7 @@ def _add_no_menu(appbuilder):
 
 
 def register_views(appbuilder) -> None:
-    from . import calendar, pickers, portal, search, staff
+    from . import brand, calendar, pickers, portal, search, staff
     from .base import dash_for_empty_choices
 
     dash_for_empty_choices()
@@ -46,3 +46,4 @@ def register_views(appbuilder) -> None:
     portal.register(appbuilder)
     search.register(appbuilder)  # the navbar's search box (StaffSearch)
     pickers.register(appbuilder)  # the options of dependent pickers (staff-pickers.js)
+    appbuilder.add_view_no_menu(brand.ShopLogoView)  # /shop/logo: the navbar's brand
