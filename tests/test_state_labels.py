@@ -43,6 +43,10 @@ def test_every_spec_state_has_a_german_label(app):
         assert status_label("pending_confirmation") == "Wartet auf Bestätigung"
         assert status_label("succeeded") == "Erfolgreich"
         assert record_label("work_order") == "Arbeitsauftrag"
+        # German nouns keep their capital after the colon; English lowers the state
+        assert record_label("request.time_proposed").endswith(": Termin vorgeschlagen")
+    with app.test_request_context(), force_locale("en"):
+        assert record_label("request.time_proposed") == "Service request: time proposed"
 
 
 def test_english_labels_and_unknown_values(app):

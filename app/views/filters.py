@@ -1,6 +1,7 @@
 """Jinja helpers for every template: money, local times, status labels."""
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from ..core import formatting
@@ -110,6 +111,10 @@ def status_label(value) -> str:
     return str(word) if word is not None else (value or "").replace("_", " ").capitalize()
 
 
+#: Languages whose nouns start with a capital letter wherever they stand.
+NOUN_CAPITALS = {"de", "lb"}
+
+
 def record_label(value) -> str:
     """``work_order`` → "Work order"; an event such as ``request.time_proposed`` → "Service request: time
     proposed"."""
@@ -117,7 +122,12 @@ def record_label(value) -> str:
         return ""
     record, _sep, what = str(value).partition(".")
     name = str(RECORD_TYPES.get(record) or status_label(record))
-    return f"{name}: {status_label(what).lower()}" if what else name
+    if not what:
+        return name
+    word = status_label(what)
+    # English lowers the state after the colon ("time proposed"); German keeps its nouns' capitals
+    # ("Termin vorgeschlagen"): only languages that do not capitalize nouns lower the word.
+    return f"{name}: {word.lower() if str(get_locale() or 'en')[:2] not in NOUN_CAPITALS else word}"
 
 
 def may(obj, action: str) -> bool:
