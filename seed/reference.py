@@ -14,7 +14,15 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ClosedDay, OpeningHours, ServiceLocation, ServiceType, Settings, ShippingMethod
+from app.models import (
+    ClosedDay,
+    OpeningHours,
+    ServiceLocation,
+    ServiceType,
+    Settings,
+    ShippingMethod,
+    WorkItemTemplate,
+)
 
 SETTINGS = {
     "shop_name": "Portico Demo Service",
@@ -44,6 +52,18 @@ SERVICE_LOCATIONS = [
      "slot_capacity": 2},
     {"name": "Depot Hamburg", "line1": "Billstraße 80", "postal_code": "20539", "city": "Hamburg",
      "country": "DE", "phone": "+49 40 5550 1040", "email": "depot@example.com"},
+]
+
+#: Standard jobs and parts the estimate builder offers: kind, English name, German name, part number, hours or
+#: quantity, unit price (None: the shop's labour rate for labour).
+WORK_ITEM_TEMPLATES = [
+    ("labour", "Diagnosis and fault finding", "Diagnose und Fehlersuche", None, "1.00", None),
+    ("labour", "Refrigerant leak test", "Kältemittel-Dichtheitsprüfung", None, "0.50", None),
+    ("labour", "Compressor replacement", "Verdichterwechsel", None, "3.00", None),
+    ("labour", "Annual maintenance", "Jährliche Wartung", None, "1.50", None),
+    ("part", "Refrigerant R134a (1 kg)", "Kältemittel R134a (1 kg)", "R134A-1", "1.00", "38.50"),
+    ("part", "Filter drier", "Filtertrockner", "FD-083", "1.00", "24.90"),
+    ("part", "Door gasket", "Türdichtung", "DG-600", "1.00", "49.00"),
 ]
 
 #: The booking rules of the demo shop: location → {weekday: [(opens, closes)]} (0 = Monday), slot length.
@@ -123,7 +143,7 @@ def _fill_names() -> None:
 def load_reference() -> str:
     """Create what is missing; return a one-line summary."""
     _, settings_state = _settings()
-    created = {"service types": 0, "service locations": 0, "shipping methods": 0}
+    created = {"service types": 0, "service locations": 0, "shipping methods": 0, "work item templates": 0}
     for name, description, minutes in SERVICE_TYPES:
         created["service types"] += _ensure(ServiceType, name, description=description, duration_minutes=minutes)
     for location in SERVICE_LOCATIONS:
@@ -131,6 +151,10 @@ def load_reference() -> str:
         created["service locations"] += _ensure(ServiceLocation, fields.pop("name"), **fields)
     for name, carrier in SHIPPING_METHODS:
         created["shipping methods"] += _ensure(ShippingMethod, name, carrier=carrier)
+    for kind, name, german, part_number, quantity, price in WORK_ITEM_TEMPLATES:
+        created["work item templates"] += _ensure(
+            WorkItemTemplate, name, kind=kind, names={"de": german}, part_number=part_number,
+            quantity=Decimal(quantity), unit_price=Decimal(price) if price else None)
     db.session.flush()
     _fill_names()
     db.session.commit()
@@ -138,6 +162,7 @@ def load_reference() -> str:
         "service types": db.session.scalar(select(func.count(ServiceType.id))),
         "service locations": db.session.scalar(select(func.count(ServiceLocation.id))),
         "shipping methods": db.session.scalar(select(func.count(ShippingMethod.id))),
+        "work item templates": db.session.scalar(select(func.count(WorkItemTemplate.id))),
     }
     parts = ", ".join(f"{totals[k]} {k} ({created[k]} new)" for k in totals)
     return f"Reference data: settings {settings_state}; {parts}."

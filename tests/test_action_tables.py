@@ -59,6 +59,7 @@ from app.models import (
     Unit,
     User,
     WorkItem,
+    WorkItemTemplate,
     WorkOrder,
     utcnow,
 )
@@ -333,6 +334,8 @@ KINDS = {
     ServiceType: Kind(_catalog(ServiceType), _set_archived, owner_sees=lambda record, state: False),
     ServiceLocation: Kind(_catalog(ServiceLocation), _set_archived, owner_sees=lambda record, state: False),
     ShippingMethod: Kind(_catalog(ShippingMethod), _set_archived, owner_sees=lambda record, state: False),
+    WorkItemTemplate: Kind(_catalog(WorkItemTemplate, kind="labour"), _set_archived,
+                           owner_sees=lambda record, state: False),  # the shop's catalogue
     User: Kind(_login, _set_archived, owner_sees=lambda record, state: False),  # logins are the shop's
     Settings: Kind(_settings, _keep, states=("kept",), owner_sees=lambda record, state: False),  # the shop's
     ImportBatch: Kind(_import_batch, owner_sees=lambda record, state: False),  # staff-only

@@ -22,6 +22,7 @@ from .settings import (
     ServiceType,
     Settings,
     ShippingMethod,
+    WorkItemTemplate,
 )
 from .shipments import SHIPMENT_STATUSES, Shipment
 from .system import (
@@ -53,7 +54,7 @@ __all__ = [
     "ReportDefinition", "ReportRun", "SchedulerLease", "apscheduler_jobs",
     "REQUEST_STATUSES", "SLOTS", "Attachment", "ServiceRequest", "TimeProposal",
     "BOOKING_MODES", "DEFAULT_SLOT_MINUTES", "WEEKDAYS", "CalendarFeed", "ClosedDay", "OpeningHours",
-    "ServiceLocation", "ServiceType", "Settings", "ShippingMethod",
+    "ServiceLocation", "ServiceType", "Settings", "ShippingMethod", "WorkItemTemplate",
     "SHIPMENT_STATUSES", "Shipment",
     "AuditEvent", "DocumentSequence", "IdempotencyKey", "LoginToken", "Notification", "OutboxEmail", "StaffPreference",
     "PORTAL_TABS", "WORK_ORDER_KINDS", "WORK_ORDER_STATUSES", "OrderMessage", "TimeEntry", "WorkItem",

@@ -191,6 +191,29 @@ class ShippingMethod(LocalizedNameMixin, Model):
     carrier: Mapped[str | None] = mapped_column(String(80))
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
 
+class WorkItemTemplate(LocalizedNameMixin, Model):
+    """A standard job or part the shop puts on estimates again and again ("Oil change", "Diagnosis",
+    "Brake pads front"): its English ``name`` (the fallback), ``names`` per language, and what a line made from
+    it starts with. The estimate builder offers them by the customer's language; a line made from one is a
+    copy (changing the template later changes no estimate)."""
+
+    __tablename__ = "work_item_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), default="labour", nullable=False)
+    name: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    part_number: Mapped[str | None] = mapped_column(String(80))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("1.00"), nullable=False)
+    unit_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('labour', 'part')", name="kind_valid"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price IS NULL OR unit_price >= 0", name="price_not_negative"),
+    )
+
+
 class OpeningHours(Model):
     """One opening window of a location on a weekday (a day may have several: 08:00–12:00, 13:00–17:00).
 

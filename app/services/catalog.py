@@ -1,4 +1,4 @@
-"""The catalog staff pick from: service types, service locations, shipping methods (Setup → Catalog;
+"""The catalog staff pick from: service types, service locations, shipping methods, work item templates (Setup;
 the screens are the Manager's, Advisors read them).
 
 Each is a row that history names (requests, work orders, shipments), so each has a table of its own: edit
@@ -15,7 +15,7 @@ from ..core.errors import ValidationFailed
 from ..core.fields import not_blank
 from ..core.i18n import clean_names
 from ..extensions import db
-from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, ShippingMethod
+from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, ShippingMethod, WorkItemTemplate
 from . import availability, feeds, history
 from .audit import record
 from .common import edit_fields
@@ -74,6 +74,16 @@ class ShippingMethodEdit(Unversioned):
     name = _text(80, required=True)
     names = _names()
     carrier = _text(80)
+    active = fields.Boolean()
+
+
+class WorkItemTemplateEdit(Unversioned):
+    kind = fields.String(validate=validate.OneOf(("labour", "part")))
+    name = _text(200, required=True)
+    names = _names()
+    part_number = _text(80)
+    quantity = fields.Decimal(places=2, validate=validate.Range(min=0, min_inclusive=False, max=99999))
+    unit_price = fields.Decimal(places=2, allow_none=True, validate=validate.Range(min=0, max=9999999))
     active = fields.Boolean()
 
 
@@ -149,3 +159,4 @@ SERVICE_LOCATION_TABLE = _table(ServiceLocation, "service location", ServiceLoca
     Action(("active",), "rotate_feed", ("staff",), None, feeds.rotate_location_feed, Unversioned),  # its .ics URL
 ])
 SHIPPING_METHOD_TABLE = _table(ShippingMethod, "shipping method", ShippingMethodEdit)
+WORK_ITEM_TEMPLATE_TABLE = _table(WorkItemTemplate, "work item template", WorkItemTemplateEdit)

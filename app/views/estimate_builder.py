@@ -24,13 +24,14 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..core import formatting
+from ..core import formatting, languages
 from ..core.errors import ServiceError, StaleObject, ValidationFailed
+from ..core.i18n import localized_name
 from ..core.numbers import NumberNotUnderstood, shown_number, typed_number
 from ..core.scope import current_actor
 from ..core.settings import get_settings, money
 from ..extensions import db
-from ..models import Estimate, LabourLine, PartLine
+from ..models import Estimate, LabourLine, PartLine, WorkItemTemplate
 from ..services import estimates
 from .filters import format_money, status_label
 
@@ -155,6 +156,41 @@ def apply_op(lines: list[dict], op: str) -> list[dict]:
     return lines
 
 
+# ---------------------------------------------------------------- work item templates
+def offered_templates(est: Estimate) -> list[tuple[int, str, str]]:
+    """The active templates as (id, kind, name in the customer's language): the line is theirs to read."""
+    language = languages.for_customer(est.customer)
+    rows = db.session.query(WorkItemTemplate).filter(WorkItemTemplate.active.is_(True)).order_by(
+        WorkItemTemplate.kind, WorkItemTemplate.name)
+    return [(row.id, row.kind, localized_name(row, language)) for row in rows]
+
+
+def add_from_template(lines: list[dict], template_id, est: Estimate) -> tuple[list[dict], str | None]:
+    """A labour template becomes a new labour line, a part template a part under the last labour line —
+    worded in the customer's language, with the template's hours or quantity and price (empty price: the
+    shop's labour rate for labour). The typed lines are kept; nothing is saved until Save."""
+    try:
+        row = db.session.get(WorkItemTemplate, int(template_id or 0))
+    except (TypeError, ValueError, OverflowError):
+        row = None
+    if row is None or not row.active:
+        return lines, _("Choose a template from the list.")
+    name = localized_name(row, languages.for_customer(est.customer))
+    if row.kind == "labour":
+        if len(lines) >= MAX_LINES:
+            return lines, _("An estimate holds at most %(count)s labour lines.", count=MAX_LINES)
+        rate = row.unit_price if row.unit_price is not None else get_settings().labour_rate
+        lines.append({"description": name, "hours": _plain(row.quantity), "rate": _plain(rate), "parts": []})
+        return lines, None
+    if not lines:
+        return lines, _("Add a labour line first: parts go under one.")
+    if len(lines[-1]["parts"]) >= MAX_PARTS:
+        return lines, _("A labour line holds at most %(count)s parts.", count=MAX_PARTS)
+    lines[-1]["parts"].append({"part_number": row.part_number or "", "description": name,
+                               "quantity": _plain(row.quantity), "unit_price": _plain(row.unit_price)})
+    return lines, None
+
+
 # ---------------------------------------------------------------- sizes the columns can hold
 #: Largest value per field; the estimate's total must stay under ``MAX_TOTAL`` (Numeric(12, 2)).
 LIMITS = {"hours": Decimal("9999.99"), "quantity": Decimal("9999.99"), "rate": Decimal("99999.99"),
@@ -245,6 +281,7 @@ class EstimateBuilderView(BaseView):
             saved=saved, totals=preview(as_machine(lines)[0], est.tax_rate), back=request.values.get("back", ""),
             back_url=self._back(est), currency=get_settings().currency, stale=stale,
             locale=locale, decimal_sign=get_decimal_symbol(locale), group_sign=get_group_symbol(locale),
+            templates=offered_templates(est),
         ), status
 
     @expose("/<int:pk>", methods=["GET"])
@@ -269,6 +306,9 @@ class EstimateBuilderView(BaseView):
         lines = lines_from_form(request.form)
         version = request.form.get("expected_version", "").strip() or None
         op = request.form.get("op", "save")
+        if op == "add_template":
+            lines, message = add_from_template(lines, request.form.get("template_id"), est)
+            return self._page(est, lines, version=version, message=message, status=422 if message else 200)
         if op not in ("save", "submit"):
             return self._page(est, apply_op(lines, op), version=version)
         lines = without_blanks(lines)  # as typed: shown again if anything is refused

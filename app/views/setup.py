@@ -9,12 +9,12 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FileField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
-from ..core import addresses
+from ..core import addresses, formatting
 from ..core.i18n import has_control_characters, other_languages
-from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, Settings, ShippingMethod
+from ..models import BOOKING_MODES, WEEKDAYS, ServiceLocation, ServiceType, Settings, ShippingMethod, WorkItemTemplate
 from ..services import availability, catalog
 from .archive import ArchiveMixin
-from .base import StaffModelView, choice_field, local_time, money_formatters, yes_no
+from .base import StaffModelView, choice_field, label, local_time, money_formatters, yes_no
 from .workflow import ServiceEditMixin
 
 #: Where invoice labour comes from (``Settings.invoice_labour_source``), in words.
@@ -198,6 +198,32 @@ class ShippingMethodView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, Sta
     base_order = ("name", "asc")
 
 
+class WorkItemTemplateView(LocalizedNamesForm, ArchiveMixin, ServiceEditMixin, StaffModelView):
+    """Standard jobs and parts, offered by the estimate builder by the customer's language (issue 16, item 3)."""
+
+    datamodel = SQLAInterface(WorkItemTemplate)
+    class_permission_name = CATALOG
+    list_title = "Work item templates"
+    show_title = add_title = edit_title = "Work item template"
+    list_columns = ["local_name", "kind", "part_number", "quantity", "unit_price", "active"]
+    show_columns = ["local_name", "kind", "part_number", "quantity", "unit_price", "active"]
+    add_columns = edit_columns = ["kind", "name", "part_number", "quantity", "unit_price", "active"]
+    search_columns = ["name", "kind", "part_number", "active"]
+    order_columns = ["local_name", "kind", "active"]
+    label_columns = {"local_name": "Name", "name": "Name", "part_number": "Part number",
+                     "quantity": "Hours or quantity", "unit_price": "Unit price", "active": "Offered"}
+    description_columns = {
+        "name": "What the line says, in English (the other languages below; empty: the English one).",
+        "quantity": "Hours for a labour line, pieces for a part: where a line made from it starts.",
+        "unit_price": "Empty: the shop's labour rate for labour; to be filled in for a part.",
+        "active": "Templates no longer offered stay on the estimates that used them.",
+    }
+    add_form_extra_fields = edit_form_extra_fields = {"kind": choice_field("Kind", ("labour", "part"))}
+    formatters_columns = {"active": yes_no, "kind": label, "quantity": lambda value: formatting.number(value, 2),
+                          **money_formatters("unit_price")}
+    base_order = ("name", "asc")
+
+
 class SettingsView(ServiceEditMixin, StaffModelView):
     """The one settings row: shown and edited, never added or deleted."""
 
@@ -301,4 +327,5 @@ def register(appbuilder, add) -> None:
     add(appbuilder, ServiceTypeView, "Service types", category="Setup", icon="fa-list", category_icon="fa-sliders")
     add(appbuilder, ServiceLocationView, "Service locations", category="Setup", icon="fa-building")
     add(appbuilder, ShippingMethodView, "Shipping methods", category="Setup", icon="fa-truck")
+    add(appbuilder, WorkItemTemplateView, "Work item templates", category="Setup", icon="fa-clipboard")
     add(appbuilder, SettingsView, "Shop settings", category="Setup", icon="fa-cog")
