@@ -31,6 +31,7 @@ from app.models import (
     TimeEntry,
     TimeProposal,
     WorkItem,
+    WorkItemTemplate,
     utcnow,
 )
 from app.services import estimates, requests, work_orders
@@ -63,6 +64,7 @@ def shop(db):
     service_type = ServiceTypeFactory(name="Marker service")
     location = ServiceLocationFactory(name="Marker depot")
     shipping = ShippingMethodFactory(name="Marker courier")
+    db.session.add(WorkItemTemplate(kind="labour", name="Marker template", quantity=1))
     settings = get_settings()
     settings.shop_name = "Marker Shop"
     db.session.commit()
@@ -141,6 +143,7 @@ LIST_MARKERS = {
     "/servicetypeview/list/": "Marker service",
     "/servicelocationview/list/": "Marker depot",
     "/shippingmethodview/list/": "Marker courier",
+    "/workitemtemplateview/list/": "Marker template",
     "/settingsview/list/": "Marker Shop",
     "/reportdefinitionview/list/": "Marker report",
     "/reportrunview/list/": "Marker report",
