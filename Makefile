@@ -21,10 +21,12 @@ PYTEST_ARGS ?=
 # Stamps inside venv/: requirements are (re)installed only when a requirements file is newer.
 RUNTIME_STAMP := $(VENV)/.portico-runtime.stamp
 DEV_STAMP := $(VENV)/.portico-dev.stamp
+# node_modules/ (axe-core for the accessibility browser test) is (re)installed when package-lock.json changes.
+NODE_STAMP := node_modules/.portico-npm.stamp
 
 export PYTHON PORT
 
-.PHONY: help run serve test lint bench venv venv-dev system-deps system-deps-test clean
+.PHONY: help run serve test lint bench venv venv-dev node-dev system-deps system-deps-test clean
 
 help:
 	@echo "make run    install, migrate, load the demo data and serve at http://127.0.0.1:$(PORT)"
@@ -33,7 +35,7 @@ help:
 	@echo "make venv   create venv/ and install requirements.txt"
 	@echo "make lint   ruff check ."
 	@echo "make bench  python -m bench.run against DATABASE_URL"
-	@echo "make clean  remove venv/ and caches (instance/ with the database and secret key stays)"
+	@echo "make clean  remove venv/, node_modules/ and caches (instance/ with the database and secret key stays)"
 
 # --- install -----------------------------------------------------------------------------------------
 
@@ -63,6 +65,17 @@ venv: $(RUNTIME_STAMP)
 
 venv-dev: $(DEV_STAMP)
 
+# npm ci installs exactly package-lock.json; without npm the axe-core browser test skips and says why.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "warning: npm not found: the axe-core accessibility test will skip" \
+			"(scripts/system-deps.sh --browser installs nodejs and npm, as root)" >&2; \
+	fi
+
+node-dev: $(NODE_STAMP)
+
 # --- run ---------------------------------------------------------------------------------------------
 
 run: system-deps venv
@@ -76,7 +89,7 @@ serve:
 
 # --- test --------------------------------------------------------------------------------------------
 
-test: system-deps-test venv-dev
+test: system-deps-test venv-dev node-dev
 	scripts/test.sh $(PYTEST_ARGS)
 
 lint: venv-dev
@@ -87,5 +100,5 @@ bench: venv
 	else echo "bench/run.py does not exist yet" >&2; exit 1; fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache test-artifacts
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

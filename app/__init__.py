@@ -70,9 +70,11 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from .views.fab_templates import register as register_fab_templates
     from .views.filters import register as register_filters
 
     register_filters(app)
+    register_fab_templates(app)
 
 
 def register_web(app: Flask) -> None:

@@ -4,7 +4,8 @@
 #   scripts/system-deps.sh            WeasyPrint's libraries and font (+ python3-venv when missing)
 #   scripts/system-deps.sh --browser  the same, plus Debian's chromium for the browser tests and
 #                                     postgresql-client (pg_dump / pg_restore: the backup tests),
-#                                     poppler-utils and zbar-tools (the label barcodes are scanned)
+#                                     poppler-utils and zbar-tools (the label barcodes are scanned),
+#                                     nodejs and npm (`make test` installs axe-core from package-lock.json)
 #
 # As root, missing packages are installed (one `apt-get update`, then `apt-get install`). As any other
 # user, the script prints the exact `sudo apt-get install ...` line to run and exits with status 1.
@@ -31,7 +32,11 @@ python="${PYTHON:-python3}"
 # PDF, which fails a warnings-as-errors test run), and a font for the PDFs.
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 if [[ $browser == 1 ]]; then
-    packages+=(chromium postgresql-client poppler-utils zbar-tools)
+    packages+=(chromium postgresql-client poppler-utils zbar-tools nodejs)
+    # Debian's nodejs comes without npm (its own package); NodeSource's nodejs includes it.
+    if ! command -v npm >/dev/null 2>&1; then
+        packages+=(npm)
+    fi
 fi
 
 # The virtual environment: Debian splits `venv`'s ensurepip into python3-venv. Only needed while venv/
