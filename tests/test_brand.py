@@ -33,4 +33,5 @@ def test_the_logo_is_served_and_shown_once_uploaded(db, client, login_as):
     again = client.get("/shop/logo", headers={"If-None-Match": answer.headers["ETag"]})
     assert again.status_code == 304
     page = login_as(advisor).get("/workorderview/list/").get_data(as_text=True)
-    assert '<img src="/shop/logo?v=' in page.split('class="navbar-brand"', 1)[1][:300]
+    brand = page.split('class="navbar-brand"', 1)[1][:300]
+    assert '<img src="/shop/logo?v=' in brand and 'alt="Portico Service"' in brand  # named for screen readers

@@ -16,6 +16,10 @@ PATCHES: dict[str, list[tuple[str, str]]] = {
     "appbuilder/init.html": [
         ("<html>", '<html lang="{{ staff_html_lang() }}">'),
     ],
+    "appbuilder/navbar.html": [  # the shop's logo as the brand (views/brand.py): named by the shop's name
+        ('<img src="{{appbuilder.app_icon}}" height="100%" width="auto">',
+         '<img src="{{appbuilder.app_icon}}" alt="{{ appbuilder.app_name }}" height="100%" width="auto">'),
+    ],
     "appbuilder/navbar_right.html": [  # the language menu: a flag and nothing to read
         ('<a class="dropdown-toggle" data-toggle="dropdown" href="#">\n       <div class="f16">',
          '<a class="dropdown-toggle" data-toggle="dropdown" href="#" aria-label="{{ _(\'Language\') }}">'
