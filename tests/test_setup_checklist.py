@@ -52,3 +52,19 @@ def test_admins_land_on_the_checklist_and_each_step_follows_the_data(db, login_a
 def test_only_admins_have_the_checklist(db, login_as):
     for role in ("Manager", "Advisor", "Technician"):
         assert login_as(make_user(role)).get("/setup/").status_code in (302, 403), role
+
+
+def test_the_checklist_speaks_the_admins_language(app, db, client, login_as):
+    from app.core import languages
+
+    admin = make_user("Admin")
+    languages.set_staff_language(admin, "de")
+    db.session.commit()
+    with app.app_context():  # a context of its own, as a real request has (the locale is kept per context)
+        page = login_as(admin).get("/setup/").get_data(as_text=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.split('class="portico-checklist"', 1)[1]).split())
+    for german in ("Name und Anschrift des Betriebs", "noch keine Anschrift", "Standorte und Öffnungszeiten",
+                   "Mailserver", "Pflichtangaben für Rechnungen", "Erste Mitarbeiter", "USt-IdNr."):
+        assert german in text, german
+    for english in ("Shop name and address", "no address yet", "Mail server", "First staff users", "missing"):
+        assert english not in text, english

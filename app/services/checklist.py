@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 
 from ..core.settings import get_settings
@@ -41,16 +42,20 @@ def steps() -> list[Step]:
     legal = bool(settings.vat_id or settings.tax_number) and bool(settings.iban)
     team = db.session.scalar(select(func.count(User.id)).where(
         User.active.is_(True), User.roles.any(Role.name.in_(TEAM_ROLES))))
+    address = bool((settings.address or "").strip())
     return [
-        Step("shop", "Shop name and address", named,
-             f"“{settings.shop_name}”" + ("" if (settings.address or "").strip() else ", no address yet")),
-        Step("logo", "Logo", bool(settings.logo), "on every document" if settings.logo else "none yet"),
-        Step("locations", "Locations and opening hours", open_ones > 0,
-             f"{open_ones} of {locations} active locations have opening hours"),
-        Step("service_types", "Service types", types > 0, f"{types} offered"),
-        Step("mail", "Mail server", mail,
-             "mail goes out" if mail else "not configured: mail waits in the outbox (set MAIL_SERVER)"),
-        Step("legal", "Legal details for invoices", legal,
-             "VAT ID or tax number and bank account" if legal else "VAT ID or tax number, and an IBAN, missing"),
-        Step("team", "First staff users", team > 0, f"{team} managers, advisors or technicians"),
+        Step("shop", _("Shop name and address"), named,
+             _("“%(name)s”", name=settings.shop_name) if address
+             else _("“%(name)s”, no address yet", name=settings.shop_name)),
+        Step("logo", _("Logo"), bool(settings.logo), _("on every document") if settings.logo else _("none yet")),
+        Step("locations", _("Locations and opening hours"), open_ones > 0,
+             _("%(open)s of %(all)s active locations have opening hours", open=open_ones, all=locations)),
+        Step("service_types", _("Service types"), types > 0, _("%(count)s offered", count=types)),
+        Step("mail", _("Mail server"), mail,
+             _("mail goes out") if mail else _("not configured: mail waits in the outbox (set MAIL_SERVER)")),
+        Step("legal", _("Legal details for invoices"), legal,
+             _("VAT ID or tax number and bank account") if legal
+             else _("VAT ID or tax number, and an IBAN, missing")),
+        Step("team", _("First staff users"), team > 0,
+             _("%(count)s managers, advisors or technicians", count=team)),
     ]
