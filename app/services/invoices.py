@@ -35,12 +35,13 @@ from .params import Params, Paying, ReasonRequired, Text, reason_field, text_fie
 from .workflow import CREATE, Action, ActionTable, perform, register  # noqa: F401 (perform: the one door)
 
 PAYMENT_METHODS = ("cash", "card", "transfer", "cheque", "online")
+#: The methods' words ("Bank transfer" / "Überweisung"; the same msgids as the screens' VALUE_WORDS).
+METHOD_WORDS = {"cash": _l("Cash"), "card": _l("Card"), "transfer": _l("Bank transfer"), "cheque": _l("Cheque"),
+                "online": _l("Online")}
 
 
 def _methods_said() -> str:
-    from ..views.filters import status_label  # the methods' words ("Bank transfer" / "Überweisung")
-
-    return ", ".join(status_label(method) for method in PAYMENT_METHODS)
+    return ", ".join(str(METHOD_WORDS[method]) for method in PAYMENT_METHODS)
 
 
 def _choose_method() -> LazyString:
