@@ -164,9 +164,17 @@ def apt_calls(tmp_path: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
+def _fake_npm(bin_dir: Path) -> None:
+    """npm on the PATH (NodeSource's nodejs brings it; Debian's needs the npm package): not asked for."""
+    npm = bin_dir / "npm"
+    npm.write_text("#!/bin/sh\nexit 0\n")
+    npm.chmod(0o755)
+
+
 def test_system_deps_does_nothing_when_everything_is_installed(tmp_path):
-    browser = ["chromium", "postgresql-client", "poppler-utils", "zbar-tools"]
+    browser = ["chromium", "postgresql-client", "poppler-utils", "zbar-tools", "nodejs"]
     bin_dir = fake_system(tmp_path, WEASYPRINT_PACKAGES + browser, uid=1000)
+    _fake_npm(bin_dir)
     result = run_system_deps(tmp_path, bin_dir, "--browser")
     assert result.returncode == 0, result.stderr
     assert apt_calls(tmp_path) == []
@@ -183,12 +191,13 @@ def test_system_deps_prints_the_sudo_line_when_not_root(tmp_path):
 
 def test_system_deps_installs_the_missing_packages_as_root(tmp_path):
     bin_dir = fake_system(tmp_path, ["libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"], uid=0)
+    _fake_npm(bin_dir)
     result = run_system_deps(tmp_path, bin_dir, "--browser")
     assert result.returncode == 0, result.stderr
     assert apt_calls(tmp_path) == [
         "noninteractive apt-get update -qq",
         "noninteractive apt-get install -y --no-install-recommends libharfbuzz-subset0 chromium postgresql-client "
-        "poppler-utils zbar-tools",
+        "poppler-utils zbar-tools nodejs",
     ]
 
 

@@ -7,7 +7,7 @@ change.
 """
 from __future__ import annotations
 
-from flask import current_app, has_request_context, make_response, request, url_for
+from flask import current_app, g, has_request_context, make_response, request, url_for
 from flask_appbuilder import AppBuilder, BaseView, expose
 
 from ..core.settings import get_settings
@@ -15,12 +15,18 @@ from ..documents.codes import LOGO_TYPES
 
 
 def _settings():
+    """The settings row for the brand, or None (no request, no table yet). A page drawn after a rollback (a
+    refused form) finds the request's cached row detached: it is read again."""
     if not has_request_context():
         return None
-    try:
-        return get_settings()
-    except Exception:  # noqa: BLE001 - no settings table yet (before the first migration): FAB's defaults
-        return None
+    for _attempt in range(2):
+        try:
+            settings = get_settings()
+            settings.shop_name  # noqa: B018 - touch it: a detached, expired row raises here
+            return settings
+        except Exception:  # noqa: BLE001 - no settings table yet, or a stale row: read it again, else FAB's own
+            g.pop("_portico_settings", None)
+    return None
 
 
 class PorticoAppBuilder(AppBuilder):
