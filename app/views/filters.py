@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..core import formatting
 from ..core.numbers import shown_number
+from ..services.invoices import METHOD_WORDS
 
 #: What the audit trail and the outbox call a record (a table name) in words.
 RECORD_TYPES = {
@@ -93,9 +94,8 @@ VALUE_WORDS = {
     "request": _l("Request"), "instant": _l("Instant booking"),
     "mon": _l("Monday"), "tue": _l("Tuesday"), "wed": _l("Wednesday"), "thu": _l("Thursday"),
     "fri": _l("Friday"), "sat": _l("Saturday"), "sun": _l("Sunday"),
-    # payment methods
-    "cash": _l("Cash"), "card": _l("Card"), "transfer": _l("Bank transfer"), "cheque": _l("Cheque"),
-    "online": _l("Online"),
+    # payment methods: the invoice service's words (it names them in its own messages)
+    **METHOD_WORDS,
 }
 
 
